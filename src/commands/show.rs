@@ -1,0 +1,46 @@
+use super::{Context, Run};
+use crate::cli::{Format, ShowArgs};
+use crate::error::{Exit, ResultExt, fail};
+use crate::store::Store;
+use crate::view::DayView;
+use std::io::{self, Write};
+
+/// How far back `show --date` looks for a stored day (a weekend, a holiday).
+const MAX_FALLBACK_DAYS: u64 = 7;
+
+impl Run for ShowArgs {
+    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        let store = Store::open_read_only(&ctx.db)?;
+        let day = store
+            .day_on_or_before(self.date, MAX_FALLBACK_DAYS)?
+            .ok_or_else(|| match self.date {
+                Some(d) => fail(
+                    Exit::NoInput,
+                    format!(
+                        "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; run \
+                         `fxrates ingest --date {d}` to fetch it"
+                    ),
+                ),
+                None => fail(
+                    Exit::NoInput,
+                    format!(
+                        "{} holds no rates yet; run `fxrates backfill` or `fxrates ingest`",
+                        store.path().display()
+                    ),
+                ),
+            })?;
+        let requested = self.date.unwrap_or(day.date);
+        if day.date != requested {
+            log::info!("no rates stored for {requested}; showing {}", day.date);
+        }
+        let view = DayView::new(&day, requested, self.base, &self.symbols)?;
+        let mut out = io::stdout().lock();
+        match self.format {
+            Format::Table => view.write_table(&mut out),
+            Format::Json => view.write_json(&mut out),
+            Format::Csv => view.write_csv(&mut out, true),
+        }
+        .and_then(|()| out.flush())
+        .exit(Exit::IoErr, || "cannot write to stdout".into())
+    }
+}

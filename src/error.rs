@@ -1,0 +1,120 @@
+//! Exit codes and the typed failure that carries one up to `main`.
+//!
+//! Business code returns `anyhow::Result`; wherever the exit code matters it
+//! attaches a [`Failure`] (via [`fail`] or [`ResultExt::exit`]). `main` walks
+//! the error chain for the first `Failure` and exits with its code, so no
+//! code below `main` ever calls `process::exit`.
+
+use std::fmt;
+
+/// Process exit codes, sysexits-style, so a cron wrapper can tell "try again
+/// later" from "a person must act". Documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    /// `status` found the history unhealthy (missing weekdays or stale data).
+    Unhealthy = 1,
+    /// Bad command line or arguments (clap uses 2 too).
+    Usage = 2,
+    /// The provider answered, but with something unusable.
+    DataErr = 65,
+    /// No data for what was asked (`show` without a stored day, error 106).
+    NoInput = 66,
+    /// The provider could not be reached (DNS, TLS, connection failed).
+    Unavailable = 69,
+    /// A bug in fxrates.
+    Software = 70,
+    /// Another fxrates run holds the database.
+    Locked = 73,
+    /// The database could not be read or written.
+    IoErr = 74,
+    /// Temporary failure worth retrying later (timeout, 5xx, 429, refused).
+    TempFail = 75,
+    /// Configuration or account problem a person must fix.
+    Config = 78,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// An error with the exit code it should end the process with. Its message
+/// is what the user reads; the `source`, if any, is detail shown with `-v`.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A new error that exits with `exit`.
+pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        exit,
+        message: message.into(),
+        source: None,
+    })
+}
+
+/// Shorthand for `return Err(fail(..))`.
+#[macro_export]
+macro_rules! bail_with {
+    ($exit:expr, $($arg:tt)*) => {
+        return Err($crate::error::fail($exit, format!($($arg)*)))
+    };
+}
+
+/// The exit code an error chain asks for: the outermost [`Failure`], else a
+/// storage error (74), else 70.
+pub fn exit_of(err: &anyhow::Error) -> Exit {
+    if let Some(f) = err.chain().find_map(|c| c.downcast_ref::<Failure>()) {
+        return f.exit;
+    }
+    for cause in err.chain() {
+        if cause.downcast_ref::<rusqlite::Error>().is_some()
+            || cause.downcast_ref::<std::io::Error>().is_some()
+        {
+            return Exit::IoErr;
+        }
+    }
+    Exit::Software
+}
+
+pub trait ResultExt<T> {
+    /// Wraps any error in a [`Failure`] with `exit` and a message naming what
+    /// failed; the original error stays in the chain for `-v`.
+    fn exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T>;
+}
+
+impl<T, E> ResultExt<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T> {
+        self.map_err(|e| {
+            let cause: anyhow::Error = e.into();
+            anyhow::Error::new(Failure {
+                exit,
+                message: message(),
+                source: Some(cause.into()),
+            })
+        })
+    }
+}

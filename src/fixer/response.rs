@@ -1,0 +1,321 @@
+//! fixer.io's JSON: success bodies (latest, historical, timeseries) and every
+//! error envelope listed in the API notes. Bodies are parsed once, borrowing
+//! from the text, and validated whole before anything is returned.
+
+use crate::calendar::parse_date;
+use crate::decimal;
+use crate::rates::{Currency, RateSet, Snapshot};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// An error answer, in any of the shapes fixer and APILayer use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiError {
+    /// Numeric code (101, 104, ...) when the provider sent one.
+    pub code: Option<i64>,
+    /// The `type`, or the string `code` of the newer APILayer envelope.
+    pub kind: Option<String>,
+    /// `info` or `message`.
+    pub info: Option<String>,
+}
+
+/// What a body says, before the HTTP status is taken into account.
+#[derive(Debug)]
+pub enum Parsed<T> {
+    Ok(T),
+    Api(ApiError),
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    success: Option<bool>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    message: Option<String>,
+    base: Option<&'a str>,
+    date: Option<&'a str>,
+    timestamp: Option<i64>,
+    #[serde(borrow)]
+    rates: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: Option<serde_json::Value>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    info: Option<String>,
+    message: Option<String>,
+}
+
+/// Parses a `latest` or historical answer. `Err` is a message saying why the
+/// body is unusable; nothing of it may be stored then.
+pub fn parse_day(body: &str, expected_base: Currency) -> Result<Parsed<Snapshot>, String> {
+    let env = envelope(body)?;
+    if let Some(err) = api_error(&env)? {
+        return Ok(Parsed::Api(err));
+    }
+    let base = check_base(env.base, expected_base)?;
+    let date = env.date.ok_or("the answer has no \"date\"")?;
+    let source_date =
+        parse_date(date).ok_or_else(|| format!("the answer's date {date:?} is not YYYY-MM-DD"))?;
+    let raw = env.rates.ok_or("the answer has no \"rates\"")?;
+    let rates = parse_rates(raw)?;
+    Ok(Parsed::Ok(Snapshot {
+        source_date,
+        source_timestamp: env.timestamp,
+        base,
+        rates,
+    }))
+}
+
+/// Parses a `timeseries` answer into its days, in date order.
+pub fn parse_timeseries(
+    body: &str,
+    expected_base: Currency,
+) -> Result<Parsed<Vec<(NaiveDate, RateSet)>>, String> {
+    let env = envelope(body)?;
+    if let Some(err) = api_error(&env)? {
+        return Ok(Parsed::Api(err));
+    }
+    check_base(env.base, expected_base)?;
+    let raw = env.rates.ok_or("the answer has no \"rates\"")?;
+    let mut days: Vec<(NaiveDate, RateSet)> = {
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        de.deserialize_map(DaysVisitor).map_err(|e| e.to_string())?
+    };
+    days.sort_unstable_by_key(|d| d.0);
+    if let Some(w) = days.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!("the answer lists {} twice", w[0].0));
+    }
+    Ok(Parsed::Ok(days))
+}
+
+fn envelope(body: &str) -> Result<Envelope<'_>, String> {
+    let trimmed = body.trim_start();
+    if trimmed.is_empty() {
+        return Err("the answer is empty".into());
+    }
+    if !trimmed.starts_with('{') {
+        let kind = if trimmed.starts_with('<') {
+            "HTML or XML"
+        } else {
+            "not JSON"
+        };
+        return Err(format!("the answer is {kind}, not fixer's JSON"));
+    }
+    serde_json::from_str(body).map_err(|e| {
+        if e.is_eof() {
+            "the answer is truncated JSON".to_string()
+        } else {
+            format!("the answer is not valid fixer JSON ({e})")
+        }
+    })
+}
+
+fn api_error(env: &Envelope<'_>) -> Result<Option<ApiError>, String> {
+    if let Some(raw) = env.error {
+        let body: ErrorBody = serde_json::from_str(raw.get()).unwrap_or(ErrorBody {
+            code: None,
+            kind: None,
+            info: raw
+                .get()
+                .parse::<serde_json::Value>()
+                .ok()
+                .and_then(|v| v.as_str().map(String::from)),
+            message: None,
+        });
+        let (code, kind) = match body.code {
+            Some(serde_json::Value::Number(n)) => (n.as_i64(), body.kind),
+            Some(serde_json::Value::String(s)) => match s.parse::<i64>() {
+                Ok(n) => (Some(n), body.kind),
+                Err(_) => (None, body.kind.or(Some(s))),
+            },
+            _ => (None, body.kind),
+        };
+        return Ok(Some(ApiError {
+            code,
+            kind,
+            info: body.info.or(body.message).or_else(|| env.message.clone()),
+        }));
+    }
+    match env.success {
+        Some(true) => Ok(None),
+        Some(false) => Ok(Some(ApiError {
+            info: env.message.clone(),
+            ..ApiError::default()
+        })),
+        // APILayer's gateway: `{"message": "..."}` and no `success`.
+        None if env.message.is_some() && env.rates.is_none() => Ok(Some(ApiError {
+            info: env.message.clone(),
+            ..ApiError::default()
+        })),
+        None if env.rates.is_some() => Ok(None),
+        None => Err("the answer has neither rates nor an error".into()),
+    }
+}
+
+fn check_base(base: Option<&str>, expected: Currency) -> Result<Currency, String> {
+    let base = base.ok_or("the answer has no \"base\"")?;
+    match Currency::parse(base) {
+        Some(c) if c == expected => Ok(c),
+        _ => Err(format!(
+            "the answer's base is {base:?}, but {expected} was asked for"
+        )),
+    }
+}
+
+/// Parses a `{"CODE": number, ...}` object into a validated, sorted set.
+pub fn parse_rates(raw: &RawValue) -> Result<RateSet, String> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let mut set = de
+        .deserialize_map(RatesVisitor)
+        .map_err(|e| e.to_string())?;
+    if set.is_empty() {
+        return Err("the answer has no rates".into());
+    }
+    if let Some(dup) = set.sort_and_find_duplicate() {
+        return Err(format!("the answer lists {dup} twice"));
+    }
+    Ok(set)
+}
+
+struct RatesVisitor;
+
+impl<'de> Visitor<'de> for RatesVisitor {
+    type Value = RateSet;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of currency codes to rates")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RateSet, A::Error> {
+        let mut set = RateSet::with_capacity(map.size_hint().unwrap_or(180));
+        let mut buf = String::with_capacity(24);
+        while let Some(code) = map.next_key::<&'de str>()? {
+            let currency = Currency::parse(code).ok_or_else(|| {
+                de::Error::custom(format!("{code:?} is not a three-letter currency code"))
+            })?;
+            let value: &'de RawValue = map.next_value()?;
+            let text = value.get();
+            decimal::normalize(text, &mut buf).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "the rate for {code} is not a positive number: {text}"
+                ))
+            })?;
+            set.push(currency, &buf);
+        }
+        Ok(set)
+    }
+}
+
+struct DaysVisitor;
+
+impl<'de> Visitor<'de> for DaysVisitor {
+    type Value = Vec<(NaiveDate, RateSet)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of dates to rates")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut days = Vec::with_capacity(map.size_hint().unwrap_or(366));
+        while let Some(key) = map.next_key::<&'de str>()? {
+            let date = parse_date(key)
+                .ok_or_else(|| de::Error::custom(format!("{key:?} is not a date")))?;
+            let raw: &'de RawValue = map.next_value()?;
+            let rates = parse_rates(raw).map_err(|e| de::Error::custom(format!("{key}: {e}")))?;
+            days.push((date, rates));
+        }
+        Ok(days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rates::EUR;
+
+    fn day(body: &str) -> Result<Snapshot, String> {
+        match parse_day(body, EUR)? {
+            Parsed::Ok(s) => Ok(s),
+            Parsed::Api(e) => Err(format!("api error {e:?}")),
+        }
+    }
+
+    fn api(body: &str) -> ApiError {
+        match parse_day(body, EUR) {
+            Ok(Parsed::Api(e)) => e,
+            other => panic!("not an api error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn historical_answer_is_parsed_exactly() {
+        let s = day(r#"{"success":true,"timestamp":1563667199,"historical":true,"base":"EUR","date":"2019-07-20","rates":{"USD":1.1277,"BTC":1.25511e-05,"GBP":0.83578}}"#).unwrap();
+        assert_eq!(s.source_date, parse_date("2019-07-20").unwrap());
+        assert_eq!(s.source_timestamp, Some(1563667199));
+        let got: Vec<_> = s.rates.iter().map(|(c, r)| format!("{c}={r}")).collect();
+        assert_eq!(got, ["BTC=0.0000125511", "GBP=0.83578", "USD=1.1277"]);
+    }
+
+    #[test]
+    fn every_error_shape_is_understood() {
+        let e = api(
+            r#"{"success":false,"error":{"code":104,"type":"usage_limit_reached","info":"Your monthly usage limit has been reached."}}"#,
+        );
+        assert_eq!(
+            (e.code, e.kind.as_deref()),
+            (Some(104), Some("usage_limit_reached"))
+        );
+        let e = api(r#"{"success":false,"error":{"code":101,"type":"invalid_access_key"}}"#);
+        assert_eq!((e.code, e.info), (Some(101), None));
+        let e = api(r#"{"error":{"code":"invalid_access_key","message":"bad key"}}"#);
+        assert_eq!(
+            (e.code, e.kind.as_deref(), e.info.as_deref()),
+            (None, Some("invalid_access_key"), Some("bad key"))
+        );
+        let e = api(r#"{"message":"Invalid authentication credentials"}"#);
+        assert_eq!(
+            e.info.as_deref(),
+            Some("Invalid authentication credentials")
+        );
+    }
+
+    #[test]
+    fn unusable_answers_are_rejected_whole() {
+        for body in [
+            "<html><body>Bad gateway</body></html>",
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":1.2"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":-1.2}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":0}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":"1.2"}}"#,
+            r#"{"success":true,"base":"USD","date":"2024-09-20","rates":{"EUR":0.8}}"#,
+            r#"{"success":true,"base":"EUR","date":"yesterday","rates":{"USD":1.2}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"usd":1.2}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":1.2,"USD":1.3}}"#,
+            r#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":null}}"#,
+            "",
+        ] {
+            assert!(day(body).is_err(), "accepted: {body}");
+        }
+    }
+
+    #[test]
+    fn timeseries_days_come_back_in_order() {
+        let body = r#"{"success":true,"timeseries":true,"start_date":"2012-05-01","end_date":"2012-05-03","base":"EUR","rates":{"2012-05-02":{"USD":1.3},"2012-05-01":{"USD":1.322891}}}"#;
+        let Ok(Parsed::Ok(days)) = parse_timeseries(body, EUR) else {
+            panic!()
+        };
+        assert_eq!(days.len(), 2);
+        assert_eq!(days[0].0, parse_date("2012-05-01").unwrap());
+        assert_eq!(
+            days[0].1.get(Currency::parse("USD").unwrap()),
+            Some("1.322891")
+        );
+    }
+}

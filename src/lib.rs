@@ -1,0 +1,44 @@
+//! fxrates keeps a local SQLite history of daily exchange rates from fixer.io.
+//!
+//! The binary is a thin shell around [`run`]; the modules are public so that
+//! tests and benchmarks can reach them.
+
+pub mod calendar;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod decimal;
+pub mod error;
+pub mod fixer;
+pub mod logging;
+pub mod rates;
+pub mod secret;
+pub mod store;
+pub mod view;
+
+use cli::Cli;
+use commands::{Context, Run};
+use error::Exit;
+
+/// Runs one parsed command line.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    let ctx = Context {
+        db: config::db_path(cli.db.as_deref())?,
+        now: config::Now::read()?,
+    };
+    log::debug!("database: {}", ctx.db.display());
+    cli.command.run(&ctx)
+}
+
+/// Parses the command line, runs it, and reports any error as one line.
+pub fn main_exit() -> Exit {
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return logging::report_clap_error(e),
+    };
+    logging::init(cli.verbose, cli.quiet);
+    match run(&cli) {
+        Ok(()) => Exit::Ok,
+        Err(err) => logging::report_error(&err, cli.verbose > 0),
+    }
+}

@@ -1,0 +1,98 @@
+//! stderr: log lines, the final error line, and panics, all scrubbed of
+//! secrets. stdout is left to the data.
+
+use crate::error::{Exit, Failure, exit_of};
+use crate::secret::scrub;
+use std::io::{IsTerminal, Write};
+
+/// Sets up logging: `-q` errors only, default warnings (and info on a
+/// terminal), `-v` debug for fxrates, `-vv` trace for everything. `RUST_LOG`,
+/// when set, replaces all of this.
+pub fn init(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) if std::io::stderr().is_terminal() => "info",
+        (false, 0) => "warn",
+        (false, 1) => "warn,fxrates=debug",
+        _ => "trace",
+    };
+    let mut builder = env_logger::Builder::new();
+    builder.parse_filters(default);
+    if let Ok(filters) = std::env::var("RUST_LOG") {
+        builder.parse_filters(&filters);
+    }
+    builder
+        .format(|buf, record| {
+            let level = record.level().as_str().to_ascii_lowercase();
+            let level = if level == "warn" { "warning" } else { &level };
+            let text = record.args().to_string();
+            let target = record.target();
+            if target.starts_with("fxrates") {
+                writeln!(buf, "fxrates: {level}: {}", scrub(&text))
+            } else {
+                writeln!(buf, "fxrates: {level}: [{target}] {}", scrub(&text))
+            }
+        })
+        .init();
+    std::panic::set_hook(Box::new(|info| {
+        let text = scrub(&info.to_string()).replace('\n', " ");
+        eprintln!("fxrates: error: internal error, please report it: {text}");
+    }));
+}
+
+/// Prints the error as one line (the chain down to the first [`Failure`]),
+/// and with `verbose` the causes below it; returns its exit code.
+pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
+    let mut head = Vec::new();
+    let mut rest = Vec::new();
+    let mut seen_failure = false;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if seen_failure {
+            rest.push(text);
+        } else {
+            seen_failure = cause.downcast_ref::<Failure>().is_some();
+            if !text.is_empty() {
+                head.push(text);
+            }
+        }
+    }
+    let line = head.join(": ").replace('\n', " ");
+    let exit = exit_of(err);
+    if !line.is_empty() {
+        eprintln!("fxrates: error: {}", scrub(&line));
+    }
+    if verbose {
+        for cause in rest {
+            eprintln!("fxrates:   caused by: {}", scrub(&cause).replace('\n', " "));
+        }
+    }
+    exit
+}
+
+/// clap's help and version go to stdout with 0; a usage error becomes one
+/// `fxrates: error:` line with exit code 2.
+pub fn report_clap_error(e: clap::Error) -> Exit {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            Exit::Usage
+        } else {
+            Exit::Ok
+        };
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    eprintln!("fxrates: error: {}; see `fxrates --help`", scrub(first));
+    Exit::Usage
+}

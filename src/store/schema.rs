@@ -1,0 +1,66 @@
+//! The on-disk format: ordered migrations, versioned with `PRAGMA user_version`.
+//!
+//! `rates` (a view) is the stable read interface for other programs; the
+//! tables behind it may change between versions, the view may not.
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE days (
+    date             TEXT PRIMARY KEY NOT NULL,  -- the business date, YYYY-MM-DD
+    base             TEXT NOT NULL,              -- always EUR from fixer
+    source           TEXT NOT NULL,              -- 'fixer'
+    endpoint         TEXT NOT NULL,              -- latest, historical or timeseries
+    source_date      TEXT NOT NULL,              -- the provider's own date
+    source_timestamp INTEGER,                    -- the provider's Unix timestamp
+    fetched_at       TEXT NOT NULL               -- UTC, RFC 3339
+) WITHOUT ROWID;
+
+CREATE TABLE day_rates (
+    date     TEXT NOT NULL REFERENCES days (date) ON DELETE CASCADE,
+    currency TEXT NOT NULL,
+    rate     TEXT NOT NULL,                      -- the exact decimal the provider sent
+    PRIMARY KEY (date, currency)
+) WITHOUT ROWID;
+
+CREATE VIEW rates (date, base, currency, rate, rate_text) AS
+    SELECT r.date, d.base, r.currency, CAST(r.rate AS REAL), r.rate
+    FROM day_rates AS r JOIN days AS d ON d.date = r.date;
+
+-- Every request sent to the provider, for the monthly quota.
+CREATE TABLE requests (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,                      -- UTC, RFC 3339
+    endpoint TEXT NOT NULL,
+    outcome  TEXT NOT NULL                       -- 'ok' or the error
+);
+CREATE INDEX requests_at ON requests (at);
+
+-- Each run of a command, for `status`.
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    command     TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    ok          INTEGER,
+    error       TEXT
+);
+
+-- Weekdays the provider said it has no rates for (error 106).
+CREATE TABLE unavailable_days (
+    date        TEXT PRIMARY KEY NOT NULL,
+    recorded_at TEXT NOT NULL,
+    reason      TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Small facts fxrates remembers, such as what the plan allows.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+];
+
+/// The schema version this binary writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
