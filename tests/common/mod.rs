@@ -1,0 +1,319 @@
+//! Shared test fixtures: a real HTTP server on 127.0.0.1 that answers as
+//! fixer.io does, and a clean environment to run the real binary in.
+#![allow(dead_code)] // each test binary uses a different part of this
+
+use assert_cmd::Command;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tempfile::TempDir;
+
+/// The key every test uses: recognisable, so a leak is easy to find.
+pub const FAKE_KEY: &str = "FAKEKEY-0123456789abcdef-SECRET";
+
+/// A request as the fake server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HashMap<String, String>,
+    pub raw_url: String,
+}
+
+impl Seen {
+    /// The last path segment below the API base: `latest`, `2024-09-20`, ...
+    pub fn function(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// What the fake server answers.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub fn ok(body: impl Into<String>) -> Reply {
+        Reply::json(200, body)
+    }
+
+    /// fixer's legacy error envelope, HTTP 200.
+    pub fn fixer_error(code: u32, kind: &str) -> Reply {
+        Reply::ok(format!(
+            r#"{{"success":false,"error":{{"code":{code},"type":"{kind}","info":"Error {code} from the fake server."}}}}"#
+        ))
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+/// A fixer-compatible HTTP server on 127.0.0.1:0 that records every request.
+pub struct FakeFixer {
+    pub url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeFixer {
+    /// A server that answers every request with `handler`.
+    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let port = server.server_addr().to_ip().expect("ip address").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let thread = {
+            let server = Arc::clone(&server);
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    let s = parse_request(&request);
+                    seen.lock().unwrap().push(s.clone());
+                    let reply = handler(&s);
+                    let mut response =
+                        tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                    for (k, v) in &reply.headers {
+                        response.add_header(
+                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
+                        );
+                    }
+                    let _ = request.respond(response);
+                }
+            })
+        };
+        FakeFixer {
+            url: format!("http://127.0.0.1:{port}/api"),
+            seen,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that behaves like fixer's free plan: `latest` answers for
+    /// `today`, a date path answers that date, `timeseries` is refused (105).
+    pub fn free_plan(today: &str) -> FakeFixer {
+        let today = today.to_string();
+        FakeFixer::start(move |s| match s.function() {
+            "latest" => Reply::ok(latest_body(&today)),
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            date if is_date(date) => Reply::ok(historical_body(date)),
+            _ => Reply::fixer_error(302, "invalid_date"),
+        })
+    }
+
+    /// Every request seen so far.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl Drop for FakeFixer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn parse_request(r: &tiny_http::Request) -> Seen {
+    let raw_url = r.url().to_string();
+    let (path, query) = raw_url.split_once('?').unwrap_or((&raw_url, ""));
+    let query = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    Seen {
+        path: path.to_string(),
+        query,
+        headers,
+        raw_url,
+    }
+}
+
+pub fn is_date(s: &str) -> bool {
+    s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-'
+}
+
+/// The rates every fake answer carries: real-looking values, including the
+/// shapes that float printing gets wrong.
+pub const RATES: &str = r#"{"AUD":1.566015,"BTC":1.25511e-05,"EUR":1,"GBP":0.83578,"JPY":132.360679,"USD":1.23396,"XAU":0.000435}"#;
+
+/// The same rates as `show` must print them.
+pub const RATES_SHOWN: [(&str, &str); 7] = [
+    ("AUD", "1.566015"),
+    ("BTC", "0.0000125511"),
+    ("EUR", "1"),
+    ("GBP", "0.83578"),
+    ("JPY", "132.360679"),
+    ("USD", "1.23396"),
+    ("XAU", "0.000435"),
+];
+
+pub fn latest_body(date: &str) -> String {
+    format!(
+        r#"{{"success":true,"timestamp":1519296206,"base":"EUR","date":"{date}","rates":{RATES}}}"#
+    )
+}
+
+pub fn historical_body(date: &str) -> String {
+    format!(
+        r#"{{"success":true,"timestamp":1563667199,"historical":true,"base":"EUR","date":"{date}","rates":{RATES}}}"#
+    )
+}
+
+/// A timeseries answer for the given dates (all with the same rates).
+pub fn timeseries_body(start: &str, end: &str, dates: &[String]) -> String {
+    let days: Vec<String> = dates.iter().map(|d| format!(r#""{d}":{RATES}"#)).collect();
+    format!(
+        r#"{{"success":true,"timeseries":true,"start_date":"{start}","end_date":"{end}","base":"EUR","rates":{{{}}}}}"#,
+        days.join(",")
+    )
+}
+
+/// A temporary home for one test: its own database path and a clean
+/// environment, with "now" fixed.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub db: PathBuf,
+    pub endpoint: String,
+    pub now: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    /// `now` is RFC 3339, read in UTC (TZ=UTC), e.g. "2024-09-20T09:00:00Z".
+    pub fn new(endpoint: &str, now: &str) -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("data").join("rates.db");
+        TestEnv {
+            dir,
+            db,
+            endpoint: endpoint.to_string(),
+            now: now.to_string(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> TestEnv {
+        self.extra_env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The real binary, with nothing inherited from the caller's environment
+    /// but PATH.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("fxrates"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TZ", "UTC")
+            .env("FXRATES_DB", &self.db)
+            .env("FIXER_ENDPOINT", &self.endpoint)
+            .env("FIXER_API_KEY", FAKE_KEY)
+            .env("FXRATES_NOW", &self.now)
+            .args(args);
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the binary and returns (exit code, stdout, stderr), checking that
+    /// the key appears in neither.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_no_key(&stdout);
+        assert_no_key(&stderr);
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    /// Rows of a read-only query on the test database, each value as text.
+    pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = conn.prepare(query).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |row| {
+            (0..n)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        rusqlite::types::ValueRef::Blob(_) => "<blob>".to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    /// The stored business dates, in order.
+    pub fn stored_dates(&self) -> Vec<String> {
+        if !self.db.exists() {
+            return Vec::new();
+        }
+        self.sql("SELECT date FROM days ORDER BY date")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    }
+}
+
+pub fn assert_no_key(text: &str) {
+    assert!(!text.contains(FAKE_KEY), "the API key leaked: {text}");
+    assert!(
+        !text.contains("0123456789abcdef-SECRET"),
+        "part of the API key leaked: {text}"
+    );
+}
