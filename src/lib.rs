@@ -11,6 +11,7 @@ pub mod decimal;
 pub mod error;
 pub mod fixer;
 pub mod logging;
+pub mod metrics;
 pub mod rates;
 pub mod secret;
 pub mod store;

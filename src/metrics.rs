@@ -1,0 +1,220 @@
+//! Prometheus text exposition of the history's health, for `status --format
+//! prometheus` and for the metrics file node_exporter's textfile collector
+//! reads. Only counts and times: never a secret.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// The values one exposition carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Values {
+    /// When a write command last succeeded.
+    pub last_success: Option<DateTime<Utc>>,
+    /// The latest stored business date.
+    pub latest_rate_date: Option<NaiveDate>,
+    /// Weekdays of the last month that are not stored.
+    pub missing_weekdays: u64,
+    /// Days stored in all.
+    pub stored_days: u64,
+    pub requests_this_month: u64,
+    pub monthly_quota: u64,
+    /// What `status` would answer.
+    pub healthy: bool,
+}
+
+/// The exposition text: `# HELP`, `# TYPE` and one sample per metric. A time
+/// that never happened is 0, so that an age alert fires rather than stays
+/// silent.
+pub fn render(v: &Values) -> String {
+    let seconds = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp());
+    let midnight = |d: Option<NaiveDate>| {
+        d.and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(0, |t| t.and_utc().timestamp())
+    };
+    let metrics: [(&str, &str, i64); 7] = [
+        (
+            "fxrates_last_success_timestamp_seconds",
+            "Unix time of the last successful ingest or backfill (0: never).",
+            seconds(v.last_success),
+        ),
+        (
+            "fxrates_latest_rate_date_timestamp_seconds",
+            "The latest stored business date, as Unix time of its midnight UTC (0: none).",
+            midnight(v.latest_rate_date),
+        ),
+        (
+            "fxrates_missing_weekdays",
+            "Weekdays of the last 31 days that are not stored.",
+            v.missing_weekdays as i64,
+        ),
+        (
+            "fxrates_stored_days",
+            "Business days stored in all.",
+            v.stored_days as i64,
+        ),
+        (
+            "fxrates_requests_this_month",
+            "Requests sent to fixer.io this calendar month (UTC).",
+            v.requests_this_month as i64,
+        ),
+        (
+            "fxrates_monthly_quota",
+            "The monthly request budget (FIXER_MONTHLY_QUOTA).",
+            v.monthly_quota as i64,
+        ),
+        (
+            "fxrates_healthy",
+            "1 when `fxrates status` finds the history healthy, else 0.",
+            i64::from(v.healthy),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, value) in metrics {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
+}
+
+/// Replaces `path` with `text` atomically: a reader sees the old file or the
+/// new one, whole, never a mix. The text goes to a temporary file in the same
+/// directory (a rename does not cross file systems), which is renamed over
+/// `path`; a temporary file is never left behind.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // A leading dot: node_exporter reads only `*.prom` files, and a file
+    // named so never matches.
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Parses the exposition format strictly enough to catch mistakes: every
+    /// sample has a HELP and a TYPE before it, names are valid, values are
+    /// numbers.
+    fn parse(text: &str) -> BTreeMap<String, f64> {
+        let mut samples = BTreeMap::new();
+        let mut described = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                described.push(rest.split(' ').next().unwrap().to_string());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert_eq!(described.last().map(String::as_str), Some(name));
+                assert_eq!(kind, "gauge");
+            } else {
+                let (name, value) = line.split_once(' ').expect(line);
+                assert!(
+                    name.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                        && !name.starts_with(|c: char| c.is_ascii_digit()),
+                    "{line}"
+                );
+                assert!(described.iter().any(|d| d == name), "{name} has no HELP");
+                let value: f64 = value.parse().expect(line);
+                assert!(
+                    samples.insert(name.to_string(), value).is_none(),
+                    "{name} twice"
+                );
+            }
+        }
+        assert!(text.ends_with('\n'));
+        samples
+    }
+
+    #[test]
+    fn renders_every_value_as_a_parsable_gauge() {
+        let values = Values {
+            last_success: DateTime::from_timestamp(1_726_822_800, 0),
+            latest_rate_date: NaiveDate::from_ymd_opt(2024, 9, 20),
+            missing_weekdays: 3,
+            stored_days: 40,
+            requests_this_month: 17,
+            monthly_quota: 100,
+            healthy: false,
+        };
+        let m = parse(&render(&values));
+        assert_eq!(m["fxrates_last_success_timestamp_seconds"], 1_726_822_800.0);
+        // 2024-09-20T00:00:00Z
+        assert_eq!(
+            m["fxrates_latest_rate_date_timestamp_seconds"],
+            1_726_790_400.0
+        );
+        assert_eq!(m["fxrates_missing_weekdays"], 3.0);
+        assert_eq!(m["fxrates_stored_days"], 40.0);
+        assert_eq!(m["fxrates_requests_this_month"], 17.0);
+        assert_eq!(m["fxrates_monthly_quota"], 100.0);
+        assert_eq!(m["fxrates_healthy"], 0.0);
+    }
+
+    #[test]
+    fn times_that_never_happened_are_zero() {
+        let m = parse(&render(&Values::default()));
+        assert_eq!(m["fxrates_last_success_timestamp_seconds"], 0.0);
+        assert_eq!(m["fxrates_latest_rate_date_timestamp_seconds"], 0.0);
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_the_old_inode_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fxrates.prom");
+        write_atomically(&path, "old 1\n").unwrap();
+        // A second name for the old inode: a reader holding it open.
+        let old = dir.path().join("old-inode");
+        fs::hard_link(&path, &old).unwrap();
+        write_atomically(&path, "new 2\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new 2\n");
+        assert_eq!(fs::read_to_string(&old).unwrap(), "old 1\n");
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["fxrates.prom", "old-inode"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the rename fails.
+        let path = dir.path().join("taken");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("inside"), "x").unwrap();
+        assert!(write_atomically(&path, "x 1\n").is_err());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}
