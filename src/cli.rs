@@ -3,6 +3,7 @@
 use crate::calendar::parse_date;
 use crate::fixer::{Auth, DEFAULT_ENDPOINT};
 use crate::rates::Currency;
+use crate::secret::Secret;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -32,6 +33,13 @@ pub struct Cli {
     #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Ping this URL when ingest or backfill starts (<URL>/start), succeeds
+    /// (<URL>) and fails (<URL>/fail), as healthchecks.io expects; kept out
+    /// of every log line
+    #[arg(long = "ping-url", global = true, env = "FXRATES_PING_URL", value_name = "URL",
+          value_parser = crate::ping::url_arg, hide_env_values = true)]
+    pub ping_url: Option<Secret>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +50,26 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Print the stored rates of one day
     Show(ShowArgs),
+    /// Print a shell completion script (install.sh installs them)
+    Completions(CompletionsArgs),
+    /// Print the man page fxrates(1), or write one page per command into a
+    /// directory
+    #[command(hide = true)]
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write fxrates.1 and fxrates-COMMAND.1 into this directory instead
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fixer;
 pub mod logging;
 pub mod metrics;
+pub mod ping;
 pub mod rates;
 pub mod secret;
 pub mod store;
@@ -26,6 +27,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let ctx = Context {
         db: config::db_path(cli.db.as_deref())?,
         now: config::Now::read()?,
+        ping_url: cli.ping_url.clone(),
     };
     log::debug!("database: {}", ctx.db.display());
     cli.command.run(&ctx)

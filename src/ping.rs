@@ -1,0 +1,135 @@
+//! Dead-man's-switch pings (the healthchecks.io / Cronitor convention):
+//! `<url>/start` when a run begins, `<url>` when it succeeds, `<url>/fail`
+//! when it fails.
+//!
+//! A ping is a side channel: it has its own small agent with a short timeout
+//! and no retries, and a ping that cannot be delivered is a warning, never a
+//! change to the run's outcome. The URL identifies the check and lets anyone
+//! who has it report on it, so it is a [`Secret`].
+
+use crate::secret::{Secret, scrub};
+use std::time::Duration;
+
+/// The whole of one ping, connection included.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the run is telling the monitor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Start,
+    Success,
+    Fail,
+}
+
+impl Signal {
+    fn suffix(self) -> &'static str {
+        match self {
+            Signal::Start => "/start",
+            Signal::Success => "",
+            Signal::Fail => "/fail",
+        }
+    }
+}
+
+/// Checks a ping URL given on the command line or in `FXRATES_PING_URL` and
+/// keeps it secret from then on (registered before it is checked, so even
+/// the error about a bad one cannot show it).
+pub fn url_arg(text: &str) -> Result<Secret, String> {
+    let secret = Secret::new(text.trim().trim_end_matches('/').to_string());
+    let url = secret.expose();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the ping URL must start with http:// or https://")?;
+    if rest.is_empty() || rest.starts_with('/') || url.contains(['?', '#', ' ']) {
+        return Err("the ping URL must be a plain URL such as https://hc-ping.com/<uuid>".into());
+    }
+    Ok(secret)
+}
+
+pub struct Pinger {
+    agent: ureq::Agent,
+    url: Secret,
+}
+
+impl Pinger {
+    pub fn new(url: Secret) -> Pinger {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(TIMEOUT))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Pinger {
+            agent: config.new_agent(),
+            url,
+        }
+    }
+
+    /// Sends one ping; `body` (a failure's message) goes along as the
+    /// request body, which healthchecks.io shows beside the ping. Problems
+    /// are logged as warnings and otherwise ignored.
+    pub fn send(&self, signal: Signal, body: &str) {
+        let url = format!("{}{}", self.url.expose(), signal.suffix());
+        let result = self
+            .agent
+            .post(&url)
+            .content_type("text/plain; charset=utf-8")
+            .send(scrub(body).as_bytes());
+        let shown = scrub(&url);
+        match result {
+            Ok(r) if r.status().is_success() => log::debug!("pinged {shown}"),
+            Ok(r) => log::warn!(
+                "the monitoring ping {shown} was answered with HTTP {}; the run itself is unaffected",
+                r.status().as_u16()
+            ),
+            Err(e) => log::warn!(
+                "the monitoring ping {shown} failed ({}); the run itself is unaffected",
+                scrub(&e.to_string())
+            ),
+        }
+    }
+}
+
+/// Runs `work` between a start ping and a success or failure ping; without a
+/// URL it just runs `work`. The result is `work`'s, whatever the pings do.
+pub fn around(
+    url: Option<&Secret>,
+    work: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let Some(url) = url else {
+        return work();
+    };
+    let pinger = Pinger::new(url.clone());
+    pinger.send(Signal::Start, "");
+    let result = work();
+    match &result {
+        Ok(()) => pinger.send(Signal::Success, ""),
+        Err(e) => pinger.send(Signal::Fail, &format!("fxrates: error: {e:#}")),
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_urls_are_checked_and_kept_secret() {
+        let ok = url_arg("https://hc-ping.com/5b7e-ping-test-uuid/").unwrap();
+        assert_eq!(ok.expose(), "https://hc-ping.com/5b7e-ping-test-uuid");
+        assert_eq!(
+            scrub("GET https://hc-ping.com/5b7e-ping-test-uuid/fail"),
+            "GET [REDACTED]/fail"
+        );
+        for bad in [
+            "hc-ping.com/x-ping-bad",
+            "ftp://h/x-ping-bad",
+            "https://",
+            "https://h/x?y=ping-bad",
+        ] {
+            let err = url_arg(bad).unwrap_err();
+            assert!(!err.contains("ping-bad"), "{err}");
+        }
+    }
+}

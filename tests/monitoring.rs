@@ -1,0 +1,158 @@
+//! Monitoring hooks: health pings around the commands that write, and shell
+//! integration generated from the command line definitions.
+mod common;
+use common::*;
+
+/// The secret part of every test's ping URL: must never be printed.
+const PING_ID: &str = "5f0c3a1e-ping-check-uuid";
+
+/// A monitor that records pings and answers `status`.
+fn monitor(status: u16) -> (FakeFixer, String) {
+    let server = FakeFixer::start(move |_| Reply::json(status, "OK"));
+    let url = server.url.replace("/api", &format!("/ping/{PING_ID}"));
+    (server, url)
+}
+
+fn pinged(monitor: &FakeFixer) -> Vec<String> {
+    let base = format!("/ping/{PING_ID}");
+    monitor
+        .requests()
+        .iter()
+        .map(|s| {
+            s.path
+                .strip_prefix(&base)
+                .unwrap_or(&format!("unexpected {}", s.path))
+                .to_string()
+        })
+        .collect()
+}
+
+/// A URL nothing listens on: the port was just free.
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/ping/{PING_ID}")
+}
+
+fn assert_no_ping_id(text: &str) {
+    assert!(!text.contains(PING_ID), "the ping URL leaked: {text}");
+}
+
+#[test]
+fn a_successful_ingest_pings_start_then_success() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(200);
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
+    let (code, out, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pinged(&mon), ["/start", ""]);
+    assert_eq!(env.stored_dates(), ["2024-09-20"]);
+    assert_no_ping_id(&out);
+    assert_no_ping_id(&err);
+}
+
+#[test]
+fn a_failed_ingest_pings_start_then_fail_and_keeps_its_exit_code() {
+    let fixer = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+    let (mon, url) = monitor(200);
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    // The flag works as the variable does.
+    let (code, _, err) = env.run(&["ingest", "--ping-url", &url]);
+    assert_eq!(code, 78, "{err}");
+    assert_eq!(pinged(&mon), ["/start", "/fail"]);
+    assert_no_ping_id(&err);
+}
+
+#[test]
+fn a_dead_ping_url_is_a_warning_and_changes_nothing() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &dead_url());
+    let (code, out, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.stored_dates(), ["2024-09-20"]);
+    assert!(err.contains("warning: the monitoring ping"), "{err}");
+    assert!(err.contains("[REDACTED]"), "{err}");
+    assert_no_ping_id(&out);
+    assert_no_ping_id(&err);
+
+    // A failing run keeps its own exit code too.
+    let broken = FakeFixer::start(|_| Reply::fixer_error(104, "usage_limit_reached"));
+    let env =
+        TestEnv::new(&broken.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &dead_url());
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 78, "{err}");
+    assert_no_ping_id(&err);
+}
+
+#[test]
+fn a_monitor_answering_an_error_is_a_warning_only() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(500);
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pinged(&mon), ["/start", ""]);
+    assert!(err.contains("HTTP 500"), "{err}");
+    assert_no_ping_id(&err);
+}
+
+#[test]
+fn commands_that_only_read_send_no_ping() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(200);
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
+    env.run(&["show"]);
+    assert_eq!(mon.count(), 0);
+}
+
+#[test]
+fn a_malformed_ping_url_is_refused_without_showing_it() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", "2024-09-20T09:00:00Z");
+    let bad = format!("hc-ping.com/{PING_ID}");
+    let (code, _, err) = env.run(&["ingest", "--ping-url", &bad]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("must start with http:// or https://"), "{err}");
+    assert_no_ping_id(&err);
+}
+
+#[test]
+fn completions_render_for_each_shell() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", "2024-09-20T09:00:00Z");
+    for (shell, marker) in [
+        ("bash", "complete -F _fxrates"),
+        ("zsh", "#compdef fxrates"),
+        ("fish", "complete -c fxrates"),
+    ] {
+        let (code, out, err) = env.run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+        // Subcommands and their flags are offered.
+        for word in ["ingest", "show", "date", "ping-url"] {
+            assert!(out.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let (code, _, err) = env.run(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn man_pages_render_from_the_command_line_definitions() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", "2024-09-20T09:00:00Z");
+    let (code, page, err) = env.run(&["manpage"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(page.contains(".TH fxrates 1"), "{page}");
+    assert!(page.contains("ping\\-url"), "{page}");
+    assert!(page.contains("fxrates\\-ingest(1)"), "{page}");
+
+    let dir = env.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let (code, _, err) = env.run(&["manpage", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let ingest = std::fs::read_to_string(dir.join("fxrates-ingest.1")).unwrap();
+    assert!(ingest.contains(".TH fxrates-ingest 1"), "{ingest}");
+    assert!(ingest.contains("\\-\\-force"), "{ingest}");
+    assert!(dir.join("fxrates-show.1").exists());
+    // Hidden commands get no page.
+    assert!(!dir.join("fxrates-manpage.1").exists());
+}
