@@ -104,7 +104,11 @@ fn read_key_file(path: &Path) -> anyhow::Result<String> {
         format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
     })?;
     let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
+    // systemd guards its credentials itself; depending on the file system
+    // it grants the service access through an ACL on a root-owned file,
+    // which the two checks below would refuse.
+    let checked = !is_systemd_credential(path);
+    if checked && mode & 0o077 != 0 {
         return Err(fail(
             Exit::Config,
             format!(
@@ -115,7 +119,7 @@ fn read_key_file(path: &Path) -> anyhow::Result<String> {
     // Another user's file could be changed behind our back. /proc/self is
     // owned by this process's user, which std cannot ask for directly.
     let uid = fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if uid.is_some_and(|uid| uid != meta.uid()) {
+    if checked && uid.is_some_and(|uid| uid != meta.uid()) {
         return Err(fail(
             Exit::Config,
             format!("the API key file {shown} is owned by another user; it must be yours"),
@@ -132,6 +136,16 @@ fn read_key_file(path: &Path) -> anyhow::Result<String> {
         ));
     }
     Ok(key.to_string())
+}
+
+/// Whether `path` is a credential systemd passed to this service
+/// (`LoadCredential=`, read through `FIXER_API_KEY_FILE=%d/NAME`).
+fn is_systemd_credential(path: &Path) -> bool {
+    let Some(dir) = env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from) else {
+        return false;
+    };
+    let parent = path.parent().and_then(|p| p.canonicalize().ok());
+    dir.is_absolute() && parent.is_some() && parent == dir.canonicalize().ok()
 }
 
 /// Connection settings from the provider flags (and their variables).

@@ -156,3 +156,27 @@ fn man_pages_render_from_the_command_line_definitions() {
     // Hidden commands get no page.
     assert!(!dir.join("fxrates-manpage.1").exists());
 }
+
+#[test]
+fn a_systemd_credential_is_read_whatever_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    // As systemd may leave it: group bits set by an ACL mask.
+    let creds = env.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    let key = creds.join("fixer-api-key");
+    std::fs::write(&key, FAKE_KEY).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let key = key.to_str().unwrap();
+
+    // Outside a service the usual check holds...
+    let (code, _, err) = env.run(&["ingest", "--api-key-file", key]);
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    // ...inside one, the file in $CREDENTIALS_DIRECTORY is systemd's to guard.
+    let env = env.env("CREDENTIALS_DIRECTORY", creds.to_str().unwrap());
+    let (code, _, err) = env.run(&["ingest", "--api-key-file", key]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.stored_dates(), ["2024-09-20"]);
+}
