@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// The values one exposition carries.
@@ -108,6 +108,9 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
             .truncate(true)
             .mode(0o644)
             .open(&tmp)?;
+        // Readable by node_exporter's user whatever the umask: it holds no
+        // secret.
+        file.set_permissions(fs::Permissions::from_mode(0o644))?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&tmp, path)
