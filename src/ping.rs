@@ -37,6 +37,10 @@ impl Signal {
 pub fn url_arg(text: &str) -> Result<Secret, String> {
     let secret = Secret::new(text.trim().trim_end_matches('/').to_string());
     let url = secret.expose();
+    if url.is_empty() {
+        // `FXRATES_PING_URL=` in a settings file: no pings.
+        return Ok(secret);
+    }
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -97,7 +101,7 @@ pub fn around(
     url: Option<&Secret>,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let Some(url) = url else {
+    let Some(url) = url.filter(|u| !u.expose().is_empty()) else {
         return work();
     };
     let pinger = Pinger::new(url.clone());

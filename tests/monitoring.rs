@@ -107,6 +107,15 @@ fn commands_that_only_read_send_no_ping() {
 }
 
 #[test]
+fn an_empty_ping_url_means_no_pings() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", "");
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fixer.count(), 1, "only the fixer request");
+}
+
+#[test]
 fn a_malformed_ping_url_is_refused_without_showing_it() {
     let env = TestEnv::new("http://127.0.0.1:9/api", "2024-09-20T09:00:00Z");
     let bad = format!("hc-ping.com/{PING_ID}");
