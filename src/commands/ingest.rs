@@ -39,12 +39,15 @@ impl Run for IngestArgs {
             );
             return Ok(());
         }
+        // Configuration first: a missing key must not leave a new, empty
+        // database behind.
+        let settings = config::provider(&self.provider)?;
         let mut store = Store::open(&ctx.db)?;
         if !self.force && store.has_day(date)? {
             log::info!("{date} is already stored; no request made (--force fetches it again)");
             return Ok(());
         }
-        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
+        let client = Client::new(settings, ctx.now.utc);
         fetch_day(&mut store, &client, date, call, ctx)
     }
 }
