@@ -198,3 +198,22 @@ fn an_empty_or_missing_key_file_is_refused() {
     assert!(msg.contains(missing), "{msg}");
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn the_key_stays_out_of_the_most_verbose_logs() {
+    for auth in ["query", "header"] {
+        let server = FakeFixer::free_plan(FRIDAY);
+        let env = TestEnv::new(&server.url, FRIDAY_9AM);
+        let (code, _, err) = env.run(&["ingest", "--auth", auth, "-vv"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("GET "), "-vv logs the request: {err}");
+        let mut traced = env.cmd(&["ingest", "--auth", auth, "--force"]);
+        traced.env("RUST_LOG", "trace");
+        let (code, _, err) = env.run_cmd(traced);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("ureq"), "the HTTP library traces too: {err}");
+        if auth == "query" {
+            assert!(err.contains("access_key=[REDACTED]"), "{err}");
+        }
+    }
+}
