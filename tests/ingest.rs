@@ -103,10 +103,12 @@ fn weekend_ingest_asks_nothing_and_says_so() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(out, "");
         assert!(
-            err.contains("Sat") || err.contains("Sun"),
+            err.contains("Saturday") || err.contains("Sunday"),
             "stderr names the weekend: {err}"
         );
         assert!(env.stored_dates().is_empty());
+        let (code, _, err) = env.run(&["ingest", "-q"]);
+        assert_eq!((code, err.as_str()), (0, ""), "-q silences it");
     }
     assert_eq!(server.count(), 0);
 }

@@ -5,7 +5,7 @@ use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::store::{Provenance, Store};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// How far the provider's date may be from the business date before the
 /// answer is refused.
@@ -34,8 +34,8 @@ impl Run for IngestArgs {
         };
         if is_weekend(date) {
             log::warn!(
-                "{date} is a {:?}; fxrates stores weekdays only, so there is nothing to ingest",
-                date.weekday()
+                "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
+                date.format("%A")
             );
             return Ok(());
         }
