@@ -276,3 +276,42 @@ fn a_rejected_answer_leaves_a_stored_day_and_the_rest_as_they_were() {
     assert_eq!(env.stored(), before, "the stored day is untouched");
     assert_eq!(bad.count(), 6);
 }
+
+#[test]
+fn an_endpoint_that_is_not_a_plain_base_url_is_refused_before_anything() {
+    for bad in [
+        "ftp://data.fixer.io/api",
+        "data.fixer.io/api",
+        "http://user:pw@127.0.0.1/api",
+        "http://127.0.0.1/api?x=1",
+    ] {
+        let env = TestEnv::new(bad, FRIDAY_9AM);
+        let msg = env.fails(&["ingest"], 78);
+        assert!(msg.contains("FIXER_ENDPOINT"), "{msg}");
+        assert!(!env.db.exists());
+    }
+}
+
+#[test]
+fn an_answer_larger_than_the_cap_is_refused_while_reading() {
+    let mut body = latest_body(FRIDAY).into_bytes();
+    body.splice(1..1, std::iter::repeat_n(b' ', 9 * 1024 * 1024));
+    let reply = Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body,
+    };
+    let msg = ingest_fails(reply, 65, &[]);
+    says(&msg, &["larger than", "nothing was stored"]);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_as_temporary() {
+    // Connections are accepted by the kernel but never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api", silent.local_addr().unwrap());
+    let env = TestEnv::new(&url, FRIDAY_9AM).env("FXRATES_TIMEOUT", "1");
+    let msg = env.fails(&["ingest"], 75);
+    says(&msg, &["did not answer", "try again later"]);
+    assert!(env.stored().is_empty());
+}

@@ -137,3 +137,31 @@ fn the_request_record_counts_every_request_and_never_holds_the_key() {
     assert!(recorded[1][1].contains("redirect"), "{:?}", recorded[1]);
     env.assert_no_key_in_db();
 }
+
+#[test]
+fn the_default_database_follows_xdg_then_home_and_the_flag_wins() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let home = env.path();
+
+    let xdg = home.join("xdg");
+    let mut cmd = env.cmd(&["ingest"]);
+    cmd.env_remove("FXRATES_DB").env("XDG_DATA_HOME", &xdg);
+    assert_eq!(env.run_cmd(cmd).0, 0);
+    assert!(xdg.join("fxrates/rates.db").is_file());
+
+    // A relative XDG_DATA_HOME is ignored, as the XDG spec says.
+    let mut cmd = env.cmd(&["ingest"]);
+    cmd.env_remove("FXRATES_DB")
+        .env("XDG_DATA_HOME", "relative/dir");
+    assert_eq!(env.run_cmd(cmd).0, 0);
+    assert!(home.join(".local/share/fxrates/rates.db").is_file());
+    assert!(!home.join("relative").exists());
+
+    let flag = home.join("by-flag.db");
+    let (code, _, err) = env.run(&["ingest", "--db", flag.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(flag.is_file());
+    assert!(!env.db.exists(), "--db overrides FXRATES_DB");
+    assert_eq!(server.count(), 3, "three separate databases");
+}
