@@ -183,6 +183,12 @@ fn a_bad_date_is_a_usage_error() {
         let msg = env.fails(&["ingest", "--date", bad], 2);
         assert!(msg.contains(bad), "{msg}");
     }
+    let msg = env.fails(&["ingest", "--date", "1998-12-31"], 2);
+    assert!(
+        msg.contains("1999"),
+        "fixer's history starts in 1999: {msg}"
+    );
+    assert!(!env.db.exists());
     assert_eq!(server.count(), 0);
 }
 

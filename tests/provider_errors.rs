@@ -315,3 +315,12 @@ fn a_server_that_never_answers_times_out_as_temporary() {
     says(&msg, &["did not answer", "try again later"]);
     assert!(env.stored().is_empty());
 }
+
+#[test]
+fn a_provider_message_quoting_the_key_is_redacted() {
+    let reply = Reply::ok(format!(
+        r#"{{"success":false,"error":{{"code":101,"type":"invalid_access_key","info":"The key {FAKE_KEY} is not valid."}}}}"#
+    ));
+    let msg = ingest_fails(reply, 78, &[]);
+    says(&msg, &["[REDACTED]", "FIXER_API_KEY"]);
+}
