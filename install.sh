@@ -154,6 +154,8 @@ env_template() {
 # Your fixer.io API key (required). Never put it in the crontab or on a
 # command line.
 FIXER_API_KEY=
+# Or keep the key alone in a file of its own (mode 0600) and name it here:
+#FIXER_API_KEY_FILE=${env_file%/*}/key
 
 # APILayer accounts (the key goes in a header automatically):
 #FIXER_ENDPOINT=https://api.apilayer.com/fixer
