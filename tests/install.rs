@@ -12,7 +12,8 @@ use std::process::Command;
 /// counts the times it is replaced.
 const FAKE_CRONTAB: &str = r#"#!/bin/sh
 case "$1" in
-  -l) if [ -f "$FAKE_CRONTAB" ]; then cat "$FAKE_CRONTAB"; else echo "no crontab for tester" >&2; exit 1; fi ;;
+  -l) if [ -n "$FAKE_CRONTAB_BROKEN" ]; then echo "crontab: cannot open the spool: permission denied" >&2; exit 1; fi
+      if [ -f "$FAKE_CRONTAB" ]; then cat "$FAKE_CRONTAB"; else echo "no crontab for tester" >&2; exit 1; fi ;;
   -*) echo "crontab: unexpected option $1" >&2; exit 2 ;;
   *) cat "${1:--}" >"$FAKE_CRONTAB.tmp" && mv "$FAKE_CRONTAB.tmp" "$FAKE_CRONTAB" && echo >>"$FAKE_CRONTAB.writes" ;;
 esac
@@ -368,4 +369,24 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let timer = fs::read_to_string(units.join("fxrates.timer")).unwrap();
     assert!(timer.contains("\nOnCalendar=Mon..Fri 09:00\n"));
     assert!(timer.contains("\nPersistent=true\n"));
+}
+
+/// A crontab that cannot be read is never replaced: that would drop every
+/// entry the user has.
+#[test]
+fn an_unreadable_crontab_is_left_alone() {
+    let m = Machine::new();
+    fs::write(m.crontab_file(), format!("{FOREIGN}\n")).unwrap();
+    let prefix = m.prefix();
+    let (code, out, err) = m.install_env(
+        &["--prefix", prefix.to_str().unwrap(), "--cron"],
+        &[("FAKE_CRONTAB_BROKEN", "1")],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("cannot read your crontab (crontab: cannot open the spool"),
+        "{err}"
+    );
+    assert_eq!(m.crontab(), format!("{FOREIGN}\n"));
+    assert_eq!(m.crontab_writes(), 0);
 }
