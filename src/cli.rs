@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Fetch and store one business day's rates (today by default)
     Ingest(IngestArgs),
-    /// Print the stored rates of one day
+    /// Print the stored rates of one day, or of a range of days
     Show(ShowArgs),
 }
 
@@ -94,15 +94,25 @@ pub struct ShowArgs {
     #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
     pub date: Option<NaiveDate>,
 
+    /// Show every stored day from this day on (YYYY-MM-DD), one after another
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg, conflicts_with = "date")]
+    pub from: Option<NaiveDate>,
+
+    /// The last day of the range (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg, requires = "from",
+          conflicts_with = "date")]
+    pub to: Option<NaiveDate>,
+
     /// Show rates against this currency, derived from the stored EUR rates
     #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
     pub base: Option<Currency>,
 
-    /// Only these currencies (comma-separated codes)
+    /// Only these currencies (comma-separated codes); a range shows up to 6
+    /// of them as a date-by-currency grid
     #[arg(long = "symbols", value_name = "A,B,...", value_delimiter = ',', value_parser = currency_arg)]
     pub symbols: Vec<Currency>,
 
-    /// Output format
+    /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -13,6 +13,7 @@ pub mod fixer;
 pub mod logging;
 pub mod rates;
 pub mod secret;
+pub mod series;
 pub mod store;
 pub mod view;
 

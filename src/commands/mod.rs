@@ -2,6 +2,7 @@
 
 mod ingest;
 mod show;
+mod show_range;
 
 use crate::cli::Command;
 use crate::config::Now;
