@@ -42,6 +42,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Print the stored rates of one day, or of a range of days
     Show(ShowArgs),
+    /// Convert an amount between two currencies at a stored day's rates
+    Convert(ConvertArgs),
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
@@ -115,6 +117,38 @@ pub struct ShowArgs {
     /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The amount to convert, a plain decimal such as 100 or -12.50
+    #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
+    pub amount: String,
+
+    /// The currency of the amount
+    #[arg(value_name = "FROM", value_parser = currency_arg)]
+    pub from: Currency,
+
+    /// The currency to convert to
+    #[arg(value_name = "TO", value_parser = currency_arg)]
+    pub to: Currency,
+
+    /// Use the rates of this day (YYYY-MM-DD); a day without rates uses the
+    /// latest stored day up to 7 days before it [default: today]
+    #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
+    pub date: Option<NaiveDate>,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = ConvertFormat::Text)]
+    pub format: ConvertFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// Two lines for people: the result, then the rate and its day
+    Text,
+    /// One JSON object
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

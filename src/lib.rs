@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conversion;
 pub mod decimal;
 pub mod error;
 pub mod fixer;

@@ -1,5 +1,6 @@
 //! One file per subcommand; each turns its parsed arguments into work.
 
+mod convert;
 mod ingest;
 mod show;
 mod show_range;
@@ -23,6 +24,7 @@ impl Run for Command {
         match self {
             Command::Ingest(args) => args.run(ctx),
             Command::Show(args) => args.run(ctx),
+            Command::Convert(args) => args.run(ctx),
         }
     }
 }
