@@ -44,6 +44,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Convert an amount between two currencies at a stored day's rates
     Convert(ConvertArgs),
+    /// Draw a currency's rate over a range of days in the terminal
+    Chart(ChartArgs),
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
@@ -149,6 +151,45 @@ pub enum ConvertFormat {
     Text,
     /// One JSON object
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The currency to draw
+    #[arg(value_name = "CUR", value_parser = currency_arg)]
+    pub currency: Currency,
+
+    /// Draw the rate against this currency, derived from the stored EUR rates
+    #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
+    pub base: Option<Currency>,
+
+    /// Draw the N days up to --to [default: 90]
+    #[arg(long = "days", value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(2..=20_000))]
+    pub days: Option<u32>,
+
+    /// The first day to draw (YYYY-MM-DD)
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to draw (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// Columns to fill [default: $COLUMNS, else the terminal's width, else 80]
+    #[arg(long = "width", value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
+
+    /// Rows of the plot itself
+    #[arg(long = "height", value_name = "ROWS", default_value_t = 12,
+          value_parser = clap::value_parser!(u16).range(3..=200))]
+    pub height: u16,
+
+    /// Draw with ASCII characters only [default: when LC_ALL, LC_CTYPE or
+    /// LANG does not name UTF-8]
+    #[arg(long = "ascii")]
+    pub ascii: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 //! tests and benchmarks can reach them.
 
 pub mod calendar;
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;

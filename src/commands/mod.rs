@@ -1,5 +1,6 @@
 //! One file per subcommand; each turns its parsed arguments into work.
 
+mod chart;
 mod convert;
 mod ingest;
 mod show;
@@ -25,6 +26,7 @@ impl Run for Command {
             Command::Ingest(args) => args.run(ctx),
             Command::Show(args) => args.run(ctx),
             Command::Convert(args) => args.run(ctx),
+            Command::Chart(args) => args.run(ctx),
         }
     }
 }
