@@ -8,7 +8,7 @@ use crate::rates::{Currency, EUR};
 use crate::series::SeriesWriter;
 use crate::store::Store;
 use chrono::NaiveDate;
-use std::io;
+use std::io::{self, BufWriter};
 
 pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()> {
     let to = args.to.unwrap_or(ctx.now.today);
@@ -41,8 +41,10 @@ pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()
         wanted.extend(args.base);
         wanted.push(EUR);
     }
+    // Buffered: stdout is line-buffered, and a CSV of the whole history
+    // has a million lines.
     let mut writer = SeriesWriter::new(
-        io::stdout().lock(),
+        BufWriter::new(io::stdout().lock()),
         args.format,
         (from, to),
         args.base,
