@@ -145,6 +145,7 @@ fn bad_chart_arguments_are_usage_errors() {
         &["chart", "GBP", "--days", "5", "--from", "2024-09-02"],
         &["chart", "GBP", "--from", "2024-09-20", "--to", "2024-09-10"],
         &["chart", "GBP", "--height", "2"],
+        &["chart", "GBP", "--from", "2024-10-01"], // after today
         &["chart"],
     ] {
         let (code, out, err) = env.run(args);

@@ -23,9 +23,13 @@ impl Run for ChartArgs {
             None => window_ending(to, self.days.unwrap_or(DEFAULT_DAYS)).0,
         };
         if from > to {
+            let to_text = match self.to {
+                Some(_) => format!("--to {to}"),
+                None => format!("today ({to})"),
+            };
             return Err(fail(
                 Exit::Usage,
-                format!("--from {from} is after --to {to}; give the earlier day to --from"),
+                format!("--from {from} is after {to_text}; give the earlier day to --from"),
             ));
         }
         let (cur, base) = (self.currency, self.base.unwrap_or(EUR));
