@@ -1,9 +1,12 @@
 //! One file per subcommand; each turns its parsed arguments into work.
 
+mod chart;
 mod completions;
+mod convert;
 mod ingest;
 mod manpage;
 mod show;
+mod show_range;
 
 use crate::cli::Command;
 use crate::config::Now;
@@ -28,6 +31,8 @@ impl Run for Command {
         match self {
             Command::Ingest(args) => monitored(ctx, || args.run(ctx)),
             Command::Show(args) => args.run(ctx),
+            Command::Convert(args) => args.run(ctx),
+            Command::Chart(args) => args.run(ctx),
             Command::Completions(args) => args.run(ctx),
             Command::Manpage(args) => args.run(ctx),
         }

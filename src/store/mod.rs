@@ -2,6 +2,7 @@
 //! write so that every stored day is complete.
 
 mod schema;
+mod series;
 
 pub use schema::VERSION;
 
