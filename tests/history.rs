@@ -342,3 +342,48 @@ fn a_symbol_never_stored_in_the_range_is_named_before_any_output() {
     assert_eq!(out, "");
     one_line_error(&err, "there is no CHF rate stored");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let env = offline("2024-09-30T12:00:00Z");
+    // Far more than a pipe buffer, so fxrates is still writing when the
+    // reader goes away, as with `fxrates show --from ... | head -1`.
+    let codes: Vec<String> = (0..60u8)
+        .map(|i| format!("A{}{}", (b'A' + i / 26) as char, (b'A' + i % 26) as char))
+        .collect();
+    let dates = weekdays("2023-01-02", "2024-09-27");
+    let rows: Vec<(&str, Vec<(&str, &str)>)> = dates
+        .iter()
+        .map(|d| {
+            (
+                d.as_str(),
+                codes.iter().map(|c| (c.as_str(), "1.234567")).collect(),
+            )
+        })
+        .collect();
+    store_days(&env, &rows);
+    let mut child = env
+        .std_cmd(&[
+            "show",
+            "--from",
+            "2023-01-02",
+            "--to",
+            "2024-09-27",
+            "--format",
+            "csv",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(first, "date,base,currency,rate\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
