@@ -11,9 +11,12 @@ pub mod decimal;
 pub mod error;
 pub mod fixer;
 pub mod logging;
+pub mod progress;
+pub mod quota;
 pub mod rates;
 pub mod secret;
 pub mod store;
+pub mod sync;
 pub mod view;
 
 use cli::Cli;

@@ -5,11 +5,8 @@ use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::store::{Provenance, Store};
+use crate::sync::check_drift;
 use chrono::{Datelike, NaiveDate};
-
-/// How far the provider's date may be from the business date before the
-/// answer is refused.
-const MAX_DATE_DRIFT_DAYS: i64 = 7;
 
 impl Run for IngestArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
@@ -63,22 +60,7 @@ fn fetch_day(
     };
     store.record_attempts(&client.take_attempts())?;
     let snapshot = result?;
-    let drift = (snapshot.source_date - date).num_days().abs();
-    if drift > MAX_DATE_DRIFT_DAYS {
-        return Err(fail(
-            Exit::DataErr,
-            format!(
-                "fixer.io answered with rates dated {} when {date} was asked for; nothing was stored",
-                snapshot.source_date
-            ),
-        ));
-    }
-    if drift != 0 {
-        log::warn!(
-            "fixer.io dated its answer {} for business day {date}; stored under {date}, with the provider's date kept",
-            snapshot.source_date
-        );
-    }
+    check_drift(date, &snapshot)?;
     store.put_day(
         date,
         &snapshot,
