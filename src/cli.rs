@@ -44,6 +44,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Fetch the weekdays of a past window that are not stored yet
     Backfill(BackfillArgs),
+    /// Delete stored days older than a number of days (never the last month)
+    Prune(PruneArgs),
+    /// Report gaps, staleness, runs and requests; exit 1 when unhealthy
+    Status(StatusArgs),
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
@@ -84,6 +88,17 @@ pub struct IngestArgs {
     /// Fetch the day even if it is stored, and replace it
     #[arg(long = "force")]
     pub force: bool,
+
+    /// Do not fetch the missing weekdays of the last 31 days afterwards
+    #[arg(long = "no-heal")]
+    pub no_heal: bool,
+
+    /// After a successful run, delete stored days older than N days (at least 31)
+    #[arg(long = "keep-days", env = "FXRATES_KEEP_DAYS", value_name = "N")]
+    pub keep_days: Option<u32>,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 
     #[command(flatten)]
     pub provider: ProviderArgs,

@@ -1,11 +1,12 @@
-use super::{Context, Run};
-use crate::calendar::{FIRST_DAY, is_weekend};
+use super::{Context, Run, prune, recorded};
+use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::IngestArgs;
 use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
+use crate::quota::Budget;
 use crate::store::{Provenance, Store};
-use crate::sync::check_drift;
+use crate::sync::{Fetcher, Limit, Plan, check_drift, fit};
 use chrono::{Datelike, NaiveDate};
 
 impl Run for IngestArgs {
@@ -36,14 +37,100 @@ impl Run for IngestArgs {
             );
             return Ok(());
         }
+        if let Some(days) = self.keep_days {
+            prune::check_keep_days(days)?;
+        }
         let mut store = Store::open(&ctx.db)?;
+        recorded(&mut store, "ingest", ctx, |store| {
+            self.ingest(store, date, call, ctx)
+        })
+    }
+}
+
+impl IngestArgs {
+    fn ingest(
+        &self,
+        store: &mut Store,
+        date: NaiveDate,
+        call: Call,
+        ctx: &Context,
+    ) -> anyhow::Result<()> {
+        // The client (and the API key) is only needed if a request is made.
+        let mut client = None;
         if !self.force && store.has_day(date)? {
             log::info!("{date} is already stored; no request made (--force fetches it again)");
+        } else {
+            let client = connect(&mut client, self, ctx)?;
+            fetch_day(store, client, date, call, ctx)?;
+        }
+        if self.date.is_none() && !self.no_heal {
+            self.heal(store, &mut client, ctx)?;
+        }
+        if let Some(days) = self.keep_days {
+            let (cutoff, pruned) = prune::prune(store, ctx.now.today, days, true)?;
+            if pruned.days > 0 {
+                log::info!(
+                    "pruned {} stored days before {cutoff} (FXRATES_KEEP_DAYS={days})",
+                    pruned.days
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches the weekdays of the last month that are missing, within the
+    /// monthly budget: the same work as `fxrates backfill`.
+    fn heal(
+        &self,
+        store: &mut Store,
+        client: &mut Option<Client>,
+        ctx: &Context,
+    ) -> anyhow::Result<()> {
+        let (from, to) = window_ending(ctx.now.today, MONTH_DAYS);
+        let mut plan = Plan::new(store, from, to, ctx.now.today, false)?;
+        if plan.missing.is_empty() {
             return Ok(());
         }
-        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
-        fetch_day(&mut store, &client, date, call, ctx)
+        log::info!("healing the last month: {}", plan.describe());
+        let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+        fit(
+            &mut plan,
+            &budget,
+            Limit::Truncate,
+            "healing the last month",
+        )?;
+        if plan.missing.is_empty() {
+            return Ok(());
+        }
+        let out = Fetcher {
+            store,
+            client: connect(client, self, ctx)?,
+            now: ctx.now.utc,
+            today: ctx.now.today,
+            budget,
+            limit: Limit::Truncate,
+            what: "healing the last month",
+        }
+        .run(plan)?;
+        log::info!(
+            "healed {} weekdays of the last month with {} requests",
+            out.stored,
+            out.requests
+        );
+        Ok(())
     }
+}
+
+/// The client, made on first use.
+fn connect<'c>(
+    slot: &'c mut Option<Client>,
+    args: &IngestArgs,
+    ctx: &Context,
+) -> anyhow::Result<&'c Client> {
+    if slot.is_none() {
+        *slot = Some(Client::new(config::provider(&args.provider)?, ctx.now.utc));
+    }
+    Ok(slot.as_ref().expect("the client was just made"))
 }
 
 /// Fetches one day through `call` and stores it under `date`.

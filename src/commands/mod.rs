@@ -2,7 +2,9 @@
 
 mod backfill;
 mod ingest;
+mod prune;
 mod show;
+mod status;
 
 use crate::cli::Command;
 use crate::config::Now;
@@ -27,6 +29,8 @@ impl Run for Command {
             Command::Ingest(args) => args.run(ctx),
             Command::Show(args) => args.run(ctx),
             Command::Backfill(args) => args.run(ctx),
+            Command::Prune(args) => args.run(ctx),
+            Command::Status(args) => args.run(ctx),
         }
     }
 }
