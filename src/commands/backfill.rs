@@ -15,6 +15,9 @@ const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 impl Run for BackfillArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
         let (from, to) = self.window(ctx.now.today)?;
+        // Configuration first: a missing key must not leave a new, empty
+        // database behind.
+        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
         let mut store = Store::open(&ctx.db)?;
         recorded(&mut store, "backfill", ctx, |store| {
             let mut plan = Plan::new(store, from, to, ctx.now.today, self.retry_timeseries)?;
@@ -30,7 +33,6 @@ impl Run for BackfillArgs {
                 Limit::Refuse
             };
             fit(&mut plan, &budget, limit, "backfill")?;
-            let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
             let out = Fetcher {
                 store,
                 client: &client,

@@ -7,7 +7,7 @@ use crate::fixer::{Call, Client};
 use crate::quota::Budget;
 use crate::store::{Provenance, Store};
 use crate::sync::{Fetcher, Limit, Plan, check_drift, fit};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 impl Run for IngestArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
@@ -32,17 +32,20 @@ impl Run for IngestArgs {
         };
         if is_weekend(date) {
             log::warn!(
-                "{date} is a {:?}; fxrates stores weekdays only, so there is nothing to ingest",
-                date.weekday()
+                "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
+                date.format("%A")
             );
             return Ok(());
         }
         if let Some(days) = self.keep_days {
             prune::check_keep_days(days)?;
         }
+        // Configuration first: a missing key must not leave a new, empty
+        // database behind.
+        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
         let mut store = Store::open(&ctx.db)?;
         recorded(&mut store, "ingest", ctx, |store| {
-            self.ingest(store, date, call, ctx)
+            self.ingest(store, &client, date, call, ctx)
         })
     }
 }
@@ -51,20 +54,18 @@ impl IngestArgs {
     fn ingest(
         &self,
         store: &mut Store,
+        client: &Client,
         date: NaiveDate,
         call: Call,
         ctx: &Context,
     ) -> anyhow::Result<()> {
-        // The client (and the API key) is only needed if a request is made.
-        let mut client = None;
         if !self.force && store.has_day(date)? {
             log::info!("{date} is already stored; no request made (--force fetches it again)");
         } else {
-            let client = connect(&mut client, self, ctx)?;
             fetch_day(store, client, date, call, ctx)?;
         }
         if self.date.is_none() && !self.no_heal {
-            self.heal(store, &mut client, ctx)?;
+            self.heal(store, client, ctx)?;
         }
         if let Some(days) = self.keep_days {
             let (cutoff, pruned) = prune::prune(store, ctx.now.today, days, true)?;
@@ -80,12 +81,7 @@ impl IngestArgs {
 
     /// Fetches the weekdays of the last month that are missing, within the
     /// monthly budget: the same work as `fxrates backfill`.
-    fn heal(
-        &self,
-        store: &mut Store,
-        client: &mut Option<Client>,
-        ctx: &Context,
-    ) -> anyhow::Result<()> {
+    fn heal(&self, store: &mut Store, client: &Client, ctx: &Context) -> anyhow::Result<()> {
         let (from, to) = window_ending(ctx.now.today, MONTH_DAYS);
         let mut plan = Plan::new(store, from, to, ctx.now.today, false)?;
         if plan.missing.is_empty() {
@@ -104,7 +100,7 @@ impl IngestArgs {
         }
         let out = Fetcher {
             store,
-            client: connect(client, self, ctx)?,
+            client,
             now: ctx.now.utc,
             today: ctx.now.today,
             budget,
@@ -119,18 +115,6 @@ impl IngestArgs {
         );
         Ok(())
     }
-}
-
-/// The client, made on first use.
-fn connect<'c>(
-    slot: &'c mut Option<Client>,
-    args: &IngestArgs,
-    ctx: &Context,
-) -> anyhow::Result<&'c Client> {
-    if slot.is_none() {
-        *slot = Some(Client::new(config::provider(&args.provider)?, ctx.now.utc));
-    }
-    Ok(slot.as_ref().expect("the client was just made"))
 }
 
 /// Fetches one day through `call` and stores it under `date`.
