@@ -2,7 +2,7 @@ mod common;
 use chrono::{Datelike, NaiveDate, Weekday};
 use common::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A Friday, 09:00 UTC.
 const NOW: &str = "2024-09-20T09:00:00Z";
@@ -151,18 +151,18 @@ fn a_window_longer_than_365_days_takes_two_timeseries_requests() {
 
 #[test]
 fn an_interrupted_backfill_resumes_with_what_is_missing() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&calls);
-    let server = FakeFixer::start(move |s| {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        match s.function() {
-            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
-            // The sixth request fails once with a server error.
-            _ if n == 5 => Reply::json(503, "<html>Service Unavailable</html>"),
-            date => Reply::ok(historical_body(date)),
+    let broken = Arc::new(AtomicBool::new(true));
+    let flag = Arc::clone(&broken);
+    let server = FakeFixer::start(move |s| match s.function() {
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        // The fifth weekday fails with a server error until it is mended.
+        "2024-09-13" if flag.load(Ordering::SeqCst) => {
+            Reply::json(503, "<html>Service Unavailable</html>")
         }
+        date => Reply::ok(historical_body(date)),
     });
-    let env = TestEnv::new(&server.url, NOW);
+    // Should failed requests be retried, retry without waiting long.
+    let env = TestEnv::new(&server.url, NOW).env("FXRATES_RETRY_BASE_MS", "1");
     let (code, _, err) = env.run(&["backfill", "--days", "14"]);
     assert_eq!(code, 75, "{err}");
     assert!(
@@ -171,12 +171,28 @@ fn an_interrupted_backfill_resumes_with_what_is_missing() {
     );
     let all = weekdays("2024-09-07", "2024-09-20");
     assert_eq!(env.stored_dates(), all[..4]);
-    assert_eq!(server.count(), 6, "nothing is asked after the failure");
+    let asked = functions(&server);
+    assert_eq!(
+        asked[..5],
+        [
+            "timeseries",
+            "2024-09-09",
+            "2024-09-10",
+            "2024-09-11",
+            "2024-09-12"
+        ]
+    );
+    assert!(
+        asked[5..].iter().all(|f| f == "2024-09-13"),
+        "nothing is asked after the failure: {asked:?}"
+    );
+    let n = asked.len();
 
+    broken.store(false, Ordering::SeqCst);
     let (code, _, err) = env.run(&["backfill", "--days", "14"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates(), all);
-    assert_eq!(functions(&server)[6..], all[4..]);
+    assert_eq!(functions(&server)[n..], all[4..]);
     assert_eq!(recorded_requests(&env), server.count());
 }
 

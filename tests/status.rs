@@ -137,7 +137,8 @@ fn the_last_run_of_each_command_and_its_error_are_shown() {
         "latest" => Reply::ok(latest_body("2024-09-20")),
         _ => Reply::json(503, "busy"),
     });
-    let env = TestEnv::new(&server.url, NOW);
+    // Should failed requests be retried, retry without waiting long.
+    let env = TestEnv::new(&server.url, NOW).env("FXRATES_RETRY_BASE_MS", "1");
     assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     let (code, _, err) = env.run(&["backfill", "--days", "3"]);
     assert_eq!(code, 75, "{err}");
