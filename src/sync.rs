@@ -353,8 +353,9 @@ impl Fetcher<'_> {
             },
         )?;
         out.stored += keep.len();
+        let got: BTreeSet<NaiveDate> = keep.iter().map(|(d, _)| *d).collect();
         for &date in &wanted {
-            if !keep.iter().any(|(d, _)| *d == date) {
+            if !got.contains(&date) {
                 self.store
                     .mark_unavailable(date, self.now, "not in fixer's timeseries answer")?;
                 log::warn!(

@@ -50,6 +50,7 @@ fn a_whole_month_is_healthy() {
     assert_eq!(json["requests_this_month"], 24);
     assert_eq!(json["monthly_quota"], 100);
     assert_eq!(json["last_runs"]["backfill"]["outcome"], "ok");
+    assert_eq!(json["timeseries"], "refused 2024-09-20");
 
     let (code, out, err) = env.run(&["status"]);
     assert_eq!(code, 0, "{out}");

@@ -4,6 +4,7 @@ use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, ResultExt, fail};
 use crate::quota::Budget;
 use crate::store::{LastRun, Store, Summary};
+use crate::sync::TIMESERIES_KEY;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,9 @@ struct Report {
     month: String,
     requests_this_month: u64,
     monthly_quota: u64,
+    /// What the plan last answered to `timeseries`: "allowed YYYY-MM-DD",
+    /// "refused YYYY-MM-DD", or null when it was never asked.
+    timeseries: Option<String>,
     last_runs: BTreeMap<String, RunView>,
 }
 
@@ -45,7 +49,7 @@ impl Run for StatusArgs {
         let (from, _) = window_ending(today, MONTH_DAYS);
         // A database that does not exist yet is reported as empty: that is
         // exactly what monitoring must hear about.
-        let (summary, stored, unavailable, runs, used) = if ctx.db.exists() {
+        let (summary, stored, unavailable, runs, used, timeseries) = if ctx.db.exists() {
             let store = Store::open_read_only(&ctx.db)?;
             let budget = Budget::read(&store, &ctx.now, self.budget.monthly_quota)?;
             (
@@ -54,11 +58,12 @@ impl Run for StatusArgs {
                 store.unavailable_between(from, today)?,
                 store.last_runs()?,
                 budget.used,
+                store.meta(TIMESERIES_KEY)?,
             )
         } else {
             Default::default()
         };
-        let report = Report::new(
+        let mut report = Report::new(
             today,
             &ctx.now,
             summary,
@@ -68,6 +73,7 @@ impl Run for StatusArgs {
             used,
             self.budget.monthly_quota,
         );
+        report.timeseries = timeseries;
         let mut out = std::io::stdout().lock();
         match self.format {
             StatusFormat::Text => report.write_text(&mut out),
@@ -135,6 +141,7 @@ impl Report {
             month: crate::quota::month_start(now.utc).date_naive().to_string(),
             requests_this_month: used,
             monthly_quota: quota,
+            timeseries: None,
             last_runs: runs
                 .into_iter()
                 .map(|r| {
@@ -195,6 +202,11 @@ impl Report {
             out,
             "requests:     {} of {} this month (since {}, UTC)",
             self.requests_this_month, self.monthly_quota, self.month
+        )?;
+        writeln!(
+            out,
+            "timeseries:   {}",
+            self.timeseries.as_deref().unwrap_or("never asked")
         )?;
         for (command, run) in &self.last_runs {
             let error = run
