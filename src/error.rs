@@ -83,7 +83,7 @@ pub fn fail_with(
     anyhow::Error::new(Failure {
         exit,
         message: message.into(),
-        source: Some(Box::new(source)),
+        source: Some(source.into()),
     })
 }
 
