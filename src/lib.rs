@@ -4,9 +4,11 @@
 //! tests and benchmarks can reach them.
 
 pub mod calendar;
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conversion;
 pub mod decimal;
 pub mod error;
 pub mod fixer;
@@ -15,6 +17,7 @@ pub mod progress;
 pub mod quota;
 pub mod rates;
 pub mod secret;
+pub mod series;
 pub mod store;
 pub mod sync;
 pub mod view;

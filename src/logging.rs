@@ -1,7 +1,7 @@
 //! stderr: log lines, the final error line, and panics, all scrubbed of
 //! secrets. stdout is left to the data.
 
-use crate::error::{Exit, Failure, exit_of};
+use crate::error::{Exit, Failure, exit_of, is_broken_pipe};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
 
@@ -54,8 +54,12 @@ pub fn init(verbose: u8, quiet: bool) {
 }
 
 /// Prints the error as one line (the chain down to the first [`Failure`]),
-/// and with `verbose` the causes below it; returns its exit code.
+/// and with `verbose` the causes below it; returns its exit code. stdout
+/// closed by its reader (`fxrates show ... | head`) ends the run quietly.
 pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
+    if is_broken_pipe(err) {
+        return Exit::Ok;
+    }
     let mut head = Vec::new();
     let mut rest = Vec::new();
     let mut seen_failure = false;

@@ -1,9 +1,12 @@
 //! One file per subcommand; each turns its parsed arguments into work.
 
 mod backfill;
+mod chart;
+mod convert;
 mod ingest;
 mod prune;
 mod show;
+mod show_range;
 mod status;
 
 use crate::cli::Command;
@@ -31,6 +34,8 @@ impl Run for Command {
             Command::Backfill(args) => args.run(ctx),
             Command::Prune(args) => args.run(ctx),
             Command::Status(args) => args.run(ctx),
+            Command::Convert(args) => args.run(ctx),
+            Command::Chart(args) => args.run(ctx),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod history;
 mod schema;
+mod series;
 
 pub use history::{LastRun, Pruned, Summary};
 pub use schema::VERSION;
