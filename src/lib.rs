@@ -15,10 +15,13 @@ pub mod fixer;
 pub mod logging;
 pub mod metrics;
 pub mod ping;
+pub mod progress;
+pub mod quota;
 pub mod rates;
 pub mod secret;
 pub mod series;
 pub mod store;
+pub mod sync;
 pub mod view;
 
 use cli::Cli;

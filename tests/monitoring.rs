@@ -44,7 +44,7 @@ fn a_successful_ingest_pings_start_then_success() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let (mon, url) = monitor(200);
     let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(pinged(&mon), ["/start", ""]);
     assert_eq!(env.stored_dates(), ["2024-09-20"]);
@@ -68,7 +68,7 @@ fn a_failed_ingest_pings_start_then_fail_and_keeps_its_exit_code() {
 fn a_dead_ping_url_is_a_warning_and_changes_nothing() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &dead_url());
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates(), ["2024-09-20"]);
     assert!(err.contains("warning: the monitoring ping"), "{err}");
@@ -80,7 +80,7 @@ fn a_dead_ping_url_is_a_warning_and_changes_nothing() {
     let broken = FakeFixer::start(|_| Reply::fixer_error(104, "usage_limit_reached"));
     let env =
         TestEnv::new(&broken.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &dead_url());
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 78, "{err}");
     assert_no_ping_id(&err);
 }
@@ -90,7 +90,7 @@ fn a_monitor_answering_an_error_is_a_warning_only() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let (mon, url) = monitor(500);
     let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(pinged(&mon), ["/start", ""]);
     assert!(err.contains("HTTP 500"), "{err}");
@@ -110,7 +110,7 @@ fn commands_that_only_read_send_no_ping() {
 fn an_empty_ping_url_means_no_pings() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", "");
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(fixer.count(), 1, "only the fixer request");
 }
@@ -180,12 +180,12 @@ fn a_systemd_credential_is_read_whatever_its_mode() {
     let key = key.to_str().unwrap();
 
     // Outside a service the usual check holds...
-    let (code, _, err) = env.run(&["ingest", "--api-key-file", key]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", key]);
     assert_eq!(code, 78, "{err}");
     assert!(err.contains("chmod 600"), "{err}");
     // ...inside one, the file in $CREDENTIALS_DIRECTORY is systemd's to guard.
     let env = env.env("CREDENTIALS_DIRECTORY", creds.to_str().unwrap());
-    let (code, _, err) = env.run(&["ingest", "--api-key-file", key]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", key]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates(), ["2024-09-20"]);
 }
