@@ -40,6 +40,12 @@ pub struct Cli {
           value_parser = crate::ping::url_arg, hide_env_values = true)]
     pub ping_url: Option<Secret>,
 
+    /// After each ingest or backfill, write the Prometheus metrics to this
+    /// file (replaced atomically), for node_exporter's textfile collector
+    #[arg(long = "metrics-file", global = true, env = "FXRATES_METRICS_FILE", value_name = "PATH",
+          value_parser = path_arg)]
+    pub metrics_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -208,6 +214,8 @@ pub enum StatusFormat {
     Text,
     /// One JSON object
     Json,
+    /// Prometheus text exposition (the metrics --metrics-file writes)
+    Prometheus,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +327,11 @@ pub enum Format {
     Json,
     /// date,base,currency,rate
     Csv,
+}
+
+/// A path; empty (a variable set to nothing) stands for none.
+pub fn path_arg(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
 }
 
 pub fn date_arg(text: &str) -> Result<NaiveDate, String> {

@@ -34,6 +34,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         db: config::db_path(cli.db.as_deref())?,
         now: config::Now::read()?,
         ping_url: cli.ping_url.clone(),
+        metrics_file: cli
+            .metrics_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty()),
     };
     log::debug!("database: {}", ctx.db.display());
     cli.command.run(&ctx)

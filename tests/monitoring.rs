@@ -53,6 +53,24 @@ fn a_successful_ingest_pings_start_then_success() {
 }
 
 #[test]
+fn backfill_pings_as_ingest_does() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(200);
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
+    let (code, _, err) = env.run(&["backfill", "--days", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pinged(&mon), ["/start", ""]);
+    assert!(!env.stored_dates().is_empty());
+
+    let broken = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+    let env = TestEnv::new(&broken.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
+    let (code, _, err) = env.run(&["backfill", "--days", "3"]);
+    assert_eq!(code, 78, "{err}");
+    assert_eq!(pinged(&mon), ["/start", "", "/start", "/fail"]);
+    assert_no_ping_id(&err);
+}
+
+#[test]
 fn a_failed_ingest_pings_start_then_fail_and_keeps_its_exit_code() {
     let fixer = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
     let (mon, url) = monitor(200);

@@ -25,6 +25,8 @@ pub struct Context {
     pub now: Now,
     /// The monitoring ping for the commands that write (`--ping-url`).
     pub ping_url: Option<Secret>,
+    /// Where the commands that write leave their metrics (`--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
 }
 
 pub trait Run {
@@ -34,9 +36,9 @@ pub trait Run {
 impl Run for Command {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
         match self {
-            Command::Ingest(args) => monitored(ctx, || args.run(ctx)),
+            Command::Ingest(args) => monitored(ctx, args.budget.monthly_quota, || args.run(ctx)),
             Command::Show(args) => args.run(ctx),
-            Command::Backfill(args) => args.run(ctx),
+            Command::Backfill(args) => monitored(ctx, args.budget.monthly_quota, || args.run(ctx)),
             Command::Prune(args) => args.run(ctx),
             Command::Status(args) => args.run(ctx),
             Command::Convert(args) => args.run(ctx),
@@ -85,7 +87,20 @@ fn headline(err: &anyhow::Error) -> String {
 }
 
 /// Wraps a command that writes the history in what monitoring needs: the
-/// start, success and failure pings.
-fn monitored(ctx: &Context, work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
-    ping::around(ctx.ping_url.as_ref(), work)
+/// start, success and failure pings, and the metrics file, written whatever
+/// the outcome. Neither changes the outcome.
+fn monitored(
+    ctx: &Context,
+    monthly_quota: u64,
+    work: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    ping::around(ctx.ping_url.as_ref(), || {
+        let result = work();
+        if let Some(path) = &ctx.metrics_file
+            && let Err(e) = status::write_metrics_file(ctx, monthly_quota, path)
+        {
+            log::warn!("{e:#}; the run itself is unaffected");
+        }
+        result
+    })
 }

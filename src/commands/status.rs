@@ -2,13 +2,15 @@ use super::{Context, Run};
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, ResultExt, fail};
+use crate::metrics;
 use crate::quota::Budget;
 use crate::store::{LastRun, Store, Summary};
 use crate::sync::TIMESERIES_KEY;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::path::Path;
 
 /// What `status` prints; also its JSON form.
 #[derive(Debug, Serialize)]
@@ -33,6 +35,9 @@ struct Report {
     /// "refused YYYY-MM-DD", or null when it was never asked.
     timeseries: Option<String>,
     last_runs: BTreeMap<String, RunView>,
+    /// When an ingest or backfill last succeeded (for the metrics).
+    #[serde(skip)]
+    last_success: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,41 +50,16 @@ struct RunView {
 
 impl Run for StatusArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        let today = ctx.now.today;
-        let (from, _) = window_ending(today, MONTH_DAYS);
-        // A database that does not exist yet is reported as empty: that is
-        // exactly what monitoring must hear about.
-        let (summary, stored, unavailable, runs, used, timeseries) = if ctx.db.exists() {
-            let store = Store::open_read_only(&ctx.db)?;
-            let budget = Budget::read(&store, &ctx.now, self.budget.monthly_quota)?;
-            (
-                store.summary()?,
-                store.stored_between(from, today)?,
-                store.unavailable_between(from, today)?,
-                store.last_runs()?,
-                budget.used,
-                store.meta(TIMESERIES_KEY)?,
-            )
-        } else {
-            Default::default()
-        };
-        let mut report = Report::new(
-            today,
-            &ctx.now,
-            summary,
-            &stored,
-            &unavailable,
-            runs,
-            used,
-            self.budget.monthly_quota,
-        );
-        report.timeseries = timeseries;
+        let report = Report::gather(ctx, self.budget.monthly_quota)?;
         let mut out = std::io::stdout().lock();
         match self.format {
             StatusFormat::Text => report.write_text(&mut out),
             StatusFormat::Json => serde_json::to_writer_pretty(&mut out, &report)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out)),
+            StatusFormat::Prometheus => {
+                out.write_all(metrics::render(&report.metrics()).as_bytes())
+            }
         }
         .and_then(|()| out.flush())
         .exit(Exit::IoErr, || "cannot write to stdout".into())?;
@@ -93,6 +73,59 @@ impl Run for StatusArgs {
 }
 
 impl Report {
+    /// Reads everything the report says from the database.
+    fn gather(ctx: &Context, quota: u64) -> anyhow::Result<Report> {
+        let today = ctx.now.today;
+        let (from, _) = window_ending(today, MONTH_DAYS);
+        // A database that does not exist yet is reported as empty: that is
+        // exactly what monitoring must hear about.
+        let (summary, stored, unavailable, runs, used, timeseries, last_success) =
+            if ctx.db.exists() {
+                let store = Store::open_read_only(&ctx.db)?;
+                let budget = Budget::read(&store, &ctx.now, quota)?;
+                (
+                    store.summary()?,
+                    store.stored_between(from, today)?,
+                    store.unavailable_between(from, today)?,
+                    store.last_runs()?,
+                    budget.used,
+                    store.meta(TIMESERIES_KEY)?,
+                    store.last_success(&["ingest", "backfill"])?,
+                )
+            } else {
+                Default::default()
+            };
+        let mut report = Report::new(
+            today,
+            &ctx.now,
+            summary,
+            &stored,
+            &unavailable,
+            runs,
+            used,
+            quota,
+        );
+        report.timeseries = timeseries;
+        report.last_success = last_success;
+        Ok(report)
+    }
+
+    /// The values the Prometheus metrics carry.
+    fn metrics(&self) -> metrics::Values {
+        metrics::Values {
+            last_success: self.last_success,
+            latest_rate_date: self
+                .latest_date
+                .as_deref()
+                .and_then(crate::calendar::parse_date),
+            missing_weekdays: self.missing_dates.len() as u64,
+            stored_days: self.days_stored,
+            requests_this_month: self.requests_this_month,
+            monthly_quota: self.monthly_quota,
+            healthy: self.healthy,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn new(
         today: NaiveDate,
@@ -142,6 +175,7 @@ impl Report {
             requests_this_month: used,
             monthly_quota: quota,
             timeseries: None,
+            last_success: None,
             last_runs: runs
                 .into_iter()
                 .map(|r| {
@@ -222,4 +256,16 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// Writes the metrics `status --format prometheus` prints to `path`,
+/// replacing the file atomically.
+pub fn write_metrics_file(ctx: &Context, monthly_quota: u64, path: &Path) -> anyhow::Result<()> {
+    let report = Report::gather(ctx, monthly_quota)?;
+    metrics::write_atomically(path, &metrics::render(&report.metrics())).exit(Exit::IoErr, || {
+        format!(
+            "cannot write the metrics file {} (FXRATES_METRICS_FILE)",
+            path.display()
+        )
+    })
 }

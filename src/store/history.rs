@@ -167,6 +167,26 @@ impl Store {
             .exit(Exit::IoErr, || self.named("cannot write to the database"))
     }
 
+    /// When a run of one of `commands` last succeeded.
+    pub fn last_success(&self, commands: &[&str]) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut latest: Option<String> = None;
+        for command in commands {
+            let at: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT max(finished_at) FROM runs WHERE ok = 1 AND command = ?1",
+                    [command],
+                    |r| r.get(0),
+                )
+                .exit(Exit::IoErr, self.read_err())?;
+            // RFC 3339 in UTC with whole seconds: text order is time order.
+            latest = latest.max(at);
+        }
+        Ok(latest
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
     /// The last run of each command, by command name.
     pub fn last_runs(&self) -> anyhow::Result<Vec<LastRun>> {
         let read = || -> rusqlite::Result<Vec<LastRun>> {

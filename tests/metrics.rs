@@ -1,0 +1,187 @@
+//! Prometheus metrics: `status --format prometheus` and the metrics file
+//! every ingest rewrites for node_exporter's textfile collector.
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+const NAMES: [&str; 5] = [
+    "fxrates_last_success_timestamp_seconds",
+    "fxrates_latest_rate_date_timestamp_seconds",
+    "fxrates_missing_weekdays",
+    "fxrates_requests_this_month",
+    "fxrates_monthly_quota",
+];
+
+/// Parses the text exposition format, failing on anything malformed: each
+/// sample a `name value` line after its `# HELP` and `# TYPE`.
+fn parse(text: &str) -> BTreeMap<String, f64> {
+    assert!(text.ends_with('\n'), "{text}");
+    let mut described = Vec::new();
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            described.push(rest.split(' ').next().unwrap().to_string());
+        } else if line.starts_with("# TYPE ") {
+            assert!(line.ends_with(" gauge"), "{line}");
+        } else {
+            let (name, value) = line.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+            assert!(described.contains(&name.to_string()), "{name} has no HELP");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+            assert!(
+                samples.insert(name.to_string(), value).is_none(),
+                "{name} twice"
+            );
+        }
+    }
+    for name in NAMES {
+        assert!(
+            samples.contains_key(name),
+            "{name} is missing from:\n{text}"
+        );
+    }
+    samples
+}
+
+/// 2024-09-20T00:00:00Z and 2024-09-20T09:00:00Z.
+const FRIDAY_MIDNIGHT: f64 = 1_726_790_400.0;
+const FRIDAY_NINE: f64 = 1_726_822_800.0;
+
+#[test]
+fn status_prints_prometheus_metrics_that_agree_with_its_json() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FIXER_MONTHLY_QUOTA", "250");
+    // Only Wednesday and today: the rest of the month is missing.
+    let (code, _, err) = env.run(&["ingest", "--date", "2024-09-18"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, text, err) = env.run(&["status", "--format", "prometheus"]);
+    assert_eq!(code, 1, "unhealthy: days are missing; {err}");
+    let m = parse(&text);
+    let (_, json, _) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let missing = json["missing_dates"].as_array().unwrap().len() as f64;
+    assert!(missing > 10.0, "{json}");
+    assert_eq!(m["fxrates_missing_weekdays"], missing);
+    assert_eq!(
+        m["fxrates_latest_rate_date_timestamp_seconds"],
+        FRIDAY_MIDNIGHT
+    );
+    assert_eq!(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
+    assert_eq!(m["fxrates_requests_this_month"], fixer.count() as f64);
+    assert_eq!(m["fxrates_monthly_quota"], 250.0);
+    assert_eq!(m["fxrates_healthy"], 0.0);
+    assert_no_key(&text);
+}
+
+#[test]
+fn status_metrics_for_a_database_that_does_not_exist_yet() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", "2024-09-20T09:00:00Z");
+    let (code, text, _) = env.run(&["status", "--format", "prometheus"]);
+    assert_eq!(code, 1);
+    let m = parse(&text);
+    assert_eq!(m["fxrates_last_success_timestamp_seconds"], 0.0);
+    assert_eq!(m["fxrates_latest_rate_date_timestamp_seconds"], 0.0);
+    assert_eq!(m["fxrates_monthly_quota"], 100.0);
+    assert!(!env.db.exists(), "status created a database");
+}
+
+#[test]
+fn every_ingest_replaces_the_metrics_file_atomically() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fxrates.prom");
+    let (mon, ping) = {
+        let server = FakeFixer::start(|_| Reply::json(200, "OK"));
+        let url = server.url.replace("/api", "/ping/metrics-ping-secret-id");
+        (server, url)
+    };
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z")
+        .env("FXRATES_METRICS_FILE", file.to_str().unwrap())
+        .env("FXRATES_PING_URL", &ping);
+
+    // An older file, held open by a reader through a second name.
+    fs::write(&file, "# an older exposition\nfxrates_stored_days 1\n").unwrap();
+    let reader = dir.path().join("held-by-a-reader");
+    fs::hard_link(&file, &reader).unwrap();
+    let old_inode = fs::metadata(&file).unwrap().ino();
+
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mon.count(), 2);
+    let text = fs::read_to_string(&file).unwrap();
+    let m = parse(&text);
+    assert_eq!(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
+    assert_eq!(
+        m["fxrates_latest_rate_date_timestamp_seconds"],
+        FRIDAY_MIDNIGHT
+    );
+    assert_eq!(m["fxrates_requests_this_month"], 1.0);
+    // Replaced by a rename: a new inode; the old one was never written to.
+    assert_ne!(fs::metadata(&file).unwrap().ino(), old_inode);
+    assert_eq!(
+        fs::read_to_string(&reader).unwrap(),
+        "# an older exposition\nfxrates_stored_days 1\n"
+    );
+    assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
+    // No temporary file lingers beside it.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fxrates.prom", "held-by-a-reader"]);
+    // No secret in it.
+    assert_no_key(&text);
+    assert!(!text.contains("metrics-ping-secret-id"), "{text}");
+}
+
+#[test]
+fn a_failed_ingest_still_updates_the_metrics_file() {
+    let good = FakeFixer::free_plan("2024-09-19");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fxrates.prom");
+    let env = TestEnv::new(&good.url, "2024-09-19T09:00:00Z")
+        .env("FXRATES_METRICS_FILE", file.to_str().unwrap());
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+
+    // The next morning fixer refuses: the run fails, the metrics say so.
+    let broken = FakeFixer::start(|_| Reply::fixer_error(104, "usage_limit_reached"));
+    let env = TestEnv {
+        endpoint: broken.url.clone(),
+        now: "2024-09-20T09:00:00Z".into(),
+        ..env
+    };
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 78, "{err}");
+    let m = parse(&fs::read_to_string(&file).unwrap());
+    // The last success is still Thursday's run; the request was counted.
+    assert_eq!(
+        m["fxrates_last_success_timestamp_seconds"],
+        FRIDAY_NINE - 86_400.0
+    );
+    assert_eq!(
+        m["fxrates_latest_rate_date_timestamp_seconds"],
+        FRIDAY_MIDNIGHT - 86_400.0
+    );
+    assert_eq!(m["fxrates_requests_this_month"], 2.0);
+}
+
+#[test]
+fn a_metrics_file_that_cannot_be_written_is_a_warning_only() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    let file = env.path().join("no-such-dir").join("fxrates.prom");
+    let env = env.env("FXRATES_METRICS_FILE", file.to_str().unwrap());
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: cannot write the metrics file"),
+        "{err}"
+    );
+    assert_eq!(env.stored_dates(), ["2024-09-20"]);
+}
