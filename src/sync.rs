@@ -244,6 +244,9 @@ pub struct Fetcher<'a> {
     pub limit: Limit,
     /// The name of the work in messages: "backfill", "healing".
     pub what: &'static str,
+    /// The level of the notes on how the plan changes as it goes: info for
+    /// backfill, debug where the run ends with its own summary line.
+    pub notes: log::Level,
 }
 
 enum Chunk {
@@ -280,7 +283,7 @@ impl Fetcher<'_> {
                     plan.method = Method::Historical;
                     plan.missing.retain(|d| *d >= from);
                     fit(plan, &self.budget, self.limit, self.what)?;
-                    log::info!("{}", plan.describe());
+                    log::log!(self.notes, "{}", plan.describe());
                     break;
                 }
             }
@@ -318,7 +321,8 @@ impl Fetcher<'_> {
             Err(e) if ProviderCode::of(&e).is_some_and(ProviderCode::is_function_restricted) => {
                 self.store
                     .set_meta(TIMESERIES_KEY, &format!("refused {}", self.today))?;
-                log::info!(
+                log::log!(
+                    self.notes,
                     "the fixer.io plan does not include the timeseries endpoint; fetching one day \
                      per request instead (remembered: asked again after {TIMESERIES_RETRY_DAYS} \
                      days, or with `fxrates backfill --retry-timeseries`)"

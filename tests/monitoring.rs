@@ -207,3 +207,41 @@ fn a_systemd_credential_is_read_whatever_its_mode() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates(), ["2024-09-20"]);
 }
+
+#[test]
+fn ingest_logs_one_summary_line_and_nothing_under_cron() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    // Under cron (stderr is not a terminal), a good run says nothing.
+    let (code, out, err) = env.run(&["ingest", "--date", "2024-09-19"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+
+    let env = env.env("RUST_LOG", "fxrates=info");
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let requests = fixer.count() - 1;
+    // Everything stored but the 19th and today was healed.
+    let missing = env.stored_dates().len() - 2;
+    assert!(missing > 15, "{missing}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "fxrates: info: stored 7 rates for 2024-09-20; healed {missing} of {missing} missing \
+             weekdays; {requests} requests ({} of 100 this month)",
+            requests + 1
+        )
+    );
+
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "fxrates: info: 2024-09-20 was already stored; no weekday of the last month missing; \
+             0 requests ({} of 100 this month)\n",
+            requests + 1
+        )
+    );
+}

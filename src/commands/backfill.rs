@@ -41,6 +41,7 @@ impl Run for BackfillArgs {
                 budget,
                 limit,
                 what: "backfill",
+                notes: log::Level::Info,
             }
             .run(plan)?;
             log::info!(

@@ -59,35 +59,63 @@ impl IngestArgs {
         call: Call,
         ctx: &Context,
     ) -> anyhow::Result<()> {
+        // What was done, for the run's one summary line.
+        let mut done = Vec::new();
+        let mut requests = 0;
         if !self.force && store.has_day(date)? {
-            log::info!("{date} is already stored; no request made (--force fetches it again)");
+            log::debug!("{date} is already stored; no request made (--force fetches it again)");
+            done.push(format!("{date} was already stored"));
         } else {
-            fetch_day(store, client, date, call, ctx)?;
+            let (rates, made) = fetch_day(store, client, date, call, ctx)?;
+            done.push(format!("stored {rates} rates for {date}"));
+            requests += made;
         }
         if self.date.is_none() && !self.no_heal {
-            self.heal(store, client, ctx)?;
+            match self.heal(store, client, ctx)? {
+                None => done.push("no weekday of the last month missing".into()),
+                Some((healed, missing, made)) => {
+                    done.push(format!("healed {healed} of {missing} missing weekdays"));
+                    requests += made;
+                }
+            }
         }
         if let Some(days) = self.keep_days {
             let (cutoff, pruned) = prune::prune(store, ctx.now.today, days, true)?;
             if pruned.days > 0 {
-                log::info!(
-                    "pruned {} stored days before {cutoff} (FXRATES_KEEP_DAYS={days})",
+                done.push(format!(
+                    "pruned {} days before {cutoff} (FXRATES_KEEP_DAYS={days})",
                     pruned.days
-                );
+                ));
             }
         }
+        let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+        log::info!(
+            "{}; {requests} request{} ({} of {} this month)",
+            done.join("; "),
+            if requests == 1 { "" } else { "s" },
+            budget.used,
+            budget.quota
+        );
         Ok(())
     }
 
     /// Fetches the weekdays of the last month that are missing, within the
-    /// monthly budget: the same work as `fxrates backfill`.
-    fn heal(&self, store: &mut Store, client: &Client, ctx: &Context) -> anyhow::Result<()> {
+    /// monthly budget: the same work as `fxrates backfill`. Returns how many
+    /// were stored, how many were missing and the requests made; `None` when
+    /// none was missing.
+    fn heal(
+        &self,
+        store: &mut Store,
+        client: &Client,
+        ctx: &Context,
+    ) -> anyhow::Result<Option<(usize, usize, u64)>> {
         let (from, to) = window_ending(ctx.now.today, MONTH_DAYS);
         let mut plan = Plan::new(store, from, to, ctx.now.today, false)?;
-        if plan.missing.is_empty() {
-            return Ok(());
+        let missing = plan.missing.len();
+        if missing == 0 {
+            return Ok(None);
         }
-        log::info!("healing the last month: {}", plan.describe());
+        log::debug!("healing the last month: {}", plan.describe());
         let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
         fit(
             &mut plan,
@@ -96,7 +124,7 @@ impl IngestArgs {
             "healing the last month",
         )?;
         if plan.missing.is_empty() {
-            return Ok(());
+            return Ok(Some((0, missing, 0)));
         }
         let out = Fetcher {
             store,
@@ -106,30 +134,28 @@ impl IngestArgs {
             budget,
             limit: Limit::Truncate,
             what: "healing the last month",
+            notes: log::Level::Debug,
         }
         .run(plan)?;
-        log::info!(
-            "healed {} weekdays of the last month with {} requests",
-            out.stored,
-            out.requests
-        );
-        Ok(())
+        Ok(Some((out.stored, missing, out.requests)))
     }
 }
 
-/// Fetches one day through `call` and stores it under `date`.
+/// Fetches one day through `call` and stores it under `date`. Returns the
+/// number of rates stored and of requests made.
 fn fetch_day(
     store: &mut Store,
     client: &Client,
     date: NaiveDate,
     call: Call,
     ctx: &Context,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(usize, u64)> {
     let result = match call {
         Call::Latest => client.latest(),
         _ => client.historical(date),
     };
-    store.record_attempts(&client.take_attempts())?;
+    let attempts = client.take_attempts();
+    store.record_attempts(&attempts)?;
     let snapshot = result?;
     check_drift(date, &snapshot)?;
     store.put_day(
@@ -140,6 +166,5 @@ fn fetch_day(
             fetched_at: ctx.now.utc,
         },
     )?;
-    log::info!("stored {} rates for {date}", snapshot.rates.len());
-    Ok(())
+    Ok((snapshot.rates.len(), attempts.len() as u64))
 }
