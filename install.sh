@@ -169,6 +169,16 @@ FIXER_API_KEY=
 # Dead-man's switch: pinged at the start, success (URL) and failure (URL/fail)
 # of every ingest and backfill, e.g. a healthchecks.io check.
 #FXRATES_PING_URL=https://hc-ping.com/your-check-uuid
+
+# Prometheus metrics for node_exporter's textfile collector, rewritten by
+# every ingest and backfill.
+#FXRATES_METRICS_FILE=/var/lib/prometheus/node-exporter/fxrates.prom
+
+# Requests your fixer plan allows per month (the free plan's is 100).
+#FIXER_MONTHLY_QUOTA=100
+
+# Days of history to keep; ingest then prunes older days (at least 31).
+#FXRATES_KEEP_DAYS=365
 EOF
 }
 
