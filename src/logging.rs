@@ -5,6 +5,9 @@ use crate::error::{Exit, Failure, exit_of};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
 
+/// Log targets that print raw request and response bytes.
+const WIRE_DUMPS: [&str; 1] = ["ureq_proto::util"];
+
 /// Sets up logging: `-q` errors only, default warnings (and info on a
 /// terminal), `-v` debug for fxrates, `-vv` trace for everything. `RUST_LOG`,
 /// when set, replaces all of this.
@@ -21,12 +24,22 @@ pub fn init(verbose: u8, quiet: bool) {
     if let Ok(filters) = std::env::var("RUST_LOG") {
         builder.parse_filters(&filters);
     }
+    // The HTTP library's trace level dumps the raw bytes sent and received,
+    // 16 to a line: the key (in the URL or the apikey header) is split
+    // across lines there, where `scrub` cannot find it. Never show them,
+    // whatever RUST_LOG asks for.
+    for module in WIRE_DUMPS {
+        builder.filter_module(module, log::LevelFilter::Off);
+    }
     builder
         .format(|buf, record| {
             let level = record.level().as_str().to_ascii_lowercase();
             let level = if level == "warn" { "warning" } else { &level };
             let text = record.args().to_string();
             let target = record.target();
+            if WIRE_DUMPS.iter().any(|m| target.starts_with(m)) {
+                return Ok(());
+            }
             if target.starts_with("fxrates") {
                 writeln!(buf, "fxrates: {level}: {}", scrub(&text))
             } else {

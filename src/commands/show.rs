@@ -31,7 +31,8 @@ impl Run for ShowArgs {
             })?;
         let requested = self.date.unwrap_or(day.date);
         if day.date != requested {
-            log::info!("no rates stored for {requested}; showing {}", day.date);
+            // Not only in the table header: csv and json readers see it too.
+            log::warn!("no rates stored for {requested}; showing {}", day.date);
         }
         let view = DayView::new(&day, requested, self.base, &self.symbols)?;
         let mut out = io::stdout().lock();

@@ -85,10 +85,14 @@ impl Store {
                 ),
             ));
         }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // to a WAL database would leave -wal and -shm files behind, while
+        // the last read-write connection to close removes them.
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
+        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
         .exit(Exit::IoErr, || {
             format!("cannot open the database {}", path.display())
         })?;
