@@ -95,9 +95,12 @@ fn magnitude(code: &str) -> i32 {
         "BTC" => -5,
         "XAU" => -4,
         "XAG" | "CLF" => -2,
-        "EUR" => 0,
+        "EUR" | "USD" | "CHF" | "CAD" | "AUD" | "NZD" | "SGD" | "BGN" => 0,
+        "GBP" => -1,
+        "INR" | "RUB" => 2,
+        "JPY" => 2,
         "IRR" | "VND" | "LBP" | "VES" | "SLL" | "IDR" | "STD" => 4,
-        "JPY" | "KRW" | "COP" | "UGX" | "PYG" | "MGA" | "TZS" | "KPW" | "LAK" | "MMK" | "GNF" => 3,
+        "KRW" | "COP" | "UGX" | "PYG" | "MGA" | "TZS" | "KPW" | "LAK" | "MMK" | "GNF" => 3,
         _ => (hash(code.bytes().fold(7, |h, b| h * 31 + u64::from(b))) % 4) as i32 - 1,
     }
 }

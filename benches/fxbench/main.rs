@@ -7,7 +7,9 @@
 //! Python peer, and the `day_rates` layouts.
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
-//! (default all): backfill free show ingest status peer schema.
+//! (default all): backfill free show ingest status peer schema. `serve`
+//! only serves the history until killed, for profiling by hand, and the
+//! FXBENCH_EXE variable measures another fxrates binary than this build's.
 
 mod history;
 mod process;
@@ -62,6 +64,9 @@ fn main() {
     let want = |s: &str| sections.is_empty() || sections.iter().any(|x| x == s);
 
     let mut bench = Bench::new(runs.max(1));
+    if sections.iter().any(|s| s == "serve") {
+        bench.serve();
+    }
     bench.header();
     if want("backfill") {
         bench.backfill();
@@ -84,12 +89,21 @@ fn main() {
     if want("schema") {
         bench.schema();
     }
+    let _ = writeln!(
+        bench.out,
+        "Load average at the end (1, 5, 15 min): {}; the machine had {} cores.",
+        load_average(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     print!("{}", bench.out);
 }
 
 impl Bench {
     fn new(runs: usize) -> Bench {
-        let exe = PathBuf::from(env!("CARGO_BIN_EXE_fxrates"));
+        // FXBENCH_EXE measures another build, e.g. a copy from before a change.
+        let exe = std::env::var_os("FXBENCH_EXE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_fxrates")));
         // "Today" is the latest weekday, so that `ingest` has a day to fetch.
         let mut today = Utc::now().date_naive();
         while matches!(today.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -121,6 +135,23 @@ impl Bench {
         bench.has_backfill = bench.has_command("backfill");
         bench.has_status = bench.has_command("status");
         bench
+    }
+
+    /// Serves the history until killed, for profiling fxrates by hand.
+    fn serve(&self) -> ! {
+        eprintln!(
+            "fxbench: serving 1999-01-01..{} (timeseries plan); try\n  \
+             FIXER_API_KEY=x FIXER_MONTHLY_QUOTA=1000000 FXRATES_NOW={} FIXER_ENDPOINT={} \\\n  \
+             FXRATES_DB=/tmp/full.db {} backfill --from {}",
+            self.today(),
+            self.now,
+            self.server.endpoint(),
+            self.exe.display(),
+            history_start()
+        );
+        loop {
+            std::thread::park();
+        }
     }
 
     fn today(&self) -> NaiveDate {
@@ -185,8 +216,9 @@ impl Bench {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let _ = writeln!(
             self.out,
-            "## fxbench: {} runs per figure, medians\n\n- machine: {cores} cores, {cpu}, {mem} RAM\n- history: {} to {} ({} weekdays x {} codes)\n",
+            "## fxbench: {} runs per figure, medians\n\n- machine: {cores} cores, {cpu}, {mem} RAM\n- load average at the start (1, 5, 15 min): {}\n- history: {} to {} ({} weekdays x {} codes)\n",
             self.runs,
+            load_average(),
             history_start(),
             self.today(),
             weekdays(history_start(), self.today()),
@@ -354,19 +386,13 @@ impl Bench {
         let _ = write!(
             self.out,
             "### 3. `fxrates show` on the full database\n\n\
-             | command (whole process) | wall | CPU | peak RSS |\n|---|---|---|---|\n\
-             | `fxrates show --date {SHOW_DATE}` | {} | {} | {} |\n\
-             | `fxrates show --date {SHOW_DATE} --format json --base USD` | {} | {} | {} |\n\
-             | floor: `fxrates --version` (start, parse arguments, exit) | {} | {} | {} |\n\n",
-            ms(show.wall),
-            ms(show.cpu),
-            mib(show.max_rss),
-            ms(json.wall),
-            ms(json.cpu),
-            mib(json.max_rss),
-            ms(floor.wall),
-            ms(floor.cpu),
-            mib(floor.max_rss),
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates show --date {SHOW_DATE}` | {} |\n\
+             | `fxrates show --date {SHOW_DATE} --format json --base USD` | {} |\n\
+             | floor: `fxrates --version` (start, parse arguments, exit) | {} |\n\n",
+            row(&show),
+            row(&json),
+            row(&floor),
         );
     }
 
@@ -388,15 +414,11 @@ impl Bench {
         let _ = write!(
             self.out,
             "### 5. `fxrates status` on the full database\n\n\
-             | command (whole process) | wall | CPU | peak RSS |\n|---|---|---|---|\n\
-             | `fxrates status` | {} | {} | {} |\n\
-             | `fxrates status --format json` | {} | {} | {} |\n\n",
-            ms(text.wall),
-            ms(text.cpu),
-            mib(text.max_rss),
-            ms(json.wall),
-            ms(json.cpu),
-            mib(json.max_rss),
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates status` | {} |\n\
+             | `fxrates status --format json` | {} |\n\n",
+            row(&text),
+            row(&json),
         );
     }
 
@@ -419,11 +441,9 @@ impl Bench {
         let _ = write!(
             self.out,
             "### 4. `fxrates ingest` against `curl` fetching the same answer\n\n\
-             | command (whole process) | wall | CPU | peak RSS |\n|---|---|---|---|\n\
-             | `fxrates ingest --force` (latest, on the full database) | {} | {} | {} |\n",
-            ms(ingest.wall),
-            ms(ingest.cpu),
-            mib(ingest.max_rss),
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates ingest --force` (latest, on the full database) | {} |\n",
+            row(&ingest),
         );
         if !curl_ok {
             self.out.push_str(
@@ -448,12 +468,10 @@ impl Bench {
         let curl_tally = self.server.reset();
         let _ = write!(
             self.out,
-            "| floor: `curl -s -o /dev/null <the same URL>` | {} | {} | {} |\n\n\
+            "| floor: `curl -s -o /dev/null <the same URL>` | {} |\n\n\
              ingest / curl: **{:.2}x**. Requests at the server: {ingests} for {runs} ingests, \
              {} for {runs} curls; server time per request {}.\n\n",
-            ms(curl.wall),
-            ms(curl.cpu),
-            mib(curl.max_rss),
+            row(&curl),
             ingest.wall.as_secs_f64() / curl.wall.as_secs_f64(),
             curl_tally.requests,
             ms(curl_tally.handling / curl_tally.requests.max(1) as u32),
@@ -503,20 +521,14 @@ impl Bench {
         let _ = write!(
             self.out,
             "### 6. Peer: one rate for one date\n\n\
-             | command (whole process) | wall | CPU | peak RSS |\n|---|---|---|---|\n\
-             | `fxrates show --date {SHOW_DATE} --symbols USD --format csv` | {} | {} | {} |\n\
-             | Python `CurrencyConverter().convert(1, 'EUR', 'USD', date=date(2013, 3, 21))` | {} | {} | {} |\n\
-             | floor of the peer: `python3 -c pass` | {} | {} | {} |\n\n\
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates show --date {SHOW_DATE} --symbols USD --format csv` | {} |\n\
+             | Python `CurrencyConverter().convert(1, 'EUR', 'USD', date=date(2013, 3, 21))` | {} |\n\
+             | floor of the peer: `python3 -c pass` | {} |\n\n\
              currencyconverter / fxrates: **{:.1}x** (wall).\n\n",
-            ms(fx.wall),
-            ms(fx.cpu),
-            mib(fx.max_rss),
-            ms(peer.wall),
-            ms(peer.cpu),
-            mib(peer.max_rss),
-            ms(bare.wall),
-            ms(bare.cpu),
-            mib(bare.max_rss),
+            row(&fx),
+            row(&peer),
+            row(&bare),
             peer.wall.as_secs_f64() / fx.wall.as_secs_f64(),
         );
     }
@@ -567,6 +579,25 @@ fn write_history(db: &Path, history: &History) {
             .expect("store a chunk");
         from = to + Days::new(1);
     }
+}
+
+/// A table row's figures: median wall, fastest wall, CPU, peak RSS.
+fn row(s: &Summary) -> String {
+    format!(
+        "{} | {} | {} | {}",
+        ms(s.wall),
+        ms(s.min_wall),
+        ms(s.cpu),
+        mib(s.max_rss)
+    )
+}
+
+/// Other work on the machine inflates wall times: the report says how much
+/// there was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn copy_db(from: &Path, to: &Path) {
