@@ -11,27 +11,44 @@ use rusqlite::{Connection, OpenFlags, params};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const VARIANTS: &[(&str, &str)] = &[
+/// (name, schema, whether `date` is an INTEGER day number). Every variant
+/// keeps the parent `days` table and the foreign key, as fxrates does.
+const VARIANTS: &[(&str, &str, bool)] = &[
     (
         "WITHOUT ROWID, key (date, currency) [shipped]",
-        "CREATE TABLE day_rates (date TEXT NOT NULL, currency TEXT NOT NULL, rate TEXT NOT NULL,
-         PRIMARY KEY (date, currency)) WITHOUT ROWID",
+        "CREATE TABLE days (date TEXT PRIMARY KEY NOT NULL, base TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE day_rates (date TEXT NOT NULL REFERENCES days (date) ON DELETE CASCADE,
+         currency TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (date, currency)) WITHOUT ROWID",
+        false,
     ),
     (
         "rowid table, key (date, currency)",
-        "CREATE TABLE day_rates (date TEXT NOT NULL, currency TEXT NOT NULL, rate TEXT NOT NULL,
-         PRIMARY KEY (date, currency))",
+        "CREATE TABLE days (date TEXT PRIMARY KEY NOT NULL, base TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE day_rates (date TEXT NOT NULL REFERENCES days (date) ON DELETE CASCADE,
+         currency TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (date, currency))",
+        false,
     ),
     (
         "WITHOUT ROWID, key (currency, date)",
-        "CREATE TABLE day_rates (date TEXT NOT NULL, currency TEXT NOT NULL, rate TEXT NOT NULL,
-         PRIMARY KEY (currency, date)) WITHOUT ROWID",
+        "CREATE TABLE days (date TEXT PRIMARY KEY NOT NULL, base TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE day_rates (date TEXT NOT NULL REFERENCES days (date) ON DELETE CASCADE,
+         currency TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (currency, date)) WITHOUT ROWID;
+         CREATE INDEX day_rates_date ON day_rates (date)",
+        false,
+    ),
+    (
+        "WITHOUT ROWID, key (day number INTEGER, currency)",
+        "CREATE TABLE days (date INTEGER PRIMARY KEY, base TEXT NOT NULL);
+         CREATE TABLE day_rates (date INTEGER NOT NULL REFERENCES days (date) ON DELETE CASCADE,
+         currency TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (date, currency)) WITHOUT ROWID",
+        true,
     ),
 ];
 
 /// One weekday's rates, parsed once before any timing.
 struct Day {
     date: String,
+    number: i64,
     rates: Vec<(String, String)>,
 }
 
@@ -42,16 +59,16 @@ pub fn run(history: &History, dir: &Path, runs: usize) -> String {
         "| layout of day_rates | store {} rows | file size | one day, fresh connection | one day, warm | USD over one year, warm |\n|---|---|---|---|---|---|\n",
         rows
     );
-    for (i, (name, ddl)) in VARIANTS.iter().enumerate() {
+    for (i, &(name, ddl, int_date)) in VARIANTS.iter().enumerate() {
         let mut inserts = Vec::new();
         let mut size = 0;
         let (mut cold, mut warm, mut series) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..runs {
             let path = dir.join(format!("schema-{i}-{r}.db"));
-            let (t, bytes) = store(&path, ddl, &days);
+            let (t, bytes) = store(&path, ddl, int_date, &days);
             inserts.push(t);
             size = bytes;
-            let (c, w, s) = query(&path, &days);
+            let (c, w, s) = query(&path, int_date, &days);
             cold.push(c);
             warm.push(w);
             series.push(s);
@@ -87,13 +104,27 @@ fn parse_all(history: &History) -> Vec<Day> {
             rates.sort();
             Day {
                 date: d.to_string(),
+                number: day_number(d),
                 rates,
             }
         })
         .collect()
 }
 
-fn store(path: &Path, ddl: &str, days: &[Day]) -> (Duration, u64) {
+fn day_number(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce())
+}
+
+/// The key of `day` as the variant stores it.
+fn key(day: &Day, int_date: bool) -> rusqlite::types::Value {
+    if int_date {
+        day.number.into()
+    } else {
+        day.date.clone().into()
+    }
+}
+
+fn store(path: &Path, ddl: &str, int_date: bool, days: &[Day]) -> (Duration, u64) {
     let _ = std::fs::remove_file(path);
     let mut conn = Connection::open(path).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -107,6 +138,9 @@ fn store(path: &Path, ddl: &str, days: &[Day]) -> (Duration, u64) {
     while i < days.len() {
         let tx = conn.transaction().expect("tx");
         {
+            let mut day = tx
+                .prepare_cached("INSERT INTO days (date, base) VALUES (?1, 'EUR')")
+                .expect("prepare");
             let mut stmt = tx
                 .prepare_cached("INSERT INTO day_rates (date, currency, rate) VALUES (?1, ?2, ?3)")
                 .expect("prepare");
@@ -118,8 +152,10 @@ fn store(path: &Path, ddl: &str, days: &[Day]) -> (Duration, u64) {
                     chunk_start = Some(d);
                     break;
                 }
+                let k = key(&days[i], int_date);
+                day.execute([&k]).expect("insert a day");
                 for (c, r) in &days[i].rates {
-                    stmt.execute(params![days[i].date, c, r]).expect("insert");
+                    stmt.execute(params![k, c, r]).expect("insert");
                 }
                 i += 1;
             }
@@ -137,13 +173,13 @@ fn store(path: &Path, ddl: &str, days: &[Day]) -> (Duration, u64) {
 /// Median times of: one day's rates on a fresh read-only connection (what a
 /// `show` process does), the same on a warm connection, and one currency
 /// over one year.
-fn query(path: &Path, days: &[Day]) -> (Duration, Duration, Duration) {
+fn query(path: &Path, int_date: bool, days: &[Day]) -> (Duration, Duration, Duration) {
     let picks: Vec<&Day> = days.iter().step_by(days.len() / 50 + 1).collect();
-    let one_day = |conn: &Connection, date: &str| -> usize {
+    let one_day = |conn: &Connection, day: &Day| -> usize {
         let mut stmt = conn
             .prepare_cached("SELECT currency, rate FROM day_rates WHERE date = ?1")
             .expect("prepare");
-        let mut rows = stmt.query([date]).expect("query");
+        let mut rows = stmt.query([key(day, int_date)]).expect("query");
         let mut n = 0;
         while let Some(row) = rows.next().expect("row") {
             n += row.get_ref(1).expect("rate").as_str().expect("text").len();
@@ -155,7 +191,7 @@ fn query(path: &Path, days: &[Day]) -> (Duration, Duration, Duration) {
         let t = Instant::now();
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("open read-only");
-        assert!(one_day(&conn, &d.date) > 0);
+        assert!(one_day(&conn, d) > 0);
         drop(conn);
         cold.push(t.elapsed());
     }
@@ -163,7 +199,7 @@ fn query(path: &Path, days: &[Day]) -> (Duration, Duration, Duration) {
     let mut warm = Vec::new();
     for d in &picks {
         let t = Instant::now();
-        assert!(one_day(&conn, &d.date) > 0);
+        assert!(one_day(&conn, d) > 0);
         warm.push(t.elapsed());
     }
     let mut series = Vec::new();
@@ -175,14 +211,17 @@ fn query(path: &Path, days: &[Day]) -> (Duration, Duration, Duration) {
     for d in picks.iter().take(20) {
         let from: NaiveDate = d.date.parse().expect("date");
         let to = from + chrono::Days::new(365);
+        let (a, b): (rusqlite::types::Value, rusqlite::types::Value) = if int_date {
+            (day_number(from).into(), day_number(to).into())
+        } else {
+            (from.to_string().into(), to.to_string().into())
+        };
         let t = Instant::now();
         let n = stmt
-            .query_map([from.to_string(), to.to_string()], |r| {
-                r.get::<_, String>(1)
-            })
+            .query_map([a, b], |r| r.get::<_, String>(1))
             .expect("query")
             .count();
-        assert!(n > 0);
+        assert!(n > 0, "no USD rates from {from} to {to}");
         series.push(t.elapsed());
     }
     (median(cold), median(warm), median(series))
