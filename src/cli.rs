@@ -40,8 +40,18 @@ pub struct Cli {
 pub enum Command {
     /// Fetch and store one business day's rates (today by default)
     Ingest(IngestArgs),
-    /// Print the stored rates of one day
+    /// Print the stored rates of one day, or of a range of days
     Show(ShowArgs),
+    /// Fetch the weekdays of a past window that are not stored yet
+    Backfill(BackfillArgs),
+    /// Delete stored days older than a number of days (never the last month)
+    Prune(PruneArgs),
+    /// Report gaps, staleness, runs and requests; exit 1 when unhealthy
+    Status(StatusArgs),
+    /// Convert an amount between two currencies at a stored day's rates
+    Convert(ConvertArgs),
+    /// Draw a currency's rate over a range of days in the terminal
+    Chart(ChartArgs),
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
@@ -83,8 +93,93 @@ pub struct IngestArgs {
     #[arg(long = "force")]
     pub force: bool,
 
+    /// Do not fetch the missing weekdays of the last 31 days afterwards
+    #[arg(long = "no-heal")]
+    pub no_heal: bool,
+
+    /// After a successful run, delete stored days older than N days (at least 31)
+    #[arg(long = "keep-days", env = "FXRATES_KEEP_DAYS", value_name = "N")]
+    pub keep_days: Option<u32>,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
     #[command(flatten)]
     pub provider: ProviderArgs,
+}
+
+/// The monthly request budget.
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// Requests the fixer plan allows per calendar month (UTC); backfill and
+    /// healing plan within what is left of it
+    #[arg(long = "monthly-quota", env = "FIXER_MONTHLY_QUOTA", value_name = "N",
+          default_value_t = crate::quota::DEFAULT_MONTHLY_QUOTA)]
+    pub monthly_quota: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Fetch the N days ending today [default: 31]
+    #[arg(long = "days", value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub days: Option<u32>,
+
+    /// The first day of the window (YYYY-MM-DD)
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day of the window (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg, requires = "from")]
+    pub to: Option<NaiveDate>,
+
+    /// Go ahead even if the plan needs more requests than this month's budget has left
+    #[arg(long = "ignore-quota")]
+    pub ignore_quota: bool,
+
+    /// Try the timeseries endpoint even though the plan refused it less than a month ago
+    #[arg(long = "retry-timeseries")]
+    pub retry_timeseries: bool,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the N days ending today (at least 31)
+    #[arg(
+        long = "keep-days",
+        env = "FXRATES_KEEP_DAYS",
+        value_name = "N",
+        default_value_t = 365
+    )]
+    pub keep_days: u32,
+
+    /// Report what would be deleted, and delete nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Lines for people
+    Text,
+    /// One JSON object
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -94,17 +189,98 @@ pub struct ShowArgs {
     #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
     pub date: Option<NaiveDate>,
 
+    /// Show every stored day from this day on (YYYY-MM-DD), one after another
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg, conflicts_with = "date")]
+    pub from: Option<NaiveDate>,
+
+    /// The last day of the range (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg, requires = "from",
+          conflicts_with = "date")]
+    pub to: Option<NaiveDate>,
+
     /// Show rates against this currency, derived from the stored EUR rates
     #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
     pub base: Option<Currency>,
 
-    /// Only these currencies (comma-separated codes)
+    /// Only these currencies (comma-separated codes); a range shows up to 6
+    /// of them as a date-by-currency grid
     #[arg(long = "symbols", value_name = "A,B,...", value_delimiter = ',', value_parser = currency_arg)]
     pub symbols: Vec<Currency>,
 
-    /// Output format
+    /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The amount to convert, a plain decimal such as 100 or -12.50
+    #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
+    pub amount: String,
+
+    /// The currency of the amount
+    #[arg(value_name = "FROM", value_parser = currency_arg)]
+    pub from: Currency,
+
+    /// The currency to convert to
+    #[arg(value_name = "TO", value_parser = currency_arg)]
+    pub to: Currency,
+
+    /// Use the rates of this day (YYYY-MM-DD); a day without rates uses the
+    /// latest stored day up to 7 days before it [default: today]
+    #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
+    pub date: Option<NaiveDate>,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = ConvertFormat::Text)]
+    pub format: ConvertFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// Two lines for people: the result, then the rate and its day
+    Text,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The currency to draw
+    #[arg(value_name = "CUR", value_parser = currency_arg)]
+    pub currency: Currency,
+
+    /// Draw the rate against this currency, derived from the stored EUR rates
+    #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
+    pub base: Option<Currency>,
+
+    /// Draw the N days up to --to [default: 90]
+    #[arg(long = "days", value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(2..=20_000))]
+    pub days: Option<u32>,
+
+    /// The first day to draw (YYYY-MM-DD)
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to draw (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// Columns to fill [default: $COLUMNS, else the terminal's width, else 80]
+    #[arg(long = "width", value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
+
+    /// Rows of the plot itself
+    #[arg(long = "height", value_name = "ROWS", default_value_t = 12,
+          value_parser = clap::value_parser!(u16).range(3..=200))]
+    pub height: u16,
+
+    /// Draw with ASCII characters only [default: when LC_ALL, LC_CTYPE or
+    /// LANG does not name UTF-8]
+    #[arg(long = "ascii")]
+    pub ascii: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

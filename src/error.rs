@@ -47,7 +47,7 @@ impl Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    source: Option<anyhow::Error>,
 }
 
 impl fmt::Display for Failure {
@@ -58,9 +58,9 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        let source: &(dyn std::error::Error + Send + Sync + 'static) =
+            self.source.as_ref()?.as_ref();
+        Some(source)
     }
 }
 
@@ -70,6 +70,20 @@ pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
         exit,
         message: message.into(),
         source: None,
+    })
+}
+
+/// A new error that exits with `exit`, keeping `source` in the chain (where
+/// callers can find it with `downcast_ref`, and `-v` shows it).
+pub fn fail_with(
+    exit: Exit,
+    message: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        exit,
+        message: message.into(),
+        source: Some(source.into()),
     })
 }
 
@@ -97,6 +111,15 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
     Exit::Software
 }
 
+/// Whether the error is stdout closed by its reader (`fxrates show | head`),
+/// which is no failure of fxrates.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub trait ResultExt<T> {
     /// Wraps any error in a [`Failure`] with `exit` and a message naming what
     /// failed; the original error stays in the chain for `-v`.
@@ -113,8 +136,29 @@ where
             anyhow::Error::new(Failure {
                 exit,
                 message: message(),
-                source: Some(cause.into()),
+                source: Some(cause),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn the_exit_code_and_the_cause_survive_wrapping() {
+        let err = Err::<(), _>(io::Error::from(io::ErrorKind::BrokenPipe))
+            .exit(Exit::IoErr, || "cannot write to stdout".into())
+            .map_err(|e| e.context("showing rates"))
+            .unwrap_err();
+        assert_eq!(exit_of(&err), Exit::IoErr);
+        assert!(is_broken_pipe(&err));
+        let other = Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied))
+            .exit(Exit::IoErr, || "cannot write".into())
+            .unwrap_err();
+        assert!(!is_broken_pipe(&other));
+        assert_eq!(exit_of(&fail(Exit::Config, "x")), Exit::Config);
     }
 }

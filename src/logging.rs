@@ -1,7 +1,7 @@
 //! stderr: log lines, the final error line, and panics, all scrubbed of
 //! secrets. stdout is left to the data.
 
-use crate::error::{Exit, Failure, exit_of};
+use crate::error::{Exit, Failure, exit_of, is_broken_pipe};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
 
@@ -54,8 +54,12 @@ pub fn init(verbose: u8, quiet: bool) {
 }
 
 /// Prints the error as one line (the chain down to the first [`Failure`]),
-/// and with `verbose` the causes below it; returns its exit code.
+/// and with `verbose` the causes below it; returns its exit code. stdout
+/// closed by its reader (`fxrates show ... | head`) ends the run quietly.
 pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
+    if is_broken_pipe(err) {
+        return Exit::Ok;
+    }
     let mut head = Vec::new();
     let mut rest = Vec::new();
     let mut seen_failure = false;
@@ -100,12 +104,43 @@ pub fn report_clap_error(e: clap::Error) -> Exit {
             Exit::Ok
         };
     }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    eprintln!("fxrates: error: {}; see `fxrates --help`", scrub(first));
+    eprintln!(
+        "fxrates: error: {}; see `fxrates --help`",
+        scrub(&clap_summary(&e))
+    );
     Exit::Usage
+}
+
+/// clap's message on one line: its first paragraph (which, for a missing
+/// argument, lists the arguments on the lines below the first).
+fn clap_summary(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    let text = text.trim_start_matches("error: ").trim_end_matches(':');
+    if text.is_empty() {
+        "invalid arguments".into()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        let e = Cli::try_parse_from(["fxrates", "backfill", "--to", "2024-09-20"]).unwrap_err();
+        let line = clap_summary(&e);
+        assert!(line.contains("--from"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
 }

@@ -10,6 +10,9 @@ const MAX_FALLBACK_DAYS: u64 = 7;
 
 impl Run for ShowArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        if let Some(from) = self.from {
+            return super::show_range::run(self, from, ctx);
+        }
         let store = Store::open_read_only(&ctx.db)?;
         let day = store
             .day_on_or_before(self.date, MAX_FALLBACK_DAYS)?

@@ -1,8 +1,11 @@
 //! The SQLite store: one file, WAL mode, versioned schema, one transaction per
 //! write so that every stored day is complete.
 
+mod history;
 mod schema;
+mod series;
 
+pub use history::{LastRun, Pruned, Summary};
 pub use schema::VERSION;
 
 use crate::error::{Exit, ResultExt, fail};

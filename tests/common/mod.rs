@@ -242,7 +242,13 @@ impl TestEnv {
     /// The real binary, with nothing inherited from the caller's environment
     /// but PATH.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("fxrates"));
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// [`TestEnv::cmd`] as a plain `std::process::Command`, for tests that
+    /// drive the child's pipes or signals themselves.
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("fxrates"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
