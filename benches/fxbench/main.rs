@@ -77,11 +77,11 @@ fn main() {
     if want("show") {
         bench.show();
     }
-    if want("status") {
-        bench.status();
-    }
     if want("ingest") {
         bench.ingest();
+    }
+    if want("status") {
+        bench.status();
     }
     if want("peer") {
         bench.peer();
