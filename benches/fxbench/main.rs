@@ -269,6 +269,13 @@ impl Bench {
         self.server.set_plan(Plan::Paid);
         let (samples, tallies, db) = self.backfills("full", history_start());
         let (days, rows) = Self::stored(&db);
+        let expected = weekdays(history_start(), self.today()) as u64;
+        if days != expected {
+            let _ = writeln!(
+                self.out,
+                "**Warning: {days} days stored, but there are {expected} weekdays.**\n"
+            );
+        }
         let s = summarize(&samples);
         let year_from = self.today() - Days::new(364);
         let (year, _, year_db) = self.backfills("year", year_from);

@@ -75,10 +75,15 @@ pub fn measure(cmd: &mut Command) -> Sample {
 pub fn launch(args: &[String]) -> ! {
     let (file, program, rest) = (&args[0], &args[1], &args[2..]);
     let started = Instant::now();
-    let child = Command::new(program)
-        .args(rest)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let child = match Command::new(program).args(rest).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            // As a shell would: 127, the command was not found.
+            eprintln!("fxbench: cannot start {program}: {e}");
+            std::fs::write(file, "0 0 0 0 127\n").expect("write the figures");
+            std::process::exit(0)
+        }
+    };
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data that wait4 fills in; `pid` is our own
