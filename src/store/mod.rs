@@ -1,8 +1,10 @@
 //! The SQLite store: one file, WAL mode, versioned schema, one transaction per
 //! write so that every stored day is complete.
 
+mod lock;
 mod schema;
 
+pub use lock::lock_path;
 pub use schema::VERSION;
 
 use crate::error::{Exit, ResultExt, fail};
@@ -23,6 +25,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Held by a store opened for writing; declared last so that it is
+    /// released only after the connection has closed.
+    _lock: Option<lock::WriteLock>,
 }
 
 /// A stored day, as `show` reads it.
@@ -49,7 +54,11 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 impl Store {
     /// Opens the database for writing, creating it (mode 0600, and its
     /// directory) if needed, and migrating it to this binary's schema.
+    /// Holds the write lock until dropped: another writer waits for it (see
+    /// `config::lock_timeout`), readers do not.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        create_dir(path)?;
+        let lock = lock::acquire(path, crate::config::lock_timeout()?)?;
         create_file(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -61,6 +70,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            _lock: Some(lock),
         };
         store.configure()?;
         store.migrate()?;
@@ -95,6 +105,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            _lock: None,
         };
         store.configure()?;
         let version = store.version()?;
@@ -389,9 +400,8 @@ impl Store {
     }
 }
 
-/// Creates the database's directory (0700) and an empty file (0600) if they
-/// do not exist, so that SQLite never creates a world-readable file.
-fn create_file(path: &Path) -> anyhow::Result<()> {
+/// Creates the database's directory (0700) if it does not exist.
+fn create_dir(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::DirBuilder::new()
             .recursive(true)
@@ -404,6 +414,12 @@ fn create_file(path: &Path) -> anyhow::Result<()> {
                 )
             })?;
     }
+    Ok(())
+}
+
+/// Creates an empty database file (0600) if there is none, so that SQLite
+/// never creates a world-readable file.
+fn create_file(path: &Path) -> anyhow::Result<()> {
     match fs::OpenOptions::new()
         .write(true)
         .create_new(true)
