@@ -47,7 +47,9 @@ impl Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    // Kept as an `anyhow::Error` so that the causes below stay typed (and
+    // can be told apart, see `storage_cause`).
+    source: Option<anyhow::Error>,
 }
 
 impl fmt::Display for Failure {
@@ -59,8 +61,8 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+            .as_ref()
+            .map(|e| -> &(dyn std::error::Error + 'static) { e.as_ref() })
     }
 }
 
@@ -97,6 +99,32 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
     Exit::Software
 }
 
+/// Why storage failed, when the error chain says so plainly enough to tell
+/// the user: a full disk reads differently from a missing permission.
+pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode as Sql;
+    use std::io::ErrorKind as Io;
+    err.chain().find_map(|cause| {
+        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
+        {
+            return match e.code {
+                Sql::DiskFull => Some("the disk is full: free some space"),
+                Sql::SystemIoFailure => Some("disk I/O error: the disk may be full or failing"),
+                Sql::ReadOnly => Some("the file or its directory is read-only"),
+                Sql::CannotOpen => Some("the file or its directory cannot be opened or written"),
+                _ => None,
+            };
+        }
+        match cause.downcast_ref::<std::io::Error>()?.kind() {
+            Io::StorageFull | Io::QuotaExceeded => Some("the disk is full: free some space"),
+            Io::ReadOnlyFilesystem => Some("the file system is read-only"),
+            Io::PermissionDenied => Some("permission denied"),
+            Io::NotADirectory => Some("a part of the path is not a directory"),
+            _ => None,
+        }
+    })
+}
+
 pub trait ResultExt<T> {
     /// Wraps any error in a [`Failure`] with `exit` and a message naming what
     /// failed; the original error stays in the chain for `-v`.
@@ -109,11 +137,10 @@ where
 {
     fn exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T> {
         self.map_err(|e| {
-            let cause: anyhow::Error = e.into();
             anyhow::Error::new(Failure {
                 exit,
                 message: message(),
-                source: Some(cause.into()),
+                source: Some(e.into()),
             })
         })
     }
