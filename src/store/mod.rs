@@ -95,9 +95,12 @@ impl Store {
                 ),
             ));
         }
+        // Read-write where the file allows it, only so that SQLite can remove
+        // the -wal and -shm files it makes when this is the last connection
+        // (a read-only one leaves them behind); `query_only` forbids writes.
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .exit(Exit::IoErr, || {
             format!("cannot open the database {}", path.display())
@@ -107,6 +110,10 @@ impl Store {
             path: path.to_owned(),
             _lock: None,
         };
+        store
+            .conn
+            .pragma_update(None, "query_only", true)
+            .exit(Exit::IoErr, || store.named("cannot configure the database"))?;
         store.configure()?;
         let version = store.version()?;
         if version == 0 && !store.is_empty()? {
@@ -137,23 +144,31 @@ impl Store {
     }
 
     fn configure(&self) -> anyhow::Result<()> {
-        self.conn
+        let result = self
+            .conn
             .busy_timeout(BUSY_TIMEOUT)
             .and_then(|()| self.conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"))
-            .exit(Exit::IoErr, || self.named("cannot configure the database"))
+            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"));
+        if let Err(e) = &result
+            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase)
+        {
+            return result.exit(Exit::IoErr, || self.not_fxrates());
+        }
+        result.exit(Exit::IoErr, || self.named("cannot configure the database"))
+    }
+
+    fn not_fxrates(&self) -> String {
+        format!(
+            "{} is not an fxrates database (it is not SQLite, or is damaged); point --db \
+             (FXRATES_DB) at another path",
+            self.path.display()
+        )
     }
 
     fn version(&self) -> anyhow::Result<i64> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .exit(Exit::IoErr, || {
-                format!(
-                    "{} is not an fxrates database (it is not SQLite, or is damaged); point --db \
-                     (FXRATES_DB) at another path",
-                    self.path.display()
-                )
-            })
+            .exit(Exit::IoErr, || self.not_fxrates())
     }
 
     fn is_empty(&self) -> anyhow::Result<bool> {
@@ -403,6 +418,16 @@ impl Store {
 /// Creates the database's directory (0700) if it does not exist.
 fn create_dir(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if dir.exists() && !dir.is_dir() {
+            return Err(fail(
+                Exit::IoErr,
+                format!(
+                    "{} is a file, not a directory, so the database cannot go in it; point --db \
+                     (FXRATES_DB) at another path",
+                    dir.display()
+                ),
+            ));
+        }
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
