@@ -21,6 +21,10 @@ pub fn init(verbose: u8, quiet: bool) {
     if let Ok(filters) = std::env::var("RUST_LOG") {
         builder.parse_filters(&filters);
     }
+    // At trace level ureq-proto logs every byte sent and received as a hex
+    // dump, 16 bytes a line: the key would be split over lines where no
+    // scrubber can recognise it. Never let it through, whatever RUST_LOG says.
+    builder.filter_module("ureq_proto::util", log::LevelFilter::Off);
     builder
         .format(|buf, record| {
             let level = record.level().as_str().to_ascii_lowercase();
