@@ -21,7 +21,6 @@ fn snapshot(db: &Path) -> (Vec<u8>, Vec<String>) {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "rates.db.lock")
         .collect();
     names.sort();
     (fs::read(db).unwrap(), names)

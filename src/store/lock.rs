@@ -15,6 +15,22 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct WriteLock {
     _file: File,
+    path: PathBuf,
+    /// Whether this run made the lock file.
+    created: bool,
+}
+
+impl WriteLock {
+    /// Releases the lock after a failed open, removing the lock file if this
+    /// run made it: a refused path (not a database, a newer fxrates' one)
+    /// is left with nothing new beside it. A run that waited on the file
+    /// meanwhile then holds a lock on a removed file, which is harmless:
+    /// it meets the same refusal.
+    pub fn abandon(self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The lock file of the database at `db`.
@@ -28,24 +44,36 @@ pub fn lock_path(db: &Path) -> PathBuf {
 /// release it.
 pub fn acquire(db: &Path, wait: Duration) -> anyhow::Result<WriteLock> {
     let path = lock_path(db);
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .exit(Exit::IoErr, || {
-            format!(
-                "cannot create the lock file {}; check that the database's directory is writable, \
+    let open = |create_new: bool| {
+        OpenOptions::new()
+            .write(true)
+            .create_new(create_new)
+            .mode(0o600)
+            .open(&path)
+    };
+    let (file, created) = match open(true) {
+        Ok(f) => Ok((f, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false).map(|f| (f, false)),
+        Err(e) => Err(e),
+    }
+    .exit(Exit::IoErr, || {
+        format!(
+            "cannot create the lock file {}; check that the database's directory is writable, \
                  or set --db (FXRATES_DB)",
-                path.display()
-            )
-        })?;
+            path.display()
+        )
+    })?;
     let deadline = Instant::now() + wait;
     let mut told = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(WriteLock { _file: file }),
+            Ok(()) => {
+                return Ok(WriteLock {
+                    _file: file,
+                    path,
+                    created,
+                });
+            }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
                 return Err(e).exit(Exit::IoErr, || format!("cannot lock {}", path.display()));

@@ -59,6 +59,19 @@ impl Store {
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         create_dir(path)?;
         let lock = lock::acquire(path, crate::config::lock_timeout()?)?;
+        match Store::open_locked(path) {
+            Ok(mut store) => {
+                store._lock = Some(lock);
+                Ok(store)
+            }
+            Err(e) => {
+                lock.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    fn open_locked(path: &Path) -> anyhow::Result<Store> {
         create_file(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -70,7 +83,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
-            _lock: Some(lock),
+            _lock: None,
         };
         store.configure()?;
         store.migrate()?;
