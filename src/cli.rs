@@ -40,8 +40,12 @@ pub struct Cli {
 pub enum Command {
     /// Fetch and store one business day's rates (today by default)
     Ingest(IngestArgs),
-    /// Print the stored rates of one day
+    /// Print the stored rates of one day, or of a range of days
     Show(ShowArgs),
+    /// Convert an amount between two currencies at a stored day's rates
+    Convert(ConvertArgs),
+    /// Draw a currency's rate over a range of days in the terminal
+    Chart(ChartArgs),
 }
 
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
@@ -100,17 +104,98 @@ pub struct ShowArgs {
     #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
     pub date: Option<NaiveDate>,
 
+    /// Show every stored day from this day on (YYYY-MM-DD), one after another
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg, conflicts_with = "date")]
+    pub from: Option<NaiveDate>,
+
+    /// The last day of the range (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg, requires = "from",
+          conflicts_with = "date")]
+    pub to: Option<NaiveDate>,
+
     /// Show rates against this currency, derived from the stored EUR rates
     #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
     pub base: Option<Currency>,
 
-    /// Only these currencies (comma-separated codes)
+    /// Only these currencies (comma-separated codes); a range shows up to 6
+    /// of them as a date-by-currency grid
     #[arg(long = "symbols", value_name = "A,B,...", value_delimiter = ',', value_parser = currency_arg)]
     pub symbols: Vec<Currency>,
 
-    /// Output format
+    /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The amount to convert, a plain decimal such as 100 or -12.50
+    #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
+    pub amount: String,
+
+    /// The currency of the amount
+    #[arg(value_name = "FROM", value_parser = currency_arg)]
+    pub from: Currency,
+
+    /// The currency to convert to
+    #[arg(value_name = "TO", value_parser = currency_arg)]
+    pub to: Currency,
+
+    /// Use the rates of this day (YYYY-MM-DD); a day without rates uses the
+    /// latest stored day up to 7 days before it [default: today]
+    #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
+    pub date: Option<NaiveDate>,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = ConvertFormat::Text)]
+    pub format: ConvertFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// Two lines for people: the result, then the rate and its day
+    Text,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The currency to draw
+    #[arg(value_name = "CUR", value_parser = currency_arg)]
+    pub currency: Currency,
+
+    /// Draw the rate against this currency, derived from the stored EUR rates
+    #[arg(long = "base", value_name = "CUR", value_parser = currency_arg)]
+    pub base: Option<Currency>,
+
+    /// Draw the N days up to --to [default: 90]
+    #[arg(long = "days", value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(2..=20_000))]
+    pub days: Option<u32>,
+
+    /// The first day to draw (YYYY-MM-DD)
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to draw (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// Columns to fill [default: $COLUMNS, else the terminal's width, else 80]
+    #[arg(long = "width", value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
+
+    /// Rows of the plot itself
+    #[arg(long = "height", value_name = "ROWS", default_value_t = 12,
+          value_parser = clap::value_parser!(u16).range(3..=200))]
+    pub height: u16,
+
+    /// Draw with ASCII characters only [default: when LC_ALL, LC_CTYPE or
+    /// LANG does not name UTF-8]
+    #[arg(long = "ascii")]
+    pub ascii: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

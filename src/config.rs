@@ -198,3 +198,32 @@ fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
             }),
     }
 }
+
+/// The width to fill: `COLUMNS` when it holds a number, else the terminal's
+/// width (shells rarely export `COLUMNS`), else `None`.
+pub fn columns() -> Option<usize> {
+    match env::var("COLUMNS").ok().map(|c| c.trim().parse::<usize>()) {
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            log::debug!("COLUMNS is not a positive number; ignored");
+            terminal_columns()
+        }
+        None => terminal_columns(),
+    }
+}
+
+fn terminal_columns() -> Option<usize> {
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+}
+
+/// Whether the locale promises UTF-8 output: the first of `LC_ALL`,
+/// `LC_CTYPE` and `LANG` that is set decides, as POSIX orders them.
+pub fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| env::var(v).ok().filter(|s| !s.is_empty()))
+        .is_some_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("utf-8") || s.contains("utf8")
+        })
+}

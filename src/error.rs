@@ -60,9 +60,9 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|e| -> &(dyn std::error::Error + 'static) { e.as_ref() })
+        let source: &(dyn std::error::Error + Send + Sync + 'static) =
+            self.source.as_ref()?.as_ref();
+        Some(source)
     }
 }
 
@@ -125,6 +125,15 @@ pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
+/// Whether the error is stdout closed by its reader (`fxrates show | head`),
+/// which is no failure of fxrates.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub trait ResultExt<T> {
     /// Wraps any error in a [`Failure`] with `exit` and a message naming what
     /// failed; the original error stays in the chain for `-v`.
@@ -137,11 +146,33 @@ where
 {
     fn exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T> {
         self.map_err(|e| {
+            let cause: anyhow::Error = e.into();
             anyhow::Error::new(Failure {
                 exit,
                 message: message(),
-                source: Some(e.into()),
+                source: Some(cause),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn the_exit_code_and_the_cause_survive_wrapping() {
+        let err = Err::<(), _>(io::Error::from(io::ErrorKind::BrokenPipe))
+            .exit(Exit::IoErr, || "cannot write to stdout".into())
+            .map_err(|e| e.context("showing rates"))
+            .unwrap_err();
+        assert_eq!(exit_of(&err), Exit::IoErr);
+        assert!(is_broken_pipe(&err));
+        let other = Err::<(), _>(io::Error::from(io::ErrorKind::PermissionDenied))
+            .exit(Exit::IoErr, || "cannot write".into())
+            .unwrap_err();
+        assert!(!is_broken_pipe(&other));
+        assert_eq!(exit_of(&fail(Exit::Config, "x")), Exit::Config);
     }
 }

@@ -4,15 +4,18 @@
 //! tests and benchmarks can reach them.
 
 pub mod calendar;
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conversion;
 pub mod decimal;
 pub mod error;
 pub mod fixer;
 pub mod logging;
 pub mod rates;
 pub mod secret;
+pub mod series;
 pub mod store;
 pub mod view;
 

@@ -1,9 +1,12 @@
 //! stderr: log lines, the final error line, and panics, all scrubbed of
 //! secrets. stdout is left to the data.
 
-use crate::error::{Exit, Failure, exit_of, storage_cause};
+use crate::error::{Exit, Failure, exit_of, is_broken_pipe, storage_cause};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
+
+/// Log targets that print raw request and response bytes.
+const WIRE_DUMPS: [&str; 1] = ["ureq_proto::util"];
 
 /// Sets up logging: `-q` errors only, default warnings (and info on a
 /// terminal), `-v` debug for fxrates, `-vv` trace for everything. `RUST_LOG`,
@@ -21,16 +24,22 @@ pub fn init(verbose: u8, quiet: bool) {
     if let Ok(filters) = std::env::var("RUST_LOG") {
         builder.parse_filters(&filters);
     }
-    // At trace level ureq-proto logs every byte sent and received as a hex
-    // dump, 16 bytes a line: the key would be split over lines where no
-    // scrubber can recognise it. Never let it through, whatever RUST_LOG says.
-    builder.filter_module("ureq_proto::util", log::LevelFilter::Off);
+    // The HTTP library's trace level dumps the raw bytes sent and received,
+    // 16 to a line: the key (in the URL or the apikey header) is split
+    // across lines there, where `scrub` cannot find it. Never show them,
+    // whatever RUST_LOG asks for.
+    for module in WIRE_DUMPS {
+        builder.filter_module(module, log::LevelFilter::Off);
+    }
     builder
         .format(|buf, record| {
             let level = record.level().as_str().to_ascii_lowercase();
             let level = if level == "warn" { "warning" } else { &level };
             let text = record.args().to_string();
             let target = record.target();
+            if WIRE_DUMPS.iter().any(|m| target.starts_with(m)) {
+                return Ok(());
+            }
             if target.starts_with("fxrates") {
                 writeln!(buf, "fxrates: {level}: {}", scrub(&text))
             } else {
@@ -45,8 +54,12 @@ pub fn init(verbose: u8, quiet: bool) {
 }
 
 /// Prints the error as one line (the chain down to the first [`Failure`]),
-/// and with `verbose` the causes below it; returns its exit code.
+/// and with `verbose` the causes below it; returns its exit code. stdout
+/// closed by its reader (`fxrates show ... | head`) ends the run quietly.
 pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
+    if is_broken_pipe(err) {
+        return Exit::Ok;
+    }
     let mut head = Vec::new();
     let mut rest = Vec::new();
     let mut seen_failure = false;

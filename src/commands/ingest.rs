@@ -5,7 +5,7 @@ use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::store::{Provenance, Store};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// How far the provider's date may be from the business date before the
 /// answer is refused.
@@ -34,17 +34,20 @@ impl Run for IngestArgs {
         };
         if is_weekend(date) {
             log::warn!(
-                "{date} is a {:?}; fxrates stores weekdays only, so there is nothing to ingest",
-                date.weekday()
+                "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
+                date.format("%A")
             );
             return Ok(());
         }
+        // Configuration first: a missing key must not leave a new, empty
+        // database behind.
+        let settings = config::provider(&self.provider)?;
         let mut store = Store::open(&ctx.db)?;
         if !self.force && store.has_day(date)? {
             log::info!("{date} is already stored; no request made (--force fetches it again)");
             return Ok(());
         }
-        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
+        let client = Client::new(settings, ctx.now.utc);
         fetch_day(&mut store, &client, date, call, ctx)
     }
 }

@@ -1,7 +1,10 @@
 //! One file per subcommand; each turns its parsed arguments into work.
 
+mod chart;
+mod convert;
 mod ingest;
 mod show;
+mod show_range;
 
 use crate::cli::Command;
 use crate::config::Now;
@@ -22,6 +25,8 @@ impl Run for Command {
         match self {
             Command::Ingest(args) => args.run(ctx),
             Command::Show(args) => args.run(ctx),
+            Command::Convert(args) => args.run(ctx),
+            Command::Chart(args) => args.run(ctx),
         }
     }
 }

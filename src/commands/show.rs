@@ -10,6 +10,9 @@ const MAX_FALLBACK_DAYS: u64 = 7;
 
 impl Run for ShowArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        if let Some(from) = self.from {
+            return super::show_range::run(self, from, ctx);
+        }
         let store = Store::open_read_only(&ctx.db)?;
         let day = store
             .day_on_or_before(self.date, MAX_FALLBACK_DAYS)?
@@ -31,7 +34,8 @@ impl Run for ShowArgs {
             })?;
         let requested = self.date.unwrap_or(day.date);
         if day.date != requested {
-            log::info!("no rates stored for {requested}; showing {}", day.date);
+            // Not only in the table header: csv and json readers see it too.
+            log::warn!("no rates stored for {requested}; showing {}", day.date);
         }
         let view = DayView::new(&day, requested, self.base, &self.symbols)?;
         let mut out = io::stdout().lock();

@@ -49,8 +49,8 @@ pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
         (101, _) => fail(
             Exit::Config,
             format!(
-                "fixer.io rejected the API key{said}; check FIXER_API_KEY and that the key belongs to \
-                 this endpoint (fixer.io keys work with data.fixer.io, APILayer keys with api.apilayer.com)"
+                "fixer.io rejected the API key{said}; set FIXER_API_KEY (or the key file) to a valid key \
+                 for this endpoint (fixer.io keys work with data.fixer.io, APILayer keys with api.apilayer.com)"
             ),
         ),
         (102, _) => fail(
@@ -88,7 +88,7 @@ pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
         (105, "function_access_restricted") => fail(
             Exit::Config,
             format!(
-                "the fixer.io plan does not include the {what} endpoint{said}; upgrade the plan to use it"
+                "the fixer.io plan does not include the endpoint needed for {what}{said}; upgrade the plan to use it"
             ),
         ),
         (105, _) if asked.https => fail(
@@ -107,7 +107,10 @@ pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
         ),
         (106, _) => fail(
             Exit::NoInput,
-            format!("fixer.io has no rates for {what}{said}"),
+            format!(
+                "fixer.io has no rates for {what}{said}; they may not be published yet (try again \
+                 later) or the date is outside fixer's history (from 1999)"
+            ),
         ),
         (302, _) if what == "the latest rates" => fail(
             Exit::Config,
@@ -124,7 +127,11 @@ pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
             let kind = if kind.is_empty() { "-" } else { kind };
             fail(
                 Exit::DataErr,
-                format!("fixer.io refused the request for {what} (code {code}, {kind}){said}"),
+                format!(
+                    "fixer.io refused the request for {what} (code {code}, {kind}){said}; check that \
+                     FIXER_ENDPOINT is fixer's API base, such as https://data.fixer.io/api, and \
+                     report it as an fxrates bug if it is"
+                ),
             )
         }
     }

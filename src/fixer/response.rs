@@ -100,12 +100,11 @@ fn envelope(body: &str) -> Result<Envelope<'_>, String> {
         return Err("the answer is empty".into());
     }
     if !trimmed.starts_with('{') {
-        let kind = if trimmed.starts_with('<') {
-            "HTML or XML"
+        return Err(if trimmed.starts_with('<') {
+            "the answer is HTML or XML, not fixer's JSON".into()
         } else {
-            "not JSON"
-        };
-        return Err(format!("the answer is {kind}, not fixer's JSON"));
+            "the answer is not fixer's JSON object".into()
+        });
     }
     serde_json::from_str(body).map_err(|e| {
         if e.is_eof() {

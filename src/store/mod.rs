@@ -3,6 +3,7 @@
 
 mod lock;
 mod schema;
+mod series;
 
 pub use lock::lock_path;
 pub use schema::VERSION;
@@ -108,13 +109,14 @@ impl Store {
                 ),
             ));
         }
-        // Read-write where the file allows it, only so that SQLite can remove
-        // the -wal and -shm files it makes when this is the last connection
-        // (a read-only one leaves them behind); `query_only` forbids writes.
+        // Read-write without CREATE, but query-only: a read-only connection
+        // to a WAL database would leave -wal and -shm files behind, while
+        // the last read-write connection to close removes them.
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
+        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
         .exit(Exit::IoErr, || {
             format!("cannot open the database {}", path.display())
         })?;
@@ -123,10 +125,6 @@ impl Store {
             path: path.to_owned(),
             _lock: None,
         };
-        store
-            .conn
-            .pragma_update(None, "query_only", true)
-            .exit(Exit::IoErr, || store.named("cannot configure the database"))?;
         store.configure()?;
         let version = store.version()?;
         if version == 0 && !store.is_empty()? {

@@ -242,7 +242,13 @@ impl TestEnv {
     /// The real binary, with nothing inherited from the caller's environment
     /// but PATH.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("fxrates"));
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// [`TestEnv::cmd`] as a plain `std::process::Command`, for tests that
+    /// drive the child's pipes or signals themselves.
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("fxrates"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -251,6 +257,8 @@ impl TestEnv {
             .env("FIXER_ENDPOINT", &self.endpoint)
             .env("FIXER_API_KEY", FAKE_KEY)
             .env("FXRATES_NOW", &self.now)
+            // Retries wait milliseconds, not seconds (hidden setting).
+            .env("FXRATES_RETRY_BASE_MS", "10")
             .args(args);
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -259,14 +267,99 @@ impl TestEnv {
     }
 
     /// Runs the binary and returns (exit code, stdout, stderr), checking that
-    /// the key appears in neither.
+    /// the key appears in neither, nor in the database files.
     pub fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd(args).output().unwrap();
+        self.run_cmd(self.cmd(args))
+    }
+
+    /// [`TestEnv::run`] for a command the caller adjusted (extra variables,
+    /// a removed key, ...).
+    pub fn run_cmd(&self, mut cmd: Command) -> (i32, String, String) {
+        let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_no_key(&stdout);
         assert_no_key(&stderr);
+        self.assert_no_key_in_db();
         (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    /// Runs `args` expecting failure with `code`: plainly, with `-vv`, and
+    /// with `RUST_LOG=trace` (the key must not leak at any level). The plain
+    /// run must print nothing on stdout and exactly one error line on stderr,
+    /// which is returned without its `fxrates: error: ` prefix.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let mut loud: Vec<&str> = args.to_vec();
+        loud.push("-vv");
+        let (c, out, err) = self.run(&loud);
+        assert_eq!(c, code, "-vv run of {args:?}: {err}");
+        assert_eq!(out, "", "stdout of a failure carries nothing");
+        let mut traced = self.cmd(args);
+        traced.env("RUST_LOG", "trace");
+        let (c, _, err) = self.run_cmd(traced);
+        assert_eq!(c, code, "RUST_LOG=trace run of {args:?}: {err}");
+        let (c, out, err) = self.run(args);
+        assert_eq!(c, code, "exit code of {args:?}: {err}");
+        assert_eq!(out, "", "stdout of a failure carries nothing");
+        error_line(&err)
+    }
+
+    /// The database's days and rates, to tell whether a run changed them.
+    pub fn stored(&self) -> Vec<Vec<String>> {
+        if !self.db.exists() {
+            return Vec::new();
+        }
+        let mut rows = self.sql(
+            "SELECT date, base, endpoint, source_date, source_timestamp, fetched_at FROM days ORDER BY date",
+        );
+        rows.extend(self.sql("SELECT date, currency, rate FROM day_rates ORDER BY date, currency"));
+        rows
+    }
+
+    /// `(currency, rate)` as stored for `date`, in code order.
+    pub fn rates_on(&self, date: &str) -> Vec<(String, String)> {
+        self.sql(&format!(
+            "SELECT currency, rate FROM day_rates WHERE date = '{date}' ORDER BY currency"
+        ))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+    }
+
+    /// Fails if the key is anywhere in the database or its WAL files.
+    pub fn assert_no_key_in_db(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = self.db.clone().into_os_string();
+            path.push(suffix);
+            if let Ok(bytes) = std::fs::read(&path) {
+                assert!(
+                    !bytes
+                        .windows(FAKE_KEY.len())
+                        .any(|w| w == FAKE_KEY.as_bytes()),
+                    "the API key is stored in {path:?}"
+                );
+            }
+        }
+    }
+
+    /// Every file and directory below the test's home, to prove a run created
+    /// nothing.
+    pub fn tree(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                out.push(e.path());
+                if e.path().is_dir() {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out.sort();
+        out
     }
 
     /// Rows of a read-only query on the test database, each value as text.
@@ -310,10 +403,40 @@ impl TestEnv {
     }
 }
 
+/// Fails if the key, or any ten characters of it, is in `text`: a hex dump
+/// or a wrapped line can split the key, so the whole of it is not enough.
 pub fn assert_no_key(text: &str) {
     assert!(!text.contains(FAKE_KEY), "the API key leaked: {text}");
-    assert!(
-        !text.contains("0123456789abcdef-SECRET"),
-        "part of the API key leaked: {text}"
-    );
+    for i in 0..=FAKE_KEY.len() - 10 {
+        let part = &FAKE_KEY[i..i + 10];
+        assert!(
+            !text.contains(part),
+            "part of the API key ({part}) leaked: {text}"
+        );
+    }
+}
+
+/// The one `fxrates: error: ` line of `stderr`, without its prefix.
+pub fn error_line(stderr: &str) -> String {
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("fxrates: error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "expected one error line: {stderr}");
+    errors[0]["fxrates: error: ".len()..].to_string()
+}
+
+/// An http URL on which nothing listens: a port that was bound, then freed.
+pub fn refused_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/api")
+}
+
+/// A fixer answer for `date` with the given `rates` object.
+pub fn day_body(date: &str, rates: &str) -> String {
+    format!(
+        r#"{{"success":true,"timestamp":1726822800,"base":"EUR","date":"{date}","rates":{rates}}}"#
+    )
 }

@@ -1,0 +1,91 @@
+use super::{Context, Run};
+use crate::calendar::window_ending;
+use crate::chart::{self, Charset, Point};
+use crate::cli::ChartArgs;
+use crate::config;
+use crate::decimal;
+use crate::error::{Exit, ResultExt, fail};
+use crate::rates::EUR;
+use crate::store::Store;
+use crate::view::DayView;
+use std::io::{self, Write};
+
+/// Days drawn without `--days` or `--from`.
+const DEFAULT_DAYS: u32 = 90;
+/// Width used when neither `--width`, `COLUMNS` nor a terminal tells.
+const DEFAULT_WIDTH: usize = 80;
+
+impl Run for ChartArgs {
+    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        let to = self.to.unwrap_or(ctx.now.today);
+        let from = match self.from {
+            Some(d) => d,
+            None => window_ending(to, self.days.unwrap_or(DEFAULT_DAYS)).0,
+        };
+        if from > to {
+            let to_text = match self.to {
+                Some(_) => format!("--to {to}"),
+                None => format!("today ({to})"),
+            };
+            return Err(fail(
+                Exit::Usage,
+                format!("--from {from} is after {to_text}; give the earlier day to --from"),
+            ));
+        }
+        let (cur, base) = (self.currency, self.base.unwrap_or(EUR));
+        let charset = if self.ascii || !config::utf8_locale() {
+            Charset::Ascii
+        } else {
+            Charset::Unicode
+        };
+        let width = match self.width {
+            Some(w) => usize::from(w),
+            None => config::columns().unwrap_or(DEFAULT_WIDTH).clamp(40, 1000),
+        };
+
+        let store = Store::open_read_only(&ctx.db)?;
+        let mut points = Vec::new();
+        store.for_each_day(from, to, &[cur, base, EUR], |day| {
+            // The rate exactly as `show --base` prints it; a day lacking
+            // either currency is not drawn.
+            if let Ok(view) = DayView::new(&day, day.date, Some(base), &[cur])
+                && let Some(text) = view.rates.get(cur)
+                && let Some(value) = decimal::parse(text)
+            {
+                points.push(Point {
+                    date: day.date,
+                    value,
+                    text: text.to_string(),
+                });
+            }
+            Ok(())
+        })?;
+        let derived = if base == EUR {
+            ""
+        } else {
+            " (derived from EUR)"
+        };
+        let title = format!(
+            "{cur} per 1 {base}{derived}, {from} to {to}, {} stored days",
+            points.len()
+        );
+        let Some(text) = chart::render(&title, &points, width, usize::from(self.height), charset)
+        else {
+            let found = match points.first() {
+                None => "no stored day has".to_string(),
+                Some(p) => format!("only one stored day ({}) has", p.date),
+            };
+            return Err(fail(
+                Exit::NoInput,
+                format!(
+                    "too little data to draw: {found} a {cur} rate against {base} from {from} to \
+                     {to}; a chart needs 2 days (fetch more with `fxrates ingest --date DAY`)"
+                ),
+            ));
+        };
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .exit(Exit::IoErr, || "cannot write to stdout".into())
+    }
+}

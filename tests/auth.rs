@@ -1,0 +1,219 @@
+//! Where the key comes from and where it goes: the environment or a private
+//! file, then the `access_key` parameter (legacy stack) or the `apikey`
+//! header (APILayer), and nowhere else.
+
+mod common;
+use common::*;
+use fxrates::fixer::{Auth, Endpoint};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+const FRIDAY: &str = "2024-09-20";
+const FRIDAY_9AM: &str = "2024-09-20T09:00:00Z";
+
+/// The one request of a successful `ingest` with `args` (and `env` set).
+fn sent_by(args: &[&str], env_vars: &[(&str, &str)]) -> Seen {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let mut env = TestEnv::new(&server.url, FRIDAY_9AM);
+    for (k, v) in env_vars {
+        env = env.env(k, v);
+    }
+    let mut all = vec!["ingest"];
+    all.extend_from_slice(args);
+    let (code, _, err) = env.run(&all);
+    assert_eq!(code, 0, "{err}");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1);
+    sent.into_iter().next().unwrap()
+}
+
+fn key_in_url(seen: &Seen) -> bool {
+    seen.raw_url.contains(FAKE_KEY)
+}
+
+#[test]
+fn legacy_stack_sends_the_key_as_access_key_only() {
+    for args in [&[][..], &["--auth", "query"][..]] {
+        let seen = sent_by(args, &[]);
+        assert_eq!(
+            seen.query.get("access_key").map(String::as_str),
+            Some(FAKE_KEY)
+        );
+        assert!(!seen.headers.contains_key("apikey"), "{:?}", seen.headers);
+        assert!(
+            seen.headers.values().all(|v| !v.contains(FAKE_KEY)),
+            "the key is in a header: {:?}",
+            seen.headers
+        );
+        assert_eq!(seen.raw_url.matches(FAKE_KEY).count(), 1);
+    }
+}
+
+#[test]
+fn apilayer_stack_sends_the_key_as_apikey_header_only() {
+    for (args, vars) in [
+        (&["--auth", "header"][..], &[][..]),
+        (&[][..], &[("FIXER_AUTH", "header")][..]),
+    ] {
+        let seen = sent_by(args, vars);
+        assert_eq!(
+            seen.headers.get("apikey").map(String::as_str),
+            Some(FAKE_KEY)
+        );
+        assert!(!seen.query.contains_key("access_key"), "{}", seen.raw_url);
+        assert!(
+            !key_in_url(&seen),
+            "the key is in the URL: {}",
+            seen.raw_url
+        );
+        let others = seen.headers.iter().filter(|(k, _)| *k != "apikey");
+        assert!(others.clone().all(|(_, v)| !v.contains(FAKE_KEY)));
+    }
+}
+
+#[test]
+fn the_flag_overrides_the_environment() {
+    let seen = sent_by(&["--auth", "query"], &[("FIXER_AUTH", "header")]);
+    assert!(!seen.headers.contains_key("apikey"));
+    assert!(key_in_url(&seen));
+}
+
+#[test]
+fn apilayer_host_chooses_the_header_by_default() {
+    let auth = |url: &str| Endpoint::parse(url).unwrap().default_auth();
+    assert_eq!(auth("https://api.apilayer.com/fixer"), Auth::Header);
+    assert_eq!(auth("https://API.apilayer.com/fixer/"), Auth::Header);
+    assert_eq!(auth("https://api.apilayer.com:443/fixer"), Auth::Header);
+    assert_eq!(auth("https://data.fixer.io/api"), Auth::Query);
+    assert_eq!(auth("http://data.fixer.io/api"), Auth::Query);
+    assert_eq!(auth("http://127.0.0.1:8080/api"), Auth::Query);
+    assert_eq!(
+        auth("https://api.apilayer.com.example.org/fixer"),
+        Auth::Query
+    );
+}
+
+#[test]
+fn requests_name_fxrates_as_the_user_agent() {
+    let seen = sent_by(&[], &[]);
+    assert_eq!(
+        seen.headers.get("user-agent").map(String::as_str),
+        Some(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
+fn a_missing_key_is_a_configuration_error_naming_the_variable() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    for value in [None, Some(""), Some("   ")] {
+        let mut cmd = env.cmd(&["ingest"]);
+        match value {
+            None => cmd.env_remove("FIXER_API_KEY"),
+            Some(v) => cmd.env("FIXER_API_KEY", v),
+        };
+        let (code, out, err) = env.run_cmd(cmd);
+        assert_eq!((code, out.as_str()), (78, ""), "{err}");
+        assert!(error_line(&err).contains("FIXER_API_KEY"), "{err}");
+    }
+    assert_eq!(server.count(), 0);
+    assert!(
+        !env.db.exists(),
+        "a configuration error leaves no database behind"
+    );
+}
+
+#[test]
+fn a_key_with_spaces_inside_is_refused_without_showing_it() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let mut cmd = env.cmd(&["ingest"]);
+    cmd.env("FIXER_API_KEY", "two words");
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 78, "{err}");
+    assert!(!err.contains("two words"), "{err}");
+    assert_eq!(server.count(), 0);
+}
+
+fn key_file(env: &TestEnv, text: &str, mode: u32) -> String {
+    let path = env.path().join("fixer.key");
+    fs::write(&path, text).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_private_key_file_is_used_instead_of_the_variable() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let path = key_file(&env, &format!("{FAKE_KEY}\n"), 0o600);
+
+    let mut cmd = env.cmd(&["ingest", "--api-key-file", &path]);
+    cmd.env_remove("FIXER_API_KEY");
+    assert_eq!(env.run_cmd(cmd).0, 0);
+
+    let mut cmd = env.cmd(&["ingest", "--force"]);
+    cmd.env("FIXER_API_KEY", "ENV-KEY-NOT-USED")
+        .env("FIXER_API_KEY_FILE", &path);
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 0, "{err}");
+
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    for s in sent {
+        assert_eq!(
+            s.query.get("access_key").map(String::as_str),
+            Some(FAKE_KEY),
+            "the file's key, trimmed"
+        );
+    }
+}
+
+#[test]
+fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    for (mode, shown) in [(0o640, "0640"), (0o604, "0604"), (0o644, "0644")] {
+        let path = key_file(&env, FAKE_KEY, mode);
+        let msg = env.fails(&["ingest", "--api-key-file", &path], 78);
+        assert!(msg.contains(&path), "{msg}");
+        assert!(msg.contains(shown), "{msg}");
+        assert!(msg.contains("chmod 600"), "{msg}");
+    }
+    assert_eq!(server.count(), 0);
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn an_empty_or_missing_key_file_is_refused() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let path = key_file(&env, " \n", 0o600);
+    let msg = env.fails(&["ingest", "--api-key-file", &path], 78);
+    assert!(msg.contains(&path) && msg.contains("empty"), "{msg}");
+
+    let missing = env.path().join("no-such.key");
+    let missing = missing.to_str().unwrap();
+    let msg = env.fails(&["ingest", "--api-key-file", missing], 78);
+    assert!(msg.contains(missing), "{msg}");
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn the_key_stays_out_of_the_most_verbose_logs() {
+    for auth in ["query", "header"] {
+        let server = FakeFixer::free_plan(FRIDAY);
+        let env = TestEnv::new(&server.url, FRIDAY_9AM);
+        let (code, _, err) = env.run(&["ingest", "--auth", auth, "-vv"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("GET "), "-vv logs the request: {err}");
+        let mut traced = env.cmd(&["ingest", "--auth", auth, "--force"]);
+        traced.env("RUST_LOG", "trace");
+        let (code, _, err) = env.run_cmd(traced);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("ureq"), "the HTTP library traces too: {err}");
+        if auth == "query" {
+            assert!(err.contains("access_key=[REDACTED]"), "{err}");
+        }
+    }
+}
