@@ -1,0 +1,119 @@
+//! Crash safety: a writer killed with SIGKILL at any moment leaves every
+//! stored day complete and the database intact; its lock dies with it, and
+//! the next run fetches only what is missing.
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+const NOW: &str = "2024-09-20T09:00:00Z";
+
+/// 170 currencies, so that storing a day takes long enough to be killed in.
+fn many_rates() -> String {
+    let pairs: Vec<String> = (0..170)
+        .map(|i| {
+            let code: String = [b'A' + (i / 26) as u8, b'A' + (i % 26) as u8, b'X']
+                .iter()
+                .map(|&b| b as char)
+                .collect();
+            format!(r#""{code}":{}.{:06}"#, i + 1, i * 7919 % 1_000_000)
+        })
+        .collect();
+    format!("{{{}}}", pairs.join(","))
+}
+
+/// A free-plan server whose answers take `delay` and carry 170 rates.
+fn slow_server(delay: Duration) -> FakeFixer {
+    let rates = many_rates();
+    FakeFixer::start(move |s| {
+        std::thread::sleep(delay);
+        match s.function() {
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            "latest" => Reply::ok(day_body("2024-09-20", &rates)),
+            date => Reply::ok(day_body(date, &rates)),
+        }
+    })
+}
+
+/// What a crashed run must leave: an intact database in which every stored
+/// day has all its rates.
+fn assert_consistent(env: &TestEnv) {
+    if !env.db.exists() {
+        return;
+    }
+    assert_eq!(env.sql("PRAGMA integrity_check"), [["ok"]]);
+    assert_eq!(
+        env.sql("PRAGMA foreign_key_check"),
+        Vec::<Vec<String>>::new()
+    );
+    for row in env.sql(
+        "SELECT d.date, count(r.currency) FROM days d LEFT JOIN day_rates r ON r.date = d.date GROUP BY d.date",
+    ) {
+        assert_eq!(row[1], "170", "day {} is incomplete", row[0]);
+    }
+}
+
+/// How many requests each date (or `latest`) has had.
+fn asked(server: &FakeFixer) -> HashMap<String, usize> {
+    let mut n = HashMap::new();
+    for s in server.requests() {
+        *n.entry(s.function().to_string()).or_default() += 1;
+    }
+    n
+}
+
+/// A pseudo-random sequence of pauses, the same on every run of the test.
+fn pauses(count: usize) -> Vec<Duration> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..count)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_millis(x % 40)
+        })
+        .collect()
+}
+
+#[test]
+fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() {
+    let server = slow_server(Duration::from_millis(5));
+    let env = TestEnv::new(&server.url, NOW);
+    let days: Vec<String> = (2..=20)
+        .map(|d| format!("2024-09-{d:02}"))
+        .filter(|d| !["2024-09-07", "2024-09-08", "2024-09-14", "2024-09-15"].contains(&d.as_str()))
+        .collect();
+    for (day, pause) in days.iter().zip(pauses(days.len())) {
+        let mut child = env
+            .std_cmd(&["ingest", "--date", day])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(pause);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_consistent(&env);
+    }
+
+    // The next runs find no stale lock and fetch only the missing days.
+    let stored_before = env.stored_dates();
+    let asked_before = asked(&server);
+    let env = env.env("FXRATES_LOCK_TIMEOUT", "0");
+    for day in &days {
+        let (code, _, err) = env.run(&["ingest", "--date", day]);
+        assert_eq!(code, 0, "{day}: {err}");
+    }
+    assert_consistent(&env);
+    assert_eq!(&env.stored_dates(), &days);
+    let asked_after = asked(&server);
+    for day in &days {
+        let again = asked_after.get(day).copied().unwrap_or(0)
+            - asked_before.get(day).copied().unwrap_or(0);
+        let expected = usize::from(!stored_before.contains(day));
+        assert_eq!(again, expected, "{day} was asked for {again} more times");
+    }
+}
