@@ -116,7 +116,7 @@ pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
             };
         }
         match cause.downcast_ref::<std::io::Error>()?.kind() {
-            Io::StorageFull | Io::QuotaExceeded => Some("the disk is full: free some space"),
+            Io::StorageFull => Some("the disk is full: free some space"),
             Io::ReadOnlyFilesystem => Some("the file system is read-only"),
             Io::PermissionDenied => Some("permission denied"),
             Io::NotADirectory => Some("a part of the path is not a directory"),
