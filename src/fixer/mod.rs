@@ -149,7 +149,8 @@ pub struct Client {
     settings: Settings,
     /// The run's clock: requests are recorded at the time the run started.
     now: DateTime<Utc>,
-    /// When the run's time budget for requests is spent.
+    /// When the client was made: the run's time budget for requests counts
+    /// from here.
     started: Instant,
     jitter: Jitter,
     attempts: RefCell<Vec<Attempt>>,
