@@ -42,6 +42,12 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Print the stored rates of one day, or of a range of days
     Show(ShowArgs),
+    /// Fetch the weekdays of a past window that are not stored yet
+    Backfill(BackfillArgs),
+    /// Delete stored days older than a number of days (never the last month)
+    Prune(PruneArgs),
+    /// Report gaps, staleness, runs and requests; exit 1 when unhealthy
+    Status(StatusArgs),
     /// Convert an amount between two currencies at a stored day's rates
     Convert(ConvertArgs),
     /// Draw a currency's rate over a range of days in the terminal
@@ -93,8 +99,93 @@ pub struct IngestArgs {
     #[arg(long = "force")]
     pub force: bool,
 
+    /// Do not fetch the missing weekdays of the last 31 days afterwards
+    #[arg(long = "no-heal")]
+    pub no_heal: bool,
+
+    /// After a successful run, delete stored days older than N days (at least 31)
+    #[arg(long = "keep-days", env = "FXRATES_KEEP_DAYS", value_name = "N")]
+    pub keep_days: Option<u32>,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
     #[command(flatten)]
     pub provider: ProviderArgs,
+}
+
+/// The monthly request budget.
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// Requests the fixer plan allows per calendar month (UTC); backfill and
+    /// healing plan within what is left of it
+    #[arg(long = "monthly-quota", env = "FIXER_MONTHLY_QUOTA", value_name = "N",
+          default_value_t = crate::quota::DEFAULT_MONTHLY_QUOTA)]
+    pub monthly_quota: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Fetch the N days ending today [default: 31]
+    #[arg(long = "days", value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub days: Option<u32>,
+
+    /// The first day of the window (YYYY-MM-DD)
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day of the window (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg, requires = "from")]
+    pub to: Option<NaiveDate>,
+
+    /// Go ahead even if the plan needs more requests than this month's budget has left
+    #[arg(long = "ignore-quota")]
+    pub ignore_quota: bool,
+
+    /// Try the timeseries endpoint even though the plan refused it less than a month ago
+    #[arg(long = "retry-timeseries")]
+    pub retry_timeseries: bool,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the N days ending today (at least 31)
+    #[arg(
+        long = "keep-days",
+        env = "FXRATES_KEEP_DAYS",
+        value_name = "N",
+        default_value_t = 365
+    )]
+    pub keep_days: u32,
+
+    /// Report what would be deleted, and delete nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Lines for people
+    Text,
+    /// One JSON object
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,20 @@ pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
+/// A new error that exits with `exit`, keeping `source` in the chain (where
+/// callers can find it with `downcast_ref`, and `-v` shows it).
+pub fn fail_with(
+    exit: Exit,
+    message: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        exit,
+        message: message.into(),
+        source: Some(source.into()),
+    })
+}
+
 /// Shorthand for `return Err(fail(..))`.
 #[macro_export]
 macro_rules! bail_with {

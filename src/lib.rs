@@ -13,10 +13,13 @@ pub mod decimal;
 pub mod error;
 pub mod fixer;
 pub mod logging;
+pub mod progress;
+pub mod quota;
 pub mod rates;
 pub mod secret;
 pub mod series;
 pub mod store;
+pub mod sync;
 pub mod view;
 
 use cli::Cli;

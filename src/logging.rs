@@ -107,12 +107,43 @@ pub fn report_clap_error(e: clap::Error) -> Exit {
             Exit::Ok
         };
     }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    eprintln!("fxrates: error: {}; see `fxrates --help`", scrub(first));
+    eprintln!(
+        "fxrates: error: {}; see `fxrates --help`",
+        scrub(&clap_summary(&e))
+    );
     Exit::Usage
+}
+
+/// clap's message on one line: its first paragraph (which, for a missing
+/// argument, lists the arguments on the lines below the first).
+fn clap_summary(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    let text = text.trim_start_matches("error: ").trim_end_matches(':');
+    if text.is_empty() {
+        "invalid arguments".into()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        let e = Cli::try_parse_from(["fxrates", "backfill", "--to", "2024-09-20"]).unwrap_err();
+        let line = clap_summary(&e);
+        assert!(line.contains("--from"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
 }

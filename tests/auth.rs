@@ -18,7 +18,7 @@ fn sent_by(args: &[&str], env_vars: &[(&str, &str)]) -> Seen {
     for (k, v) in env_vars {
         env = env.env(k, v);
     }
-    let mut all = vec!["ingest"];
+    let mut all = vec!["ingest", "--no-heal"];
     all.extend_from_slice(args);
     let (code, _, err) = env.run(&all);
     assert_eq!(code, 0, "{err}");
@@ -107,7 +107,7 @@ fn a_missing_key_is_a_configuration_error_naming_the_variable() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     for value in [None, Some(""), Some("   ")] {
-        let mut cmd = env.cmd(&["ingest"]);
+        let mut cmd = env.cmd(&["ingest", "--no-heal"]);
         match value {
             None => cmd.env_remove("FIXER_API_KEY"),
             Some(v) => cmd.env("FIXER_API_KEY", v),
@@ -127,7 +127,7 @@ fn a_missing_key_is_a_configuration_error_naming_the_variable() {
 fn a_key_with_spaces_inside_is_refused_without_showing_it() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let mut cmd = env.cmd(&["ingest"]);
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
     cmd.env("FIXER_API_KEY", "two words");
     let (code, _, err) = env.run_cmd(cmd);
     assert_eq!(code, 78, "{err}");
@@ -148,11 +148,11 @@ fn a_private_key_file_is_used_instead_of_the_variable() {
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     let path = key_file(&env, &format!("{FAKE_KEY}\n"), 0o600);
 
-    let mut cmd = env.cmd(&["ingest", "--api-key-file", &path]);
+    let mut cmd = env.cmd(&["ingest", "--no-heal", "--api-key-file", &path]);
     cmd.env_remove("FIXER_API_KEY");
     assert_eq!(env.run_cmd(cmd).0, 0);
 
-    let mut cmd = env.cmd(&["ingest", "--force"]);
+    let mut cmd = env.cmd(&["ingest", "--no-heal", "--force"]);
     cmd.env("FIXER_API_KEY", "ENV-KEY-NOT-USED")
         .env("FIXER_API_KEY_FILE", &path);
     let (code, _, err) = env.run_cmd(cmd);
@@ -175,7 +175,7 @@ fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     for (mode, shown) in [(0o640, "0640"), (0o604, "0604"), (0o644, "0644")] {
         let path = key_file(&env, FAKE_KEY, mode);
-        let msg = env.fails(&["ingest", "--api-key-file", &path], 78);
+        let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
         assert!(msg.contains(&path), "{msg}");
         assert!(msg.contains(shown), "{msg}");
         assert!(msg.contains("chmod 600"), "{msg}");
@@ -189,12 +189,12 @@ fn an_empty_or_missing_key_file_is_refused() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     let path = key_file(&env, " \n", 0o600);
-    let msg = env.fails(&["ingest", "--api-key-file", &path], 78);
+    let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
     assert!(msg.contains(&path) && msg.contains("empty"), "{msg}");
 
     let missing = env.path().join("no-such.key");
     let missing = missing.to_str().unwrap();
-    let msg = env.fails(&["ingest", "--api-key-file", missing], 78);
+    let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", missing], 78);
     assert!(msg.contains(missing), "{msg}");
     assert_eq!(server.count(), 0);
 }
@@ -204,10 +204,10 @@ fn the_key_stays_out_of_the_most_verbose_logs() {
     for auth in ["query", "header"] {
         let server = FakeFixer::free_plan(FRIDAY);
         let env = TestEnv::new(&server.url, FRIDAY_9AM);
-        let (code, _, err) = env.run(&["ingest", "--auth", auth, "-vv"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--auth", auth, "-vv"]);
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("GET "), "-vv logs the request: {err}");
-        let mut traced = env.cmd(&["ingest", "--auth", auth, "--force"]);
+        let mut traced = env.cmd(&["ingest", "--no-heal", "--auth", auth, "--force"]);
         traced.env("RUST_LOG", "trace");
         let (code, _, err) = env.run_cmd(traced);
         assert_eq!(code, 0, "{err}");

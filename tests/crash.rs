@@ -88,7 +88,7 @@ fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() 
         .collect();
     for (day, pause) in days.iter().zip(pauses(days.len())) {
         let mut child = env
-            .std_cmd(&["ingest", "--date", day])
+            .std_cmd(&["ingest", "--no-heal", "--date", day])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -104,7 +104,7 @@ fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() 
     let asked_before = asked(&server);
     let env = env.env("FXRATES_LOCK_TIMEOUT", "0");
     for day in &days {
-        let (code, _, err) = env.run(&["ingest", "--date", day]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", day]);
         assert_eq!(code, 0, "{day}: {err}");
     }
     assert_consistent(&env);

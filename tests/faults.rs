@@ -48,7 +48,7 @@ fn html(status: u16) -> Reply {
 fn a_503_is_retried_and_the_second_try_is_stored() {
     let server = scripted(vec![html(503), Reply::ok(latest_body(TODAY))]);
     let env = env(&server.url);
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     assert_eq!(server.count(), 2);
     assert_eq!(env.stored_dates(), [TODAY]);
@@ -63,7 +63,7 @@ fn every_retryable_status_is_retried_until_the_tries_run_out() {
     for status in [408, 429, 500, 502, 503, 504] {
         let server = scripted(vec![html(status)]);
         let env = env(&server.url);
-        let (code, _, err) = env.run(&["ingest"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
         assert_eq!(code, 75, "HTTP {status}: {err}");
         assert!(err.starts_with("fxrates: error: 3 tries failed: "), "{err}");
         assert!(err.contains(&format!("HTTP {status}")), "{err}");
@@ -82,7 +82,7 @@ fn retry_after_in_seconds_is_honoured() {
         Reply::ok(latest_body(TODAY)),
     ]);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest", "-v"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "-v"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("try 1 of 3 failed: ") && err.contains("trying again in 1.0 s"),
@@ -100,7 +100,7 @@ fn retry_after_as_an_http_date_is_honoured() {
         Reply::ok(latest_body(TODAY)),
     ]);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest", "-v"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "-v"]);
     assert_eq!(code, 0, "{err}");
     // Not the 10 ms backoff: the wait comes from the date.
     assert!(
@@ -120,7 +120,7 @@ fn a_retry_after_beyond_the_cap_ends_the_run_at_once() {
             Reply::ok(latest_body(TODAY)),
         ]);
         let env = env(&server.url);
-        let (code, _, err) = env.run(&["ingest"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
         assert_eq!(code, 75, "{err}");
         assert!(err.contains("(Retry-After), longer than the 60 s"), "{err}");
         assert!(err.contains("HTTP 429"), "{err}");
@@ -173,7 +173,7 @@ fn answers_that_cannot_improve_are_never_retried() {
     for (reply, exit, says) in cases {
         let server = scripted(vec![reply, Reply::ok(latest_body(TODAY))]);
         let env = env(&server.url);
-        let (code, _, err) = env.run(&["ingest"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
         assert_eq!(code, exit, "{err}");
         assert!(err.contains(says), "{says:?} not in {err}");
         assert_eq!(server.count(), 1, "retried: {err}");
@@ -185,7 +185,7 @@ fn answers_that_cannot_improve_are_never_retried() {
 #[test]
 fn a_refused_connection_is_retried_then_reported_as_temporary() {
     let env = env(&refused_url());
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 75, "{err}");
     assert!(err.starts_with("fxrates: error: 3 tries failed: "), "{err}");
     assert!(
@@ -201,7 +201,7 @@ fn a_refused_connection_is_retried_then_reported_as_temporary() {
 fn a_server_that_hangs_up_is_retried() {
     let server = RawServer::start(Behaviour::Hangup);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 75, "{err}");
     assert!(err.contains("3 tries failed"), "{err}");
     assert_eq!(server.connections(), 3);
@@ -212,7 +212,14 @@ fn a_server_that_hangs_up_is_retried() {
 fn a_server_that_never_answers_ends_within_the_timeout() {
     let server = RawServer::start(Behaviour::Silent);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest", "--timeout", "1", "--connect-timeout", "1"]);
+    let (code, _, err) = env.run(&[
+        "ingest",
+        "--no-heal",
+        "--timeout",
+        "1",
+        "--connect-timeout",
+        "1",
+    ]);
     assert_eq!(code, 75, "{err}");
     assert!(
         err.contains(
@@ -229,7 +236,14 @@ fn a_server_that_never_answers_ends_within_the_timeout() {
 fn a_trickling_server_ends_within_the_timeout() {
     let server = RawServer::start(Behaviour::Trickle);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest", "--timeout", "1", "--connect-timeout", "1"]);
+    let (code, _, err) = env.run(&[
+        "ingest",
+        "--no-heal",
+        "--timeout",
+        "1",
+        "--connect-timeout",
+        "1",
+    ]);
     assert_eq!(code, 75, "{err}");
     assert!(err.contains("did not answer"), "{err}");
     assert_eq!(server.connections(), 3);
@@ -240,7 +254,14 @@ fn a_trickling_server_ends_within_the_timeout() {
 fn the_run_budget_stops_retries_against_a_slow_provider() {
     let server = RawServer::start(Behaviour::Silent);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest", "--timeout", "30", "--max-run-time", "1"]);
+    let (code, _, err) = env.run(&[
+        "ingest",
+        "--no-heal",
+        "--timeout",
+        "30",
+        "--max-run-time",
+        "1",
+    ]);
     assert_eq!(code, 75, "{err}");
     assert!(
         err.contains("the run's time budget of 1 s allows no further try"),
@@ -258,7 +279,7 @@ fn the_run_budget_stops_retries_against_a_slow_provider() {
 fn an_endless_body_is_cut_at_the_cap_and_not_retried() {
     let server = RawServer::start(Behaviour::Endless);
     let env = env(&server.url);
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 65, "{err}");
     assert!(
         err.contains("is larger than 8388608 bytes; nothing was stored"),

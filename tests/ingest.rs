@@ -22,7 +22,7 @@ fn weekday_ingest_stores_every_rate_exactly_through_latest() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
 
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         (out.as_str(), err.as_str()),
@@ -74,15 +74,15 @@ fn weekday_ingest_stores_every_rate_exactly_through_latest() {
 fn a_stored_day_costs_no_second_request() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     let before = env.stored();
 
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
-    let (code, _, err) = env.run(&["ingest", "-v"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "-v"]);
     assert_eq!(code, 0);
     assert!(err.contains("already stored"), "-v says why: {err}");
-    let (code, _, _) = env.run(&["ingest", "--date", FRIDAY]);
+    let (code, _, _) = env.run(&["ingest", "--no-heal", "--date", FRIDAY]);
     assert_eq!(code, 0);
 
     assert_eq!(server.count(), 1, "only the first run asked fixer");
@@ -99,7 +99,7 @@ fn weekend_ingest_asks_nothing_and_says_so() {
     let server = FakeFixer::free_plan("2024-09-21");
     for now in ["2024-09-21T09:00:00Z", "2024-09-22T23:59:00Z"] {
         let env = TestEnv::new(&server.url, now);
-        let (code, out, err) = env.run(&["ingest"]);
+        let (code, out, err) = env.run(&["ingest", "--no-heal"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(out, "");
         assert!(
@@ -107,7 +107,7 @@ fn weekend_ingest_asks_nothing_and_says_so() {
             "stderr names the weekend: {err}"
         );
         assert!(env.stored_dates().is_empty());
-        let (code, _, err) = env.run(&["ingest", "-q"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "-q"]);
         assert_eq!((code, err.as_str()), (0, ""), "-q silences it");
     }
     assert_eq!(server.count(), 0);
@@ -118,12 +118,12 @@ fn today_is_the_local_date_of_tz() {
     // 23:30 UTC on Friday is already Saturday in Tokyo: nothing to fetch.
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, "2024-09-20T23:30:00Z").env("TZ", "Asia/Tokyo");
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(server.count(), 0, "{err}");
     // 23:30 UTC on Sunday is Monday in Tokyo.
     let env = TestEnv::new(&server.url, "2024-09-22T23:30:00Z").env("TZ", "Asia/Tokyo");
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     assert_eq!(env.stored_dates(), ["2024-09-23"]);
 }
 
@@ -131,7 +131,7 @@ fn today_is_the_local_date_of_tz() {
 fn date_uses_the_historical_endpoint() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let (code, out, err) = env.run(&["ingest", "--date", "2024-09-18"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-18"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 
     let sent = server.requests();
@@ -146,7 +146,7 @@ fn date_uses_the_historical_endpoint() {
     );
 
     // Today through --date is still a historical call, and today is allowed.
-    assert_eq!(env.run(&["ingest", "--date", FRIDAY]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal", "--date", FRIDAY]).0, 0);
     assert_eq!(server.requests()[1].path, format!("/api/{FRIDAY}"));
 }
 
@@ -154,7 +154,7 @@ fn date_uses_the_historical_endpoint() {
 fn weekend_date_is_skipped_without_a_request() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let (code, out, err) = env.run(&["ingest", "--date", "2024-09-15"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-15"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
     assert!(err.contains("2024-09-15"), "{err}");
@@ -166,7 +166,7 @@ fn weekend_date_is_skipped_without_a_request() {
 fn future_date_is_refused_before_any_request() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let msg = env.fails(&["ingest", "--date", "2024-09-23"], 2);
+    let msg = env.fails(&["ingest", "--no-heal", "--date", "2024-09-23"], 2);
     assert!(
         msg.contains("2024-09-23") && msg.contains("future"),
         "{msg}"
@@ -180,10 +180,10 @@ fn a_bad_date_is_a_usage_error() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     for bad in ["2024-02-30", "20240920", "tomorrow"] {
-        let msg = env.fails(&["ingest", "--date", bad], 2);
+        let msg = env.fails(&["ingest", "--no-heal", "--date", bad], 2);
         assert!(msg.contains(bad), "{msg}");
     }
-    let msg = env.fails(&["ingest", "--date", "1998-12-31"], 2);
+    let msg = env.fails(&["ingest", "--no-heal", "--date", "1998-12-31"], 2);
     assert!(
         msg.contains("1999"),
         "fixer's history starts in 1999: {msg}"
@@ -206,11 +206,11 @@ fn force_fetches_again_and_replaces_the_day() {
         })
     };
     let mut env = TestEnv::new(&server.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     assert_eq!(env.rates_on(FRIDAY), shown());
 
     env.now = "2024-09-20T15:00:00Z".into();
-    let (code, out, err) = env.run(&["ingest", "--force"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal", "--force"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     assert_eq!(server.count(), 2);
     assert_eq!(
@@ -231,7 +231,7 @@ fn force_fetches_again_and_replaces_the_day() {
 fn a_provider_date_a_day_off_is_stored_under_the_business_date_with_a_warning() {
     let server = FakeFixer::start(|_| Reply::ok(latest_body("2024-09-19")));
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let (code, out, err) = env.run(&["ingest"]);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
     assert!(
@@ -249,13 +249,13 @@ fn a_provider_date_a_day_off_is_stored_under_the_business_date_with_a_warning() 
 fn a_provider_date_more_than_a_week_off_is_rejected() {
     let server = FakeFixer::start(|_| Reply::ok(latest_body("2024-09-12")));
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let msg = env.fails(&["ingest"], 65);
+    let msg = env.fails(&["ingest", "--no-heal"], 65);
     assert!(msg.contains("2024-09-12") && msg.contains(FRIDAY), "{msg}");
     assert!(env.stored_dates().is_empty());
 
     // Exactly seven days is still accepted (with a warning).
     let server = FakeFixer::start(|_| Reply::ok(latest_body("2024-09-13")));
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     assert_eq!(env.stored_dates(), [FRIDAY]);
 }

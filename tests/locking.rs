@@ -25,6 +25,7 @@ fn gated() -> (FakeFixer, Arc<AtomicBool>) {
         }
         match s.function() {
             "latest" => Reply::ok(latest_body(TODAY)),
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
             date => Reply::ok(historical_body(date)),
         }
     });
@@ -72,9 +73,9 @@ fn finish(child: Child) -> (i32, String) {
 fn a_second_ingest_waits_and_then_finds_the_day_stored() {
     let (server, gate) = gated();
     let env = TestEnv::new(&server.url, NOW);
-    let first = spawn(&env, &["ingest"], &[]);
+    let first = spawn(&env, &["ingest", "--no-heal"], &[]);
     wait_for("the first request", || server.count() == 1);
-    let mut second = spawn(&env, &["ingest", "-v"], &[]);
+    let mut second = spawn(&env, &["ingest", "--no-heal", "-v"], &[]);
     // Let the first run finish only once the second is waiting for it.
     let mut lines = BufReader::new(second.stderr.take().unwrap()).lines();
     let mut said = String::new();
@@ -111,11 +112,11 @@ fn a_second_ingest_waits_and_then_finds_the_day_stored() {
 fn a_second_writer_gives_up_after_the_lock_timeout() {
     let (server, gate) = gated();
     let env = TestEnv::new(&server.url, NOW);
-    let first = spawn(&env, &["ingest"], &[]);
+    let first = spawn(&env, &["ingest", "--no-heal"], &[]);
     wait_for("the first request", || server.count() == 1);
     let second = spawn(
         &env,
-        &["ingest", "--date", "2024-09-19"],
+        &["ingest", "--no-heal", "--date", "2024-09-19"],
         &[("FXRATES_LOCK_TIMEOUT", "1")],
     );
     let (code, err) = finish(second);
@@ -142,9 +143,12 @@ fn readers_are_not_held_up_by_a_writer() {
     let (server, gate) = gated();
     let env = TestEnv::new(&server.url, NOW);
     gate.store(true, Ordering::SeqCst);
-    assert_eq!(env.run(&["ingest", "--date", "2024-09-19"]).0, 0);
+    assert_eq!(
+        env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]).0,
+        0
+    );
     gate.store(false, Ordering::SeqCst);
-    let mut writer = spawn(&env, &["ingest"], &[]);
+    let mut writer = spawn(&env, &["ingest", "--no-heal"], &[]);
     wait_for("the writer's request", || server.count() == 2);
     // The writer holds the lock and waits for the gate; show runs anyway.
     let (code, out, err) = env.run(&["show", "--format", "csv", "--symbols", "USD"]);
@@ -163,7 +167,7 @@ fn readers_are_not_held_up_by_a_writer() {
 fn a_lock_timeout_that_is_not_a_number_is_refused() {
     let server = FakeFixer::free_plan(TODAY);
     let env = TestEnv::new(&server.url, NOW).env("FXRATES_LOCK_TIMEOUT", "soon");
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("FXRATES_LOCK_TIMEOUT=\"soon\" is not a number of seconds"),

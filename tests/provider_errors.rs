@@ -18,7 +18,7 @@ fn ingest_fails(reply: Reply, code: i32, extra: &[&str]) -> String {
 fn ingest_fails_after(reply: Reply, code: i32, extra: &[&str], tries: usize) -> String {
     let server = FakeFixer::start(move |_| reply.clone());
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let mut args = vec!["ingest"];
+    let mut args = vec!["ingest", "--no-heal"];
     args.extend_from_slice(extra);
     let msg = env.fails(&args, code);
     assert!(env.stored().is_empty(), "nothing may be stored: {msg}");
@@ -198,7 +198,7 @@ fn server_errors_are_temporary() {
 #[test]
 fn a_refused_connection_is_temporary() {
     let env = TestEnv::new(&refused_endpoint(), FRIDAY_9AM);
-    let msg = env.fails(&["ingest"], 75);
+    let msg = env.fails(&["ingest", "--no-heal"], 75);
     says(&msg, &["127.0.0.1", "try again later"]);
     assert!(env.stored_dates().is_empty());
 }
@@ -267,7 +267,7 @@ fn unusable_answers_are_rejected_whole() {
 fn a_rejected_answer_leaves_a_stored_day_and_the_rest_as_they_were() {
     let good = FakeFixer::free_plan(FRIDAY);
     let mut env = TestEnv::new(&good.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     let before = env.stored();
     assert!(!before.is_empty());
 
@@ -276,11 +276,11 @@ fn a_rejected_answer_leaves_a_stored_day_and_the_rest_as_they_were() {
         _ => Reply::ok(day_body("2024-09-19", r#"{"USD":1.3,"GBP":"x"}"#)),
     });
     env.endpoint = bad.url.clone();
-    env.fails(&["ingest", "--force"], 65);
-    env.fails(&["ingest", "--date", "2024-09-19"], 65);
+    env.fails(&["ingest", "--no-heal", "--force"], 65);
+    env.fails(&["ingest", "--no-heal", "--date", "2024-09-19"], 65);
     let down = FakeFixer::start(|_| Reply::json(503, "busy"));
     env.endpoint = down.url.clone();
-    env.fails(&["ingest", "--force"], 75);
+    env.fails(&["ingest", "--no-heal", "--force"], 75);
     assert_eq!(env.stored(), before, "the stored day is untouched");
     assert_eq!(bad.count(), 6);
 }
@@ -294,7 +294,7 @@ fn an_endpoint_that_is_not_a_plain_base_url_is_refused_before_anything() {
         "http://127.0.0.1/api?x=1",
     ] {
         let env = TestEnv::new(bad, FRIDAY_9AM);
-        let msg = env.fails(&["ingest"], 78);
+        let msg = env.fails(&["ingest", "--no-heal"], 78);
         assert!(msg.contains("FIXER_ENDPOINT"), "{msg}");
         assert!(!env.db.exists());
     }
@@ -319,7 +319,7 @@ fn a_server_that_never_answers_times_out_as_temporary() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api", silent.local_addr().unwrap());
     let env = TestEnv::new(&url, FRIDAY_9AM).env("FXRATES_TIMEOUT", "1");
-    let msg = env.fails(&["ingest"], 75);
+    let msg = env.fails(&["ingest", "--no-heal"], 75);
     says(&msg, &["did not answer", "try again later"]);
     assert!(env.stored().is_empty());
 }

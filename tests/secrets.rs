@@ -39,7 +39,7 @@ fn a_redirect_is_never_followed_so_the_other_host_never_sees_the_key() {
             let other = FakeFixer::free_plan(TODAY);
             let server = redirecting(status, &other.url);
             let env = TestEnv::new(&server.url, NOW).env("FIXER_AUTH", auth);
-            let (code, _, err) = env.run(&["ingest"]);
+            let (code, _, err) = env.run(&["ingest", "--no-heal"]);
             assert_eq!(code, 78, "{err}");
             assert_eq!(
                 err,
@@ -97,7 +97,7 @@ fn sweep(name: &str, url: &str, extra: &[&str]) {
                 .env("FXRATES_RETRY_BASE_MS", "1")
                 .env("FIXER_API_KEY", key)
                 .env("FIXER_AUTH", auth);
-            let mut args = vec!["ingest"];
+            let mut args = vec!["ingest", "--no-heal"];
             args.extend_from_slice(extra);
             args.push("-vv");
             // `run` checks stdout and stderr for the key, in both forms.
@@ -226,7 +226,7 @@ fn a_private_key_file_is_read_and_its_key_sent() {
     let server = FakeFixer::free_plan(TODAY);
     let env = TestEnv::new(&server.url, NOW);
     let path = key_file(&env, "  file-key-0123456789\n", 0o600);
-    let (code, _, err) = env.run(&["ingest", "--api-key-file", &path]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         server.requests()[0].query["access_key"],
@@ -263,7 +263,7 @@ fn a_key_file_that_is_open_to_others_or_empty_is_refused_before_any_request() {
     ] {
         let env = TestEnv::new(&server.url, NOW);
         let path = key_file(&env, text, mode);
-        let (code, _, err) = env.run(&["ingest", "--api-key-file", &path]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
         assert_eq!(code, 78, "{err}");
         assert!(err.contains(says), "{says:?} not in {err}");
         assert!(
@@ -273,7 +273,7 @@ fn a_key_file_that_is_open_to_others_or_empty_is_refused_before_any_request() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     let env = TestEnv::new(&server.url, NOW).env("FIXER_API_KEY_FILE", "/nonexistent/fixer.key");
-    let (code, _, err) = env.run(&["ingest"]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 78, "{err}");
     assert!(
         err.contains("cannot read the API key file /nonexistent/fixer.key (FIXER_API_KEY_FILE)"),
@@ -293,7 +293,7 @@ fn a_key_file_owned_by_another_user_is_refused() {
         eprintln!("skipped: giving a file to another user needs root");
         return;
     }
-    let (code, _, err) = env.run(&["ingest", "--api-key-file", &path]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
     assert_eq!(code, 78, "{err}");
     assert_eq!(
         err,

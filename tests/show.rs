@@ -17,8 +17,8 @@ fn two_days() -> (FakeFixer, TestEnv) {
         _ => Reply::ok(day_body(THURSDAY, r#"{"EUR":1,"GBP":0.8412,"USD":1.1163}"#)),
     });
     let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
-    assert_eq!(env.run(&["ingest", "--date", THURSDAY]).0, 0);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal", "--date", THURSDAY]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     (server, env)
 }
 
@@ -263,7 +263,7 @@ fn an_empty_database_has_nothing_to_show() {
     // fixer's 106 leaves a migrated database with no days in it.
     let server = FakeFixer::start(|_| Reply::fixer_error(106, "no_rates_available"));
     let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
-    env.fails(&["ingest"], 66);
+    env.fails(&["ingest", "--no-heal"], 66);
     assert!(env.db.exists());
     let msg = env.fails(&["show"], 66);
     assert!(msg.contains("no rates") && msg.contains("ingest"), "{msg}");

@@ -19,7 +19,7 @@ fn a_new_database_is_private_and_in_wal_mode() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     assert!(!env.db.parent().unwrap().exists());
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
 
     assert_eq!(mode(&env.db), 0o600, "database file mode");
     assert_eq!(mode(env.db.parent().unwrap()), 0o700, "directory mode");
@@ -34,7 +34,7 @@ fn a_new_database_is_private_and_in_wal_mode() {
 fn the_rates_view_is_the_documented_read_interface() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     let rows = env.sql(
         "SELECT date, base, currency, typeof(rate), rate_text FROM rates \
          WHERE currency IN ('GBP', 'BTC') ORDER BY currency",
@@ -72,7 +72,11 @@ fn a_database_from_a_newer_fxrates_is_refused_and_left_untouched() {
     );
     let files = env.tree();
 
-    for args in [&["ingest"][..], &["ingest", "--force"][..], &["show"][..]] {
+    for args in [
+        &["ingest", "--no-heal"][..],
+        &["ingest", "--no-heal", "--force"][..],
+        &["show"][..],
+    ] {
         let msg = env.fails(args, 74);
         assert!(
             msg.contains(&newer.to_string())
@@ -92,7 +96,7 @@ fn another_programs_database_is_refused_and_left_untouched() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     let bytes = foreign_db(&env, "CREATE TABLE notes (body TEXT);");
-    for args in [&["ingest"][..], &["show"][..]] {
+    for args in [&["ingest", "--no-heal"][..], &["show"][..]] {
         let msg = env.fails(args, 74);
         assert!(msg.contains("another program"), "{msg}");
     }
@@ -107,7 +111,7 @@ fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
     fs::create_dir_all(env.db.parent().unwrap()).unwrap();
     let text = b"date,rate\n2024-09-20,1.2\n".repeat(100);
     fs::write(&env.db, &text).unwrap();
-    for args in [&["ingest"][..], &["show"][..]] {
+    for args in [&["ingest", "--no-heal"][..], &["show"][..]] {
         let msg = env.fails(args, 74);
         assert!(msg.contains(env.db.to_str().unwrap()), "{msg}");
     }
@@ -129,8 +133,8 @@ fn the_request_record_counts_every_request_and_never_holds_the_key() {
         ),
     });
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    assert_eq!(env.run(&["ingest"]).0, 0);
-    env.fails(&["ingest", "--date", "2024-09-19"], 78);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    env.fails(&["ingest", "--no-heal", "--date", "2024-09-19"], 78);
     let recorded = env.sql("SELECT endpoint, outcome FROM requests ORDER BY id");
     assert_eq!(recorded.len(), server.count(), "one row per request");
     assert_eq!(recorded[0], ["latest", "ok"]);
@@ -145,13 +149,13 @@ fn the_default_database_follows_xdg_then_home_and_the_flag_wins() {
     let home = env.path();
 
     let xdg = home.join("xdg");
-    let mut cmd = env.cmd(&["ingest"]);
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
     cmd.env_remove("FXRATES_DB").env("XDG_DATA_HOME", &xdg);
     assert_eq!(env.run_cmd(cmd).0, 0);
     assert!(xdg.join("fxrates/rates.db").is_file());
 
     // A relative XDG_DATA_HOME is ignored, as the XDG spec says.
-    let mut cmd = env.cmd(&["ingest"]);
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
     cmd.env_remove("FXRATES_DB")
         .env("XDG_DATA_HOME", "relative/dir");
     assert_eq!(env.run_cmd(cmd).0, 0);
@@ -159,7 +163,7 @@ fn the_default_database_follows_xdg_then_home_and_the_flag_wins() {
     assert!(!home.join("relative").exists());
 
     let flag = home.join("by-flag.db");
-    let (code, _, err) = env.run(&["ingest", "--db", flag.to_str().unwrap()]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--db", flag.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(flag.is_file());
     assert!(!env.db.exists(), "--db overrides FXRATES_DB");

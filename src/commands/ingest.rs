@@ -1,15 +1,13 @@
-use super::{Context, Run};
-use crate::calendar::{FIRST_DAY, is_weekend};
+use super::{Context, Run, prune, recorded};
+use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::IngestArgs;
 use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
+use crate::quota::Budget;
 use crate::store::{Provenance, Store};
+use crate::sync::{Fetcher, Limit, Plan, check_drift, fit};
 use chrono::NaiveDate;
-
-/// How far the provider's date may be from the business date before the
-/// answer is refused.
-const MAX_DATE_DRIFT_DAYS: i64 = 7;
 
 impl Run for IngestArgs {
     fn run(&self, ctx: &Context) -> anyhow::Result<()> {
@@ -39,16 +37,83 @@ impl Run for IngestArgs {
             );
             return Ok(());
         }
+        if let Some(days) = self.keep_days {
+            prune::check_keep_days(days)?;
+        }
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
-        let settings = config::provider(&self.provider)?;
+        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
         let mut store = Store::open(&ctx.db)?;
+        recorded(&mut store, "ingest", ctx, |store| {
+            self.ingest(store, &client, date, call, ctx)
+        })
+    }
+}
+
+impl IngestArgs {
+    fn ingest(
+        &self,
+        store: &mut Store,
+        client: &Client,
+        date: NaiveDate,
+        call: Call,
+        ctx: &Context,
+    ) -> anyhow::Result<()> {
         if !self.force && store.has_day(date)? {
             log::info!("{date} is already stored; no request made (--force fetches it again)");
+        } else {
+            fetch_day(store, client, date, call, ctx)?;
+        }
+        if self.date.is_none() && !self.no_heal {
+            self.heal(store, client, ctx)?;
+        }
+        if let Some(days) = self.keep_days {
+            let (cutoff, pruned) = prune::prune(store, ctx.now.today, days, true)?;
+            if pruned.days > 0 {
+                log::info!(
+                    "pruned {} stored days before {cutoff} (FXRATES_KEEP_DAYS={days})",
+                    pruned.days
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches the weekdays of the last month that are missing, within the
+    /// monthly budget: the same work as `fxrates backfill`.
+    fn heal(&self, store: &mut Store, client: &Client, ctx: &Context) -> anyhow::Result<()> {
+        let (from, to) = window_ending(ctx.now.today, MONTH_DAYS);
+        let mut plan = Plan::new(store, from, to, ctx.now.today, false)?;
+        if plan.missing.is_empty() {
             return Ok(());
         }
-        let client = Client::new(settings, ctx.now.utc);
-        fetch_day(&mut store, &client, date, call, ctx)
+        log::info!("healing the last month: {}", plan.describe());
+        let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+        fit(
+            &mut plan,
+            &budget,
+            Limit::Truncate,
+            "healing the last month",
+        )?;
+        if plan.missing.is_empty() {
+            return Ok(());
+        }
+        let out = Fetcher {
+            store,
+            client,
+            now: ctx.now.utc,
+            today: ctx.now.today,
+            budget,
+            limit: Limit::Truncate,
+            what: "healing the last month",
+        }
+        .run(plan)?;
+        log::info!(
+            "healed {} weekdays of the last month with {} requests",
+            out.stored,
+            out.requests
+        );
+        Ok(())
     }
 }
 
@@ -66,22 +131,7 @@ fn fetch_day(
     };
     store.record_attempts(&client.take_attempts())?;
     let snapshot = result?;
-    let drift = (snapshot.source_date - date).num_days().abs();
-    if drift > MAX_DATE_DRIFT_DAYS {
-        return Err(fail(
-            Exit::DataErr,
-            format!(
-                "fixer.io answered with rates dated {} when {date} was asked for; nothing was stored",
-                snapshot.source_date
-            ),
-        ));
-    }
-    if drift != 0 {
-        log::warn!(
-            "fixer.io dated its answer {} for business day {date}; stored under {date}, with the provider's date kept",
-            snapshot.source_date
-        );
-    }
+    check_drift(date, &snapshot)?;
     store.put_day(
         date,
         &snapshot,

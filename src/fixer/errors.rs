@@ -2,7 +2,8 @@
 //! can act on, with the exit code that says who must act.
 
 use super::response::ApiError;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, Failure, fail, fail_with};
+use std::fmt;
 
 /// What was being asked, for messages.
 pub struct Asked<'a> {
@@ -13,16 +14,41 @@ pub struct Asked<'a> {
 
 const KEY_HELP: &str = "set FIXER_API_KEY, or FIXER_API_KEY_FILE to a file holding the key";
 
-/// An error answer from fixer itself (HTTP 200 or 400 with `success:false`),
-/// or from the new APILayer envelope with a string code.
-pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
-    let kind = err.kind.as_deref().unwrap_or("");
-    let said = err
-        .info
-        .as_deref()
-        .map(|i| format!(" (fixer said: {})", i.trim()))
-        .unwrap_or_default();
-    let code = err.code.unwrap_or(match kind {
+/// fixer's own error code and type, kept in the error chain (below the
+/// message the user reads) so that callers can act on what the provider said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderCode {
+    pub code: i64,
+    pub kind: String,
+}
+
+impl fmt::Display for ProviderCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fixer.io error {} ({})", self.code, self.kind)
+    }
+}
+
+impl std::error::Error for ProviderCode {}
+
+impl ProviderCode {
+    /// fixer's code in an error chain, if the error is fixer's answer.
+    pub fn of(err: &anyhow::Error) -> Option<&ProviderCode> {
+        err.chain().find_map(|c| c.downcast_ref::<ProviderCode>())
+    }
+
+    /// 105 `function_access_restricted`: the plan lacks the endpoint.
+    pub fn is_function_restricted(&self) -> bool {
+        self.code == 105 && self.kind == "function_access_restricted"
+    }
+
+    /// 106 `no_rates_available`: nothing for that date.
+    pub fn is_no_rates(&self) -> bool {
+        self.code == 106
+    }
+}
+
+fn code_of(err: &ApiError) -> i64 {
+    err.code.unwrap_or(match err.kind.as_deref().unwrap_or("") {
         "missing_access_key" | "invalid_access_key" => 101,
         "inactive_user" => 102,
         "invalid_api_function" => 103,
@@ -32,7 +58,30 @@ pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
         | "https_access_restricted" => 105,
         "no_rates_available" => 106,
         _ => 0,
-    });
+    })
+}
+
+/// An error answer from fixer itself (HTTP 200 or 400 with `success:false`),
+/// or from the new APILayer envelope with a string code.
+pub fn api_failure(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
+    let code = ProviderCode {
+        code: code_of(err),
+        kind: err.kind.clone().unwrap_or_default(),
+    };
+    match describe(err, asked).downcast::<Failure>() {
+        Ok(f) => fail_with(f.exit, f.message, code),
+        Err(other) => other,
+    }
+}
+
+fn describe(err: &ApiError, asked: &Asked<'_>) -> anyhow::Error {
+    let kind = err.kind.as_deref().unwrap_or("");
+    let said = err
+        .info
+        .as_deref()
+        .map(|i| format!(" (fixer said: {})", i.trim()))
+        .unwrap_or_default();
+    let code = code_of(err);
     let what = asked.what;
     match (code, kind) {
         (101, "missing_access_key") => fail(

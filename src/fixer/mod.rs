@@ -12,6 +12,7 @@ use crate::error::{Exit, ResultExt, fail};
 use crate::rates::{EUR, RateSet, Snapshot};
 use crate::secret::{Secret, percent_encode, scrub};
 use chrono::{DateTime, NaiveDate, Utc};
+pub use errors::ProviderCode;
 use errors::{Asked, api_failure, status_failure};
 use response::Parsed;
 pub use retry::RetryPolicy;

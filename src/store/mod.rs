@@ -1,10 +1,12 @@
 //! The SQLite store: one file, WAL mode, versioned schema, one transaction per
 //! write so that every stored day is complete.
 
+mod history;
 mod lock;
 mod schema;
 mod series;
 
+pub use history::{LastRun, Pruned, Summary};
 pub use lock::lock_path;
 pub use schema::VERSION;
 

@@ -1,0 +1,98 @@
+use super::{Context, Run, recorded};
+use crate::calendar::{FIRST_DAY, window_ending};
+use crate::cli::BackfillArgs;
+use crate::config;
+use crate::error::{Exit, fail};
+use crate::fixer::Client;
+use crate::quota::Budget;
+use crate::store::Store;
+use crate::sync::{Fetcher, Limit, Plan, fit};
+use chrono::NaiveDate;
+
+/// The window when none is given: the last month.
+const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
+
+impl Run for BackfillArgs {
+    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+        let (from, to) = self.window(ctx.now.today)?;
+        // Configuration first: a missing key must not leave a new, empty
+        // database behind.
+        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
+        let mut store = Store::open(&ctx.db)?;
+        recorded(&mut store, "backfill", ctx, |store| {
+            let mut plan = Plan::new(store, from, to, ctx.now.today, self.retry_timeseries)?;
+            if plan.missing.is_empty() {
+                log::info!("every weekday from {from} to {to} is stored; no request made");
+                return Ok(());
+            }
+            log::info!("{}", plan.describe());
+            let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+            let limit = if self.ignore_quota {
+                Limit::Ignore
+            } else {
+                Limit::Refuse
+            };
+            fit(&mut plan, &budget, limit, "backfill")?;
+            let out = Fetcher {
+                store,
+                client: &client,
+                now: ctx.now.utc,
+                today: ctx.now.today,
+                budget,
+                limit,
+                what: "backfill",
+            }
+            .run(plan)?;
+            log::info!(
+                "stored {} weekdays from {from} to {to} with {} requests{}",
+                out.stored,
+                out.requests,
+                match out.unavailable.len() {
+                    0 => String::new(),
+                    n => format!("; fixer has no rates for {n}"),
+                }
+            );
+            Ok(())
+        })
+    }
+}
+
+impl BackfillArgs {
+    /// The window asked for, checked before anything else happens.
+    fn window(&self, today: NaiveDate) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+        let (from, to) = match self.from {
+            Some(from) => (from, self.to.unwrap_or(today)),
+            None => window_ending(today, self.days.unwrap_or(DEFAULT_DAYS)),
+        };
+        if to > today {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "--to {to} is in the future (today is {today}); fixer has no rates for it yet"
+                ),
+            ));
+        }
+        if from > today {
+            return Err(fail(
+                Exit::Usage,
+                format!("--from {from} is in the future (today is {today})"),
+            ));
+        }
+        if from > to {
+            return Err(fail(
+                Exit::Usage,
+                format!("--from {from} is after --to {to}; give the earlier date first"),
+            ));
+        }
+        if from < FIRST_DAY {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "the window starts on {from}, before {FIRST_DAY}, where fixer's history begins; \
+                     use --from {FIRST_DAY} or fewer --days"
+                ),
+            ));
+        }
+        Ok((from, to))
+    }
+}

@@ -1,0 +1,202 @@
+mod common;
+use chrono::{Datelike, NaiveDate, Weekday};
+use common::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A Friday, 09:00 UTC.
+const NOW: &str = "2024-09-20T09:00:00Z";
+
+fn weekdays(from: &str, to: &str) -> Vec<String> {
+    let p = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    p(from)
+        .iter_days()
+        .take_while(|x| *x <= p(to))
+        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
+        .map(|x| x.to_string())
+        .collect()
+}
+
+fn functions(server: &FakeFixer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|s| s.function().to_string())
+        .collect()
+}
+
+/// The free plan, with `latest` answering for a date the test moves.
+fn free_plan_on(today: &Arc<Mutex<String>>) -> FakeFixer {
+    let today = Arc::clone(today);
+    FakeFixer::start(move |s| match s.function() {
+        "latest" => Reply::ok(latest_body(&today.lock().unwrap())),
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        date => Reply::ok(historical_body(date)),
+    })
+}
+
+fn at(env: &TestEnv, now: &str) -> TestEnv {
+    TestEnv {
+        dir: tempfile::tempdir().unwrap(),
+        db: env.db.clone(),
+        endpoint: env.endpoint.clone(),
+        now: now.into(),
+        extra_env: env.extra_env.clone(),
+    }
+}
+
+#[test]
+fn the_first_ingest_fills_the_month_and_the_next_asks_nothing() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, out, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty() && err.is_empty(), "cron-quiet: {out}{err}");
+    assert_eq!(env.stored_dates(), weekdays("2024-08-21", "2024-09-20"));
+    let mut expected = vec!["latest".to_string(), "timeseries".to_string()];
+    expected.extend(weekdays("2024-08-21", "2024-09-19"));
+    assert_eq!(functions(&server), expected);
+
+    assert_eq!(env.run(&["ingest"]).0, 0);
+    assert_eq!(
+        server.count(),
+        expected.len(),
+        "nothing is missing any more"
+    );
+}
+
+#[test]
+fn ingest_heals_a_gap_after_the_machine_was_off() {
+    let today = Arc::new(Mutex::new("2024-09-06".to_string()));
+    let server = free_plan_on(&today);
+    let env = TestEnv::new(&server.url, "2024-09-06T09:00:00Z");
+    assert_eq!(env.run(&["ingest"]).0, 0);
+    let before = server.count();
+    *today.lock().unwrap() = "2024-09-20".into();
+
+    let later = at(&env, NOW);
+    let (code, _, err) = later.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    let mut expected = vec!["latest".to_string()];
+    // The timeseries refusal is remembered: one request per missing day.
+    expected.extend(weekdays("2024-09-09", "2024-09-19"));
+    assert_eq!(functions(&server)[before..], expected[..]);
+    assert_eq!(later.stored_dates(), weekdays("2024-08-07", "2024-09-20"));
+}
+
+#[test]
+fn a_day_without_rates_is_recorded_not_asked_again_and_shown_by_status() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body("2024-09-20")),
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        "2024-09-18" => Reply::fixer_error(106, "no_rates_available"),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no rates for 2024-09-18"), "{err}");
+    assert_eq!(
+        env.sql("SELECT date FROM unavailable_days"),
+        [["2024-09-18"]]
+    );
+    let asked = |server: &FakeFixer| {
+        functions(server)
+            .iter()
+            .filter(|f| f.as_str() == "2024-09-18")
+            .count()
+    };
+    assert_eq!(asked(&server), 1);
+
+    let monday = at(&env, "2024-09-23T09:00:00Z");
+    let (code, _, err) = monday.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(asked(&server), 1, "never asked again");
+
+    let (code, out, _) = monday.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["unavailable_dates"], serde_json::json!(["2024-09-18"]));
+    assert_eq!(json["missing_dates"], serde_json::json!([]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn healing_stays_within_the_monthly_budget() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW).env("FIXER_MONTHLY_QUOTA", "5");
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    // latest, the refused timeseries, then the 3 newest missing days.
+    assert_eq!(server.count(), 5);
+    assert_eq!(
+        functions(&server)[2..],
+        ["2024-09-17", "2024-09-18", "2024-09-19"]
+    );
+    assert!(
+        err.contains("only 3 of the monthly quota of 5 remain"),
+        "{err}"
+    );
+
+    // Nothing is left this month: no further request for healing.
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server.count(), 5);
+}
+
+#[test]
+fn usage_limit_reached_while_healing_keeps_today_and_fails() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let server = FakeFixer::start(move |s| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        match s.function() {
+            "latest" => Reply::ok(latest_body("2024-09-20")),
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            _ if n >= 3 => Reply::fixer_error(104, "usage_limit_reached"),
+            date => Reply::ok(historical_body(date)),
+        }
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["ingest"]);
+    assert_eq!(code, 78, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("healing the last month stopped after storing 1 of 22"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 4, "nothing after the 104");
+    assert_eq!(env.stored_dates(), ["2024-08-21", "2024-09-20"]);
+}
+
+#[test]
+fn no_heal_makes_only_todays_request() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    assert_eq!(functions(&server), ["latest"]);
+}
+
+#[test]
+fn ingest_prunes_with_keep_days_when_set() {
+    let today = Arc::new(Mutex::new("2024-07-01".to_string()));
+    let server = free_plan_on(&today);
+    let env = TestEnv::new(&server.url, "2024-07-01T09:00:00Z");
+    assert_eq!(env.run(&["ingest"]).0, 0);
+    *today.lock().unwrap() = "2024-09-20".into();
+    assert!(env.stored_dates().contains(&"2024-06-03".to_string()));
+
+    let later = at(&env, NOW).env("FXRATES_KEEP_DAYS", "100");
+    let (code, _, err) = later.run(&["ingest"]);
+    assert_eq!(code, 0, "{err}");
+    let mut expected = weekdays("2024-06-13", "2024-07-01");
+    expected.extend(weekdays("2024-08-21", "2024-09-20"));
+    assert_eq!(later.stored_dates(), expected);
+
+    let n = server.count();
+    let (code, _, err) = at(&env, NOW)
+        .env("FXRATES_KEEP_DAYS", "30")
+        .run(&["ingest"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("below 31"), "{err}");
+    assert_eq!(server.count(), n);
+}

@@ -1,0 +1,170 @@
+mod common;
+use chrono::{Datelike, NaiveDate, Weekday};
+use common::*;
+use serde_json::{Value, json};
+
+/// A Friday, 09:00 UTC.
+const NOW: &str = "2024-09-20T09:00:00Z";
+
+fn weekdays(from: &str, to: &str) -> Vec<String> {
+    let p = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    p(from)
+        .iter_days()
+        .take_while(|x| *x <= p(to))
+        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
+        .map(|x| x.to_string())
+        .collect()
+}
+
+fn json_status(env: &TestEnv) -> (i32, Value, String) {
+    let (code, out, err) = env.run(&["status", "--format", "json"]);
+    let value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    (code, value, err)
+}
+
+fn at(env: &TestEnv, now: &str) -> TestEnv {
+    TestEnv {
+        dir: tempfile::tempdir().unwrap(),
+        db: env.db.clone(),
+        endpoint: env.endpoint.clone(),
+        now: now.into(),
+        extra_env: env.extra_env.clone(),
+    }
+}
+
+#[test]
+fn a_whole_month_is_healthy() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["backfill"]).0, 0);
+
+    let (code, json, err) = json_status(&env);
+    assert_eq!(code, 0, "{json}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(json["healthy"], true);
+    assert_eq!(json["latest_date"], "2024-09-20");
+    assert_eq!(json["latest_age_days"], 0);
+    assert_eq!(json["missing_dates"], json!([]));
+    assert_eq!(json["days_stored"], 23);
+    assert_eq!(json["oldest_date"], "2024-08-21");
+    assert_eq!(json["requests_this_month"], 24);
+    assert_eq!(json["monthly_quota"], 100);
+    assert_eq!(json["last_runs"]["backfill"]["outcome"], "ok");
+    assert_eq!(json["timeseries"], "refused 2024-09-20");
+
+    let (code, out, err) = env.run(&["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(err.is_empty(), "{err}");
+    assert!(out.starts_with("status:       healthy\n"), "{out}");
+    assert!(
+        out.contains("latest:       2024-09-20 (0 days old)"),
+        "{out}"
+    );
+    assert!(out.contains("requests:     24 of 100 this month"), "{out}");
+
+    // Monday morning, before the 9:00 run: Friday is the latest, and fine.
+    let monday = at(&env, "2024-09-23T07:00:00Z").env("FIXER_MONTHLY_QUOTA", "250");
+    let (code, json, _) = json_status(&monday);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["latest_age_days"], 3);
+    assert_eq!(json["monthly_quota"], 250);
+}
+
+#[test]
+fn a_gap_is_unhealthy_and_named() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(
+        env.run(&["backfill", "--from", "2024-08-21", "--to", "2024-09-10"])
+            .0,
+        0
+    );
+    assert_eq!(env.run(&["backfill", "--from", "2024-09-12"]).0, 0);
+
+    let (code, json, err) = json_status(&env);
+    assert_eq!(code, 1, "{json}");
+    assert!(err.is_empty(), "no error line: {err}");
+    assert_eq!(json["healthy"], false);
+    assert_eq!(json["missing_dates"], json!(["2024-09-11"]));
+    assert_eq!(json["latest_date"], "2024-09-20");
+
+    let (code, out, err) = env.run(&["status"]);
+    assert_eq!(code, 1);
+    assert!(err.is_empty(), "{err}");
+    assert!(out.starts_with("status:       UNHEALTHY\n"), "{out}");
+    assert!(out.contains("missing:      2024-09-11 "), "{out}");
+    assert!(out.contains("fxrates backfill"), "{out}");
+
+    // Filling the gap makes it healthy again.
+    assert_eq!(env.run(&["backfill"]).0, 0);
+    assert_eq!(json_status(&env).0, 0);
+}
+
+#[test]
+fn stale_data_is_unhealthy() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["backfill"]).0, 0);
+
+    // A week later nothing new was stored.
+    let later = at(&env, "2024-09-27T12:00:00Z");
+    let (code, json, _) = json_status(&later);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["latest_date"], "2024-09-20");
+    assert_eq!(json["latest_age_days"], 7);
+    assert_eq!(
+        json["missing_dates"],
+        json!(weekdays("2024-09-23", "2024-09-26"))
+    );
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("older than 2024-09-26"), "{problems}");
+}
+
+#[test]
+fn no_database_is_unhealthy_and_not_created() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", NOW);
+    let (code, json, _) = json_status(&env);
+    assert_eq!(code, 1);
+    assert_eq!(json["healthy"], false);
+    assert_eq!(json["latest_date"], Value::Null);
+    assert_eq!(json["missing_dates"].as_array().unwrap().len(), 22);
+    assert_eq!(json["requests_this_month"], 0);
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn the_last_run_of_each_command_and_its_error_are_shown() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body("2024-09-20")),
+        _ => Reply::json(503, "busy"),
+    });
+    // Should failed requests be retried, retry without waiting long.
+    let env = TestEnv::new(&server.url, NOW).env("FXRATES_RETRY_BASE_MS", "1");
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let (code, _, err) = env.run(&["backfill", "--days", "3"]);
+    assert_eq!(code, 75, "{err}");
+
+    let (_, json, _) = json_status(&env);
+    assert_eq!(json["last_runs"]["ingest"]["outcome"], "ok");
+    assert_eq!(json["last_runs"]["backfill"]["outcome"], "failed");
+    assert_eq!(
+        json["last_runs"]["backfill"]["started_at"],
+        "2024-09-20T09:00:00Z"
+    );
+    let error = json["last_runs"]["backfill"]["error"].as_str().unwrap();
+    assert!(error.contains("HTTP 503"), "{error}");
+    assert!(
+        err.contains(error),
+        "the run records the line the user read: {err}"
+    );
+
+    let (_, out, _) = env.run(&["status"]);
+    assert!(
+        out.contains("last backfill 2024-09-20T09:00:00Z failed: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("last ingest   2024-09-20T09:00:00Z ok"),
+        "{out}"
+    );
+}
