@@ -117,3 +117,73 @@ fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() 
         assert_eq!(again, expected, "{day} was asked for {again} more times");
     }
 }
+
+/// The weekdays from `from` to `to`, as text.
+fn weekdays_between(from: &str, to: &str) -> Vec<String> {
+    let (from, to) = (
+        fxrates::calendar::parse_date(from).unwrap(),
+        fxrates::calendar::parse_date(to).unwrap(),
+    );
+    fxrates::calendar::weekdays(from, to)
+        .map(|d| d.to_string())
+        .collect()
+}
+
+#[test]
+fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes() {
+    let server = slow_server(Duration::from_millis(10));
+    let env = TestEnv::new(&server.url, NOW);
+    let args = [
+        "backfill",
+        "--from",
+        "2024-06-03",
+        "--to",
+        "2024-09-20",
+        "--monthly-quota",
+        "10000",
+    ];
+    let all = weekdays_between("2024-06-03", "2024-09-20");
+    for pause in pauses(6) {
+        let before = env.stored_dates().len();
+        let mut child = env
+            .std_cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Let it store some days, then kill it in the middle of whatever it
+        // is doing: a request, a write, a commit.
+        let asked = server.count();
+        while server.count() < asked + 3 && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(pause * 5);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_consistent(&env);
+        assert!(
+            env.stored_dates().len() >= before,
+            "a kill lost stored days"
+        );
+    }
+    let stored_before = env.stored_dates();
+    assert!(
+        stored_before.len() < all.len(),
+        "the backfill finished before it was killed"
+    );
+    let asked_before = asked(&server);
+
+    let env = env.env("FXRATES_LOCK_TIMEOUT", "0");
+    let (code, _, err) = env.run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_consistent(&env);
+    assert_eq!(env.stored_dates(), all);
+    // The last run asked only for the days that were missing.
+    let asked_after = asked(&server);
+    for day in &all {
+        let again = asked_after.get(day).copied().unwrap_or(0)
+            - asked_before.get(day).copied().unwrap_or(0);
+        let expected = usize::from(!stored_before.contains(day));
+        assert_eq!(again, expected, "{day} was asked for {again} more times");
+    }
+}
