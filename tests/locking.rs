@@ -175,3 +175,65 @@ fn a_lock_timeout_that_is_not_a_number_is_refused() {
     );
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
+    let (server, gate) = gated();
+    let env = TestEnv::new(&server.url, NOW);
+    let backfill = spawn(&env, &["backfill", "--days", "7"], &[]);
+    wait_for("the backfill's first request", || server.count() == 1);
+
+    // Impatient: gives up, having sent nothing.
+    let (code, err) = finish(spawn(
+        &env,
+        &["ingest", "--no-heal"],
+        &[("FXRATES_LOCK_TIMEOUT", "1")],
+    ));
+    assert_eq!(code, 73, "{err}");
+    assert!(err.contains("another fxrates run is using"), "{err}");
+    assert_eq!(server.count(), 1);
+
+    // Patient: waits for the backfill, which stores today, then asks nothing.
+    let mut ingest = spawn(&env, &["ingest", "--no-heal", "-v"], &[]);
+    let mut lines = BufReader::new(ingest.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("waiting for another fxrates run") {
+            break;
+        }
+    }
+    gate.store(true, Ordering::SeqCst);
+    let (code, err) = finish(backfill);
+    assert_eq!(code, 0, "{err}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(ingest.wait().unwrap().code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("already stored; no request made")),
+        "{rest:?}"
+    );
+    let dates = env.stored_dates();
+    assert_eq!(
+        dates,
+        [
+            "2024-09-16",
+            "2024-09-17",
+            "2024-09-18",
+            "2024-09-19",
+            TODAY
+        ]
+    );
+    // Every request was the backfill's, none twice.
+    let asked: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|s| s.function().to_string())
+        .collect();
+    let mut unique = asked.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), asked.len(), "{asked:?}");
+    assert_eq!(
+        env.sql("SELECT count(*) FROM requests")[0][0],
+        asked.len().to_string()
+    );
+}
