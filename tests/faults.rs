@@ -289,3 +289,26 @@ fn an_endless_body_is_cut_at_the_cap_and_not_retried() {
     assert_eq!(recorded(&env).len(), 1);
     assert!(env.stored_dates().is_empty());
 }
+
+#[test]
+fn a_backfill_stops_when_the_run_budget_is_spent_and_the_next_run_goes_on() {
+    let server = FakeFixer::start(|s| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        match s.function() {
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            date => Reply::ok(historical_body(date)),
+        }
+    });
+    let env = env(&server.url);
+    let (code, _, err) = env.run(&["backfill", "--days", "14", "--max-run-time", "1"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains("time budget of 1 s"), "{err}");
+    assert!(err.contains("backfill stopped after storing"), "{err}");
+    let first = env.stored_dates();
+    assert!(first.len() < 10, "{first:?}");
+    assert_eq!(recorded(&env).len(), server.count());
+
+    let (code, _, err) = env.run(&["backfill", "--days", "14"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.stored_dates().len(), 10);
+}
