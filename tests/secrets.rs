@@ -80,7 +80,7 @@ fn stored_bytes(env: &TestEnv) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
-/// Runs a failing scenario at the most talkative log level (`RUST_LOG=trace`
+/// Runs a failing scenario, as ingest and as backfill, at the most talkative log level (`RUST_LOG=trace`
 /// and `-vv`, the HTTP library's own traces included), with the key in the
 /// query (plain and percent-encoded) or in a header, and looks for the key
 /// everywhere.
@@ -90,14 +90,16 @@ fn sweep(name: &str, url: &str, extra: &[&str]) {
         (ODD_KEY, "query"),
         (FAKE_KEY, "header"),
     ] {
-        {
+        // The first run fails in ingest, the second in backfill (whose
+        // first request is timeseries); both record their requests.
+        for command in [&["ingest", "--no-heal"][..], &["backfill", "--days", "3"]] {
             let env = TestEnv::new(url, NOW)
                 .env("RUST_LOG", "trace")
                 .env("RUST_BACKTRACE", "1")
                 .env("FXRATES_RETRY_BASE_MS", "1")
                 .env("FIXER_API_KEY", key)
                 .env("FIXER_AUTH", auth);
-            let mut args = vec!["ingest", "--no-heal"];
+            let mut args = command.to_vec();
             args.extend_from_slice(extra);
             args.push("-vv");
             // `run` checks stdout and stderr for the key, in both forms.
