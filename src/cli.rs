@@ -114,6 +114,12 @@ pub struct ProviderArgs {
     #[arg(long = "timeout", env = "FXRATES_TIMEOUT", value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+
+    /// Seconds all requests of one run may take together, retries and waits
+    /// included; what is left unfetched is fetched by the next run
+    #[arg(long = "max-run-time", env = "FXRATES_MAX_RUN_TIME", value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub max_run_time: u64,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 
 use crate::cli::ProviderArgs;
 use crate::error::{Exit, ResultExt, fail};
-use crate::fixer::{Endpoint, Settings};
+use crate::fixer::{Endpoint, RetryPolicy, Settings};
 use crate::secret::Secret;
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
@@ -161,7 +161,56 @@ pub fn provider(args: &ProviderArgs) -> anyhow::Result<Settings> {
         connect_timeout: Duration::from_secs(args.connect_timeout),
         timeout: Duration::from_secs(args.timeout),
         max_body: MAX_BODY,
+        retry: RetryPolicy {
+            base: retry_base()?,
+            budget: Duration::from_secs(args.max_run_time),
+            ..RetryPolicy::default()
+        },
     })
+}
+
+/// The first wait between tries, from the hidden `FXRATES_RETRY_BASE_MS`,
+/// which exists so that tests need not wait seconds.
+fn retry_base() -> anyhow::Result<Duration> {
+    millis_var("FXRATES_RETRY_BASE_MS").map(|ms| ms.unwrap_or(RetryPolicy::default().base))
+}
+
+/// How long a writer waits for another fxrates run to finish with the
+/// database: `FXRATES_LOCK_TIMEOUT` seconds, 60 by default.
+pub fn lock_timeout() -> anyhow::Result<Duration> {
+    match env::var("FXRATES_LOCK_TIMEOUT") {
+        Err(_) => Ok(Duration::from_secs(60)),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 86400)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                fail(
+                    Exit::Usage,
+                    format!(
+                        "FXRATES_LOCK_TIMEOUT={text:?} is not a number of seconds from 0 to 86400"
+                    ),
+                )
+            }),
+    }
+}
+
+fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
+    match env::var(name) {
+        Err(_) => Ok(None),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .map_err(|_| {
+                fail(
+                    Exit::Usage,
+                    format!("{name}={text:?} is not a number of milliseconds; unset it"),
+                )
+            }),
+    }
 }
 
 /// The width to fill: `COLUMNS` when it holds a number, else the terminal's

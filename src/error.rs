@@ -47,6 +47,8 @@ impl Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
+    // Kept as an `anyhow::Error` so that the causes below stay typed (and
+    // can be told apart, see `storage_cause`).
     source: Option<anyhow::Error>,
 }
 
@@ -109,6 +111,32 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Software
+}
+
+/// Why storage failed, when the error chain says so plainly enough to tell
+/// the user: a full disk reads differently from a missing permission.
+pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode as Sql;
+    use std::io::ErrorKind as Io;
+    err.chain().find_map(|cause| {
+        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
+        {
+            return match e.code {
+                Sql::DiskFull => Some("the disk is full: free some space"),
+                Sql::SystemIoFailure => Some("disk I/O error: the disk may be full or failing"),
+                Sql::ReadOnly => Some("the file or its directory is read-only"),
+                Sql::CannotOpen => Some("the file or its directory cannot be opened or written"),
+                _ => None,
+            };
+        }
+        match cause.downcast_ref::<std::io::Error>()?.kind() {
+            Io::StorageFull => Some("the disk is full: free some space"),
+            Io::ReadOnlyFilesystem => Some("the file system is read-only"),
+            Io::PermissionDenied => Some("permission denied"),
+            Io::NotADirectory => Some("a part of the path is not a directory"),
+            _ => None,
+        }
+    })
 }
 
 /// Whether the error is stdout closed by its reader (`fxrates show | head`),

@@ -1,7 +1,7 @@
 //! stderr: log lines, the final error line, and panics, all scrubbed of
 //! secrets. stdout is left to the data.
 
-use crate::error::{Exit, Failure, exit_of, is_broken_pipe};
+use crate::error::{Exit, Failure, exit_of, is_broken_pipe, storage_cause};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
 
@@ -74,8 +74,11 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
             }
         }
     }
-    let line = head.join(": ").replace('\n', " ");
+    let mut line = head.join(": ").replace('\n', " ");
     let exit = exit_of(err);
+    if let Some(cause) = storage_cause(err).filter(|_| exit == Exit::IoErr) {
+        line = format!("{line} ({cause})");
+    }
     if !line.is_empty() {
         eprintln!("fxrates: error: {}", scrub(&line));
     }

@@ -38,7 +38,8 @@ impl Run for ShowArgs {
             log::warn!("no rates stored for {requested}; showing {}", day.date);
         }
         let view = DayView::new(&day, requested, self.base, &self.symbols)?;
-        let mut out = io::stdout().lock();
+        // Stdout is line-buffered: unbuffered, a day of 170 rates is 170 writes.
+        let mut out = io::BufWriter::new(io::stdout().lock());
         match self.format {
             Format::Table => view.write_table(&mut out),
             Format::Json => view.write_json(&mut out),

@@ -130,13 +130,22 @@ impl Store {
     /// How many days are stored, and the oldest and latest of them.
     pub fn summary(&self) -> anyhow::Result<Summary> {
         self.conn
-            .query_row("SELECT count(*), min(date), max(date) FROM days", [], |r| {
-                Ok(Summary {
-                    days: r.get::<_, i64>(0)? as u64,
-                    oldest: date_of(r.get(1)?),
-                    latest: date_of(r.get(2)?),
-                })
-            })
+            // Three subqueries, not `count(*), min(date), max(date)` in one:
+            // together they force a scan that decodes every row; apart,
+            // min and max are one index seek each and count(*) counts
+            // cells without decoding them (1 ms against 11 µs on 28 years).
+            .query_row(
+                "SELECT (SELECT count(*) FROM days), (SELECT min(date) FROM days), \
+                 (SELECT max(date) FROM days)",
+                [],
+                |r| {
+                    Ok(Summary {
+                        days: r.get::<_, i64>(0)? as u64,
+                        oldest: date_of(r.get(1)?),
+                        latest: date_of(r.get(2)?),
+                    })
+                },
+            )
             .exit(Exit::IoErr, self.read_err())
     }
 

@@ -2,10 +2,12 @@
 //! write so that every stored day is complete.
 
 mod history;
+mod lock;
 mod schema;
 mod series;
 
 pub use history::{LastRun, Pruned, Summary};
+pub use lock::lock_path;
 pub use schema::VERSION;
 
 use crate::error::{Exit, ResultExt, fail};
@@ -26,6 +28,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Held by a store opened for writing; declared last so that it is
+    /// released only after the connection has closed.
+    _lock: Option<lock::WriteLock>,
 }
 
 /// A stored day, as `show` reads it.
@@ -52,7 +57,24 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 impl Store {
     /// Opens the database for writing, creating it (mode 0600, and its
     /// directory) if needed, and migrating it to this binary's schema.
+    /// Holds the write lock until dropped: another writer waits for it (see
+    /// `config::lock_timeout`), readers do not.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        create_dir(path)?;
+        let lock = lock::acquire(path, crate::config::lock_timeout()?)?;
+        match Store::open_locked(path) {
+            Ok(mut store) => {
+                store._lock = Some(lock);
+                Ok(store)
+            }
+            Err(e) => {
+                lock.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    fn open_locked(path: &Path) -> anyhow::Result<Store> {
         create_file(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -64,6 +86,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            _lock: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -102,6 +125,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            _lock: None,
         };
         store.configure()?;
         let version = store.version()?;
@@ -133,23 +157,31 @@ impl Store {
     }
 
     fn configure(&self) -> anyhow::Result<()> {
-        self.conn
+        let result = self
+            .conn
             .busy_timeout(BUSY_TIMEOUT)
             .and_then(|()| self.conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"))
-            .exit(Exit::IoErr, || self.named("cannot configure the database"))
+            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"));
+        if let Err(e) = &result
+            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase)
+        {
+            return result.exit(Exit::IoErr, || self.not_fxrates());
+        }
+        result.exit(Exit::IoErr, || self.named("cannot configure the database"))
+    }
+
+    fn not_fxrates(&self) -> String {
+        format!(
+            "{} is not an fxrates database (it is not SQLite, or is damaged); point --db \
+             (FXRATES_DB) at another path",
+            self.path.display()
+        )
     }
 
     fn version(&self) -> anyhow::Result<i64> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .exit(Exit::IoErr, || {
-                format!(
-                    "{} is not an fxrates database (it is not SQLite, or is damaged); point --db \
-                     (FXRATES_DB) at another path",
-                    self.path.display()
-                )
-            })
+            .exit(Exit::IoErr, || self.not_fxrates())
     }
 
     fn is_empty(&self) -> anyhow::Result<bool> {
@@ -396,10 +428,19 @@ impl Store {
     }
 }
 
-/// Creates the database's directory (0700) and an empty file (0600) if they
-/// do not exist, so that SQLite never creates a world-readable file.
-fn create_file(path: &Path) -> anyhow::Result<()> {
+/// Creates the database's directory (0700) if it does not exist.
+fn create_dir(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if dir.exists() && !dir.is_dir() {
+            return Err(fail(
+                Exit::IoErr,
+                format!(
+                    "{} is a file, not a directory, so the database cannot go in it; point --db \
+                     (FXRATES_DB) at another path",
+                    dir.display()
+                ),
+            ));
+        }
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -411,6 +452,12 @@ fn create_file(path: &Path) -> anyhow::Result<()> {
                 )
             })?;
     }
+    Ok(())
+}
+
+/// Creates an empty database file (0600) if there is none, so that SQLite
+/// never creates a world-readable file.
+fn create_file(path: &Path) -> anyhow::Result<()> {
     match fs::OpenOptions::new()
         .write(true)
         .create_new(true)

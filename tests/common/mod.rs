@@ -257,6 +257,8 @@ impl TestEnv {
             .env("FIXER_ENDPOINT", &self.endpoint)
             .env("FIXER_API_KEY", FAKE_KEY)
             .env("FXRATES_NOW", &self.now)
+            // Retries wait milliseconds, not seconds (hidden setting).
+            .env("FXRATES_RETRY_BASE_MS", "10")
             .args(args);
         for (k, v) in &self.extra_env {
             cmd.env(k, v);

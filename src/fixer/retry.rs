@@ -1,0 +1,142 @@
+//! When and how long to wait before asking again: which failures are worth
+//! another try, exponential backoff with jitter, and `Retry-After`.
+
+use chrono::{DateTime, Utc};
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+/// How failed requests are retried, and how long a run may spend on requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Requests per call at most, the first included.
+    pub tries: u32,
+    /// The wait before the second try; it doubles for each further try.
+    pub base: Duration,
+    /// The longest wait between tries fxrates chooses itself.
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; a longer one ends the run.
+    pub max_retry_after: Duration,
+    /// The time all requests of one run may take together.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            tries: 3,
+            base: Duration::from_secs(2),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            budget: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Whether a failed request may succeed if sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// It cannot (a refused key, bad data, a plan restriction): sending it
+    /// again would only spend quota.
+    No,
+    /// It may (a timeout, a reset, HTTP 408, 429 or 5xx), after the wait the
+    /// server asked for, if it did.
+    Yes(Option<Duration>),
+}
+
+impl RetryPolicy {
+    /// The wait before try `next` (2, 3, ...): exponential, capped, with
+    /// "equal jitter" so that many clients do not retry in step.
+    pub fn backoff(&self, next: u32, jitter: &Jitter) -> Duration {
+        let doublings = next.saturating_sub(2).min(20);
+        let full = self.base.saturating_mul(1 << doublings).min(self.max_delay);
+        let half = full / 2;
+        let spread = half.as_millis() as u64;
+        half + Duration::from_millis(if spread == 0 {
+            0
+        } else {
+            jitter.next() % (spread + 1)
+        })
+    }
+}
+
+/// A tiny xorshift generator: jitter needs no cryptographic quality, only a
+/// different seed per process, which std's randomly keyed hasher provides.
+pub struct Jitter(Cell<u64>);
+
+impl Jitter {
+    pub fn new() -> Jitter {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        Jitter(Cell::new(h.finish() | 1))
+    }
+
+    fn next(&self) -> u64 {
+        let mut x = self.0.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0.set(x);
+        x
+    }
+}
+
+/// Reads a `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110)
+/// compared with `now`. A date in the past means "now".
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (when.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(" 120 ", now()), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now()),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now()), None);
+        assert_eq!(retry_after("-5", now()), None);
+    }
+
+    #[test]
+    fn backoff_doubles_within_jitter_and_stays_under_the_cap() {
+        let policy = RetryPolicy {
+            base: Duration::from_millis(1000),
+            max_delay: Duration::from_millis(3000),
+            ..RetryPolicy::default()
+        };
+        let jitter = Jitter::new();
+        for _ in 0..200 {
+            let second = policy.backoff(2, &jitter);
+            let third = policy.backoff(3, &jitter);
+            let tenth = policy.backoff(10, &jitter);
+            assert!((500..=1000).contains(&second.as_millis()), "{second:?}");
+            assert!((1000..=2000).contains(&third.as_millis()), "{third:?}");
+            assert!((1500..=3000).contains(&tenth.as_millis()), "{tenth:?}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Hostile storage: a file that is not a database, one from another program
+//! or a newer fxrates, a directory that cannot be written, a full disk. Each
+//! gives exit 74 and a clear line, sends no request it cannot store, and
+//! leaves the database as it was.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NOW: &str = "2024-09-20T09:00:00Z";
+
+/// The bytes of the database and the names of its sidecar files, to compare
+/// before and after a failed run.
+fn snapshot(db: &Path) -> (Vec<u8>, Vec<String>) {
+    let dir = db.parent().unwrap();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    (fs::read(db).unwrap(), names)
+}
+
+fn write_db(db: &Path, bytes: &[u8]) {
+    fs::create_dir_all(db.parent().unwrap()).unwrap();
+    fs::write(db, bytes).unwrap();
+}
+
+/// A database made by `setup`, closed again so no sidecar files remain.
+fn sqlite_db(db: &Path, setup: &str) {
+    fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(setup).unwrap();
+}
+
+/// Runs `args` and checks the failure: exit 74, one line containing
+/// `says`, no request sent, the database byte-for-byte as it was and no new
+/// file beside it.
+fn fails_untouched(env: &TestEnv, server: &FakeFixer, args: &[&str], says: &str) {
+    let before = snapshot(&env.db);
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 74, "{args:?}: {err}");
+    assert!(
+        err.starts_with("fxrates: error: ") && err.contains(says),
+        "{says:?} not in {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(server.count(), 0, "{args:?} sent a request");
+    let after = snapshot(&env.db);
+    assert_eq!(before.1, after.1, "files beside the database changed");
+    assert!(before.0 == after.0, "{args:?} changed the database");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    write_db(
+        &env.db,
+        &b"these are my notes, not a database\n".repeat(200),
+    );
+    let says = format!(
+        "{} is not an fxrates database (it is not SQLite, or is damaged)",
+        env.db.display()
+    );
+    fails_untouched(&env, &server, &["ingest", "--no-heal"], &says);
+    fails_untouched(&env, &server, &["show"], &says);
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_alone() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    sqlite_db(
+        &env.db,
+        "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO photos VALUES (1, 'cat');",
+    );
+    let says = "is a SQLite database of another program, not fxrates'";
+    fails_untouched(&env, &server, &["ingest", "--no-heal"], says);
+    fails_untouched(&env, &server, &["show"], says);
+}
+
+#[test]
+fn a_database_from_a_newer_fxrates_is_refused_and_left_alone() {
+    let newer = fxrates::store::VERSION + 1;
+    let says = format!("has schema version {newer}, newer than the version");
+    for journal in ["DELETE", "WAL"] {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::new(&server.url, NOW);
+        sqlite_db(
+            &env.db,
+            &format!(
+                "PRAGMA journal_mode = {journal}; CREATE TABLE days (date TEXT); PRAGMA user_version = {newer};"
+            ),
+        );
+        fails_untouched(&env, &server, &["ingest", "--no-heal"], &says);
+        fails_untouched(
+            &env,
+            &server,
+            &["ingest", "--no-heal", "--date", "2024-09-19"],
+            "upgrade fxrates",
+        );
+        fails_untouched(&env, &server, &["show"], &says);
+    }
+}
+
+#[test]
+fn a_path_below_a_regular_file_is_refused() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    let file = env.path().join("notes.txt");
+    fs::write(&file, "not a directory").unwrap();
+    let db = file.join("rates.db");
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 74, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "fxrates: error: {} is a file, not a directory, so the database cannot go in it; point \
+             --db (FXRATES_DB) at another path\n",
+            file.display()
+        )
+    );
+    assert_eq!(server.count(), 0);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "not a directory");
+}
+
+/// Root ignores permission bits, so when the tests run as root the binary
+/// runs as the unprivileged user 65534 (nobody) for these cases.
+fn as_unprivileged(env: &TestEnv, args: &[&str]) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxrates"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path())
+        .env("TZ", "UTC")
+        .env("FXRATES_DB", &env.db)
+        .env("FIXER_ENDPOINT", &env.endpoint)
+        .env("FIXER_API_KEY", FAKE_KEY)
+        .env("FXRATES_NOW", &env.now)
+        .args(args);
+    if is_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_no_key(&err);
+    (out.status.code().unwrap_or(-1), err)
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// Hands `path` (and what is in it) to the user the binary runs as.
+fn give_away(path: &Path) {
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+        if path.is_dir() {
+            for e in fs::read_dir(path).unwrap() {
+                give_away(&e.unwrap().path());
+            }
+        }
+    }
+}
+
+fn unwritable_home(server: &FakeFixer) -> (TestEnv, PathBuf) {
+    let env = TestEnv::new(&server.url, NOW);
+    fs::set_permissions(env.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = env.db.parent().unwrap().to_owned();
+    fs::create_dir_all(&dir).unwrap();
+    (env, dir)
+}
+
+#[test]
+fn a_directory_that_cannot_be_written_is_reported_and_nothing_is_sent() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let (env, dir) = unwritable_home(&server);
+    give_away(&dir);
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
+    let (code, err) = as_unprivileged(&env, &["ingest", "--no-heal"]);
+    assert_eq!(code, 74, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "fxrates: error: cannot create the lock file {}.lock; check that the database's directory is \
+             writable, or set --db (FXRATES_DB) (permission denied)\n",
+            env.db.display()
+        )
+    );
+    assert_eq!(server.count(), 0);
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+}
+
+#[test]
+fn a_database_in_a_directory_that_cannot_be_written_is_left_alone() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let (env, dir) = unwritable_home(&server);
+    give_away(&dir);
+    let (code, err) = as_unprivileged(&env, &["ingest", "--no-heal", "--date", "2024-09-19"]);
+    assert_eq!(code, 0, "{err}");
+    // The lock file stays; the directory is then closed to new files, so
+    // SQLite cannot create its write-ahead log.
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
+    let before = snapshot(&env.db);
+    let (code, err) = as_unprivileged(&env, &["ingest", "--no-heal"]);
+    assert_eq!(code, 74, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "fxrates: error: cannot configure the database ({})",
+            env.db.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("(the file or its directory"), "{err}");
+    assert_eq!(
+        server.count(),
+        1,
+        "a request was sent that could not be stored"
+    );
+    assert_eq!(snapshot(&env.db), before);
+    // SQLite cannot read a WAL database where it cannot make its -shm file:
+    // show says so too, and changes nothing.
+    let (code, err) = as_unprivileged(&env, &["show"]);
+    assert_eq!(code, 74, "{err}");
+    assert!(err.contains("(the file or its directory"), "{err}");
+    assert_eq!(snapshot(&env.db), before);
+}
+
+/// A small tmpfs, unmounted on drop: a disk that really fills up.
+struct TinyDisk(PathBuf);
+
+impl TinyDisk {
+    /// `None` when this user may not mount (only root may).
+    fn mount(at: PathBuf) -> Option<TinyDisk> {
+        fs::create_dir_all(&at).unwrap();
+        let ok = is_root()
+            && Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+                .arg(&at)
+                .status()
+                .is_ok_and(|s| s.success());
+        ok.then_some(TinyDisk(at))
+    }
+
+    /// Fills the disk, then frees `free` bytes again.
+    fn fill_leaving(&self, free: u64) {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut f = fs::File::create(&path).unwrap();
+        let chunk = [0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let len = fs::metadata(&path).unwrap().len();
+        f.set_len(len.saturating_sub(free)).unwrap();
+    }
+
+    fn empty(&self) {
+        let _ = fs::remove_file(self.0.join("filler"));
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_never_leaves_a_partial_day_and_the_next_run_resumes() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let mut env = TestEnv::new(&server.url, NOW);
+    let Some(disk) = TinyDisk::mount(env.path().join("disk")) else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    env.db = disk.0.join("rates.db");
+    assert_eq!(
+        env.run(&["ingest", "--no-heal", "--date", "2024-09-18"]).0,
+        0
+    );
+
+    // Full before the run: refused before any request, the file unchanged.
+    disk.fill_leaving(0);
+    let before = fs::read(&env.db).unwrap();
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]);
+    assert_eq!(code, 74, "{err}");
+    assert!(
+        err.contains("(the disk is full") || err.contains("(disk I/O error"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 1);
+    assert!(fs::read(&env.db).unwrap() == before, "the database changed");
+    disk.empty();
+    assert_eq!(env.stored_dates(), ["2024-09-18"]);
+
+    // Full in the middle of the run, at every point from the request record
+    // to the rates and the run record: never a partial day.
+    let mut failed_after_request = false;
+    for free_kb in (4..=96).step_by(4) {
+        disk.fill_leaving(free_kb * 1024);
+        let sent = server.count();
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]);
+        disk.empty();
+        if code == 0 {
+            break;
+        }
+        assert_eq!(code, 74, "{free_kb} KB free: {err}");
+        assert!(
+            err.contains("(the disk is full") || err.contains("(disk I/O error"),
+            "{err}"
+        );
+        failed_after_request |= server.count() > sent;
+        assert_eq!(integrity(&env.db), "ok");
+        // The day is stored whole or not at all (a bookkeeping write after
+        // it, such as the run record, may be what found the disk full).
+        let stored = env.stored_dates();
+        assert!(
+            stored == ["2024-09-18"] || stored == ["2024-09-18", "2024-09-19"],
+            "{free_kb} KB free: {stored:?}"
+        );
+        for row in env.sql("SELECT count(*) FROM day_rates GROUP BY date") {
+            assert_eq!(row[0], RATES_SHOWN.len().to_string(), "{free_kb} KB free");
+        }
+    }
+    assert!(
+        failed_after_request,
+        "no run failed between the request and the write"
+    );
+
+    // With space again, the next run stores the day whole.
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.stored_dates(), ["2024-09-18", "2024-09-19"]);
+    assert_eq!(integrity(&env.db), "ok");
+    let per_day = env.sql("SELECT count(*) FROM day_rates GROUP BY date");
+    assert_eq!(per_day, vec![vec![RATES_SHOWN.len().to_string()]; 2]);
+}

@@ -1,0 +1,307 @@
+//! The API key never leaves in anything but the request to the endpoint:
+//! not through a redirect, not in any output at any log level, not in the
+//! database, not in a panic. A key file must be private and not empty.
+
+mod common;
+mod raw;
+
+use common::*;
+use raw::{Behaviour, RawServer, refused_url};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+const NOW: &str = "2024-09-20T09:00:00Z";
+const TODAY: &str = "2024-09-20";
+
+/// A key with characters that are percent-encoded in a query string, so that
+/// both of its forms can be looked for.
+const ODD_KEY: &str = "FAKE/KEY+0123456789abcdef-SECRET";
+
+fn redirecting(status: u16, to: &str) -> FakeFixer {
+    let to = to.to_string();
+    FakeFixer::start(move |s| {
+        Reply::json(status, "{}").with_header(
+            "Location",
+            &format!(
+                "{to}/{}?{}",
+                s.function(),
+                s.raw_url.split_once('?').map_or("", |q| q.1)
+            ),
+        )
+    })
+}
+
+#[test]
+fn a_redirect_is_never_followed_so_the_other_host_never_sees_the_key() {
+    for status in [301, 302, 303, 307, 308] {
+        for auth in ["query", "header"] {
+            let other = FakeFixer::free_plan(TODAY);
+            let server = redirecting(status, &other.url);
+            let env = TestEnv::new(&server.url, NOW).env("FIXER_AUTH", auth);
+            let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+            assert_eq!(code, 78, "{err}");
+            assert_eq!(
+                err,
+                format!(
+                    "fxrates: error: the endpoint redirected to {}/latest (HTTP {status}); fxrates never \
+                     follows a redirect with the API key: set FIXER_ENDPOINT to the new address if you \
+                     trust it\n",
+                    other.url
+                )
+            );
+            assert_eq!(server.count(), 1, "redirects are not retried");
+            assert_eq!(other.count(), 0, "HTTP {status} was followed");
+            assert!(env.stored_dates().is_empty());
+        }
+    }
+}
+
+/// Stricter than `assert_no_key`: no 8-character piece of `key` either, so
+/// a key split over lines (as a hex dump of the request would split it)
+/// is found too.
+fn assert_no_piece(key: &str, text: &str) {
+    assert_no_key(text);
+    for piece in key.as_bytes().windows(8) {
+        let piece = std::str::from_utf8(piece).unwrap();
+        assert!(!text.contains(piece), "{piece:?} of the key leaked: {text}");
+    }
+}
+
+/// Every byte of the database and its sidecar files.
+fn stored_bytes(env: &TestEnv) -> String {
+    let dir = env.db.parent().unwrap();
+    let mut all = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries {
+            all.extend(fs::read(e.unwrap().path()).unwrap_or_default());
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Runs a failing scenario, as ingest and as backfill, at the most talkative log level (`RUST_LOG=trace`
+/// and `-vv`, the HTTP library's own traces included), with the key in the
+/// query (plain and percent-encoded) or in a header, and looks for the key
+/// everywhere.
+fn sweep(name: &str, url: &str, extra: &[&str]) {
+    for (key, auth) in [
+        (FAKE_KEY, "query"),
+        (ODD_KEY, "query"),
+        (FAKE_KEY, "header"),
+    ] {
+        // The first run fails in ingest, the second in backfill (whose
+        // first request is timeseries); both record their requests.
+        for command in [&["ingest", "--no-heal"][..], &["backfill", "--days", "3"]] {
+            let env = TestEnv::new(url, NOW)
+                .env("RUST_LOG", "trace")
+                .env("RUST_BACKTRACE", "1")
+                .env("FXRATES_RETRY_BASE_MS", "1")
+                .env("FIXER_API_KEY", key)
+                .env("FIXER_AUTH", auth);
+            let mut args = command.to_vec();
+            args.extend_from_slice(extra);
+            args.push("-vv");
+            // `run` checks stdout and stderr for the key, in both forms.
+            let (code, out, err) = env.run(&args);
+            assert_no_piece(key, &out);
+            assert_no_piece(key, &err);
+            assert_ne!(code, 0, "{name}: {err}");
+            assert!(err.contains("fxrates: error: "), "{name}: {err}");
+            assert!(
+                err.lines().count() > 3,
+                "{name}: RUST_LOG=trace said little: {err}"
+            );
+            assert_no_piece(key, &stored_bytes(&env));
+            if env.db.exists() {
+                for row in env.sql("SELECT endpoint || ' ' || outcome FROM requests") {
+                    assert_no_piece(key, &row[0]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_key_never_appears_in_any_output_of_a_failing_run() {
+    // Servers that fail in every way, several of them quoting the request
+    // (and so the key) back in what they say.
+    let echo = |status: u16| {
+        FakeFixer::start(move |s| {
+            let said = format!("{} {:?}", s.raw_url, s.headers.get("apikey"));
+            Reply::json(
+                status,
+                format!(r#"{{"message":"bad request {}"}}"#, said.replace('"', "'")),
+            )
+        })
+    };
+    let fixer_echo = FakeFixer::start(|s| {
+        Reply::ok(format!(
+            r#"{{"success":false,"error":{{"code":101,"type":"invalid_access_key","info":"{} is not a valid key"}}}}"#,
+            s.query.get("access_key").cloned().unwrap_or_else(|| s
+                .headers
+                .get("apikey")
+                .cloned()
+                .unwrap_or_default())
+        ))
+    });
+    let bad_json = FakeFixer::start(|s| Reply::ok(format!("{{\"rates\":{{\"{}\":1}}", s.raw_url)));
+    let html = FakeFixer::start(|s| Reply {
+        status: 503,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: format!("<html>{}</html>", s.raw_url).into_bytes(),
+    });
+    let other = FakeFixer::free_plan(TODAY);
+    let redirect = redirecting(302, &other.url);
+    let quota = FakeFixer::start(|_| {
+        Reply::json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "86400")
+    });
+    let silent = RawServer::start(Behaviour::Silent);
+    let endless = RawServer::start(Behaviour::Endless);
+    let hangup = RawServer::start(Behaviour::Hangup);
+    let refused = refused_url();
+    let timeouts = [
+        "--timeout",
+        "1",
+        "--connect-timeout",
+        "1",
+        "--max-run-time",
+        "1",
+    ];
+    sweep("HTTP 400 quoting the request", &echo(400).url, &[]);
+    sweep("HTTP 401 quoting the request", &echo(401).url, &[]);
+    sweep("HTTP 503 quoting the request", &echo(503).url, &[]);
+    sweep("fixer's error quoting the key", &fixer_echo.url, &[]);
+    sweep("bad JSON quoting the request", &bad_json.url, &[]);
+    sweep("an HTML error page quoting the request", &html.url, &[]);
+    sweep("a redirect carrying the key", &redirect.url, &[]);
+    sweep("a huge Retry-After", &quota.url, &[]);
+    sweep("a server that never answers", &silent.url, &timeouts);
+    sweep("an endless body", &endless.url, &[]);
+    sweep("a server that hangs up", &hangup.url, &[]);
+    sweep("a refused connection", &refused, &[]);
+    assert_eq!(other.count(), 0);
+}
+
+#[test]
+fn a_panic_message_is_scrubbed() {
+    if std::env::var_os("FXRATES_TEST_PANIC_CHILD").is_some() {
+        fxrates::logging::init(0, true);
+        let key = fxrates::secret::Secret::new(FAKE_KEY.to_string());
+        panic!(
+            "GET http://127.0.0.1/api/latest?access_key={} failed",
+            key.expose()
+        );
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_panic_message_is_scrubbed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FXRATES_TEST_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(
+            "fxrates: error: internal error, please report it: panicked at tests/secrets.rs"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("access_key=[REDACTED] failed"), "{err}");
+    assert_no_key(&err);
+    assert_no_key(&String::from_utf8_lossy(&out.stdout));
+}
+
+fn key_file(env: &TestEnv, text: &str, mode: u32) -> String {
+    let path = env.path().join("fixer.key");
+    fs::write(&path, text).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_private_key_file_is_read_and_its_key_sent() {
+    let server = FakeFixer::free_plan(TODAY);
+    let env = TestEnv::new(&server.url, NOW);
+    let path = key_file(&env, "  file-key-0123456789\n", 0o600);
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        server.requests()[0].query["access_key"],
+        "file-key-0123456789"
+    );
+}
+
+#[test]
+fn a_key_file_that_is_open_to_others_or_empty_is_refused_before_any_request() {
+    let server = FakeFixer::free_plan(TODAY);
+    for (text, mode, says) in [
+        (
+            "a-key-0123456789",
+            0o644,
+            "has mode 0644 and is open to group or others; run `chmod 600",
+        ),
+        (
+            "a-key-0123456789",
+            0o640,
+            "has mode 0640 and is open to group or others",
+        ),
+        ("a-key-0123456789", 0o602, "has mode 0602"),
+        ("", 0o600, "is empty; put your fixer.io API key in it"),
+        (
+            " \n\t\n",
+            0o600,
+            "is empty; put your fixer.io API key in it",
+        ),
+        (
+            "two words",
+            0o600,
+            "contains spaces or non-ASCII characters",
+        ),
+    ] {
+        let env = TestEnv::new(&server.url, NOW);
+        let path = key_file(&env, text, mode);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
+        assert_eq!(code, 78, "{err}");
+        assert!(err.contains(says), "{says:?} not in {err}");
+        assert!(
+            err.contains("fixer.key") || says.contains("spaces"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let env = TestEnv::new(&server.url, NOW).env("FIXER_API_KEY_FILE", "/nonexistent/fixer.key");
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("cannot read the API key file /nonexistent/fixer.key (FIXER_API_KEY_FILE)"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn a_key_file_owned_by_another_user_is_refused() {
+    let server = FakeFixer::free_plan(TODAY);
+    let env = TestEnv::new(&server.url, NOW);
+    let path = key_file(&env, "a-key-0123456789", 0o600);
+    // Only root can give a file away; anyone else already runs the binary
+    // as the file's owner, so there is nothing to test.
+    if std::os::unix::fs::chown(&path, Some(65534), None).is_err() {
+        eprintln!("skipped: giving a file to another user needs root");
+        return;
+    }
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
+    assert_eq!(code, 78, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "fxrates: error: the API key file {path} is owned by another user; it must be yours\n"
+        )
+    );
+    assert_eq!(server.count(), 0);
+}
