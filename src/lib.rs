@@ -30,6 +30,13 @@ use error::Exit;
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    // These only print what the clap definitions say: no database, no clock.
+    if let cli::Command::Completions(args) = &cli.command {
+        return args.print();
+    }
+    if let cli::Command::Manpage(args) = &cli.command {
+        return args.print();
+    }
     let ctx = Context {
         db: config::db_path(cli.db.as_deref())?,
         now: config::Now::read()?,

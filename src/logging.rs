@@ -60,34 +60,42 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
     if is_broken_pipe(err) {
         return Exit::Ok;
     }
-    let mut head = Vec::new();
-    let mut rest = Vec::new();
-    let mut seen_failure = false;
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if seen_failure {
-            rest.push(text);
-        } else {
-            seen_failure = cause.downcast_ref::<Failure>().is_some();
-            if !text.is_empty() {
-                head.push(text);
-            }
-        }
-    }
-    let mut line = head.join(": ").replace('\n', " ");
-    let exit = exit_of(err);
-    if let Some(cause) = storage_cause(err).filter(|_| exit == Exit::IoErr) {
-        line = format!("{line} ({cause})");
-    }
+    let line = headline(err);
     if !line.is_empty() {
-        eprintln!("fxrates: error: {}", scrub(&line));
+        eprintln!("fxrates: error: {line}");
     }
+    let exit = exit_of(err);
     if verbose {
+        let rest = err
+            .chain()
+            .skip_while(|c| c.downcast_ref::<Failure>().is_none())
+            .skip(1)
+            .map(|c| c.to_string());
         for cause in rest {
             eprintln!("fxrates:   caused by: {}", scrub(&cause).replace('\n', " "));
         }
     }
     exit
+}
+
+/// The error as the user reads it, on one line and scrubbed: the chain down
+/// to the first [`Failure`], and for a storage error the system's reason.
+pub fn headline(err: &anyhow::Error) -> String {
+    let mut head = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !text.is_empty() {
+            head.push(text);
+        }
+        if cause.downcast_ref::<Failure>().is_some() {
+            break;
+        }
+    }
+    let mut line = head.join(": ").replace('\n', " ");
+    if let Some(cause) = storage_cause(err).filter(|_| exit_of(err) == Exit::IoErr) {
+        line = format!("{line} ({cause})");
+    }
+    scrub(&line).into_owned()
 }
 
 /// clap's help and version go to stdout with 0; a usage error becomes one

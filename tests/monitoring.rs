@@ -161,6 +161,14 @@ fn completions_render_for_each_shell() {
     }
     let (code, _, err) = env.run(&["completions", "tcsh"]);
     assert_eq!(code, 2, "{err}");
+    // They need no home, database or clock: a bare environment will do.
+    let mut bare = env.cmd(&["completions", "bash"]);
+    bare.env_remove("HOME")
+        .env_remove("FXRATES_DB")
+        .env("FXRATES_NOW", "not a time");
+    let (code, out, err) = env.run_cmd(bare);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("complete -F _fxrates"), "{out}");
 }
 
 #[test]

@@ -1,11 +1,10 @@
-use super::{Context, Run};
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::{Exit, ResultExt};
 use clap::CommandFactory;
 use std::io::Write;
 
-impl Run for CompletionsArgs {
-    fn run(&self, _ctx: &Context) -> anyhow::Result<()> {
+impl CompletionsArgs {
+    pub fn print(&self) -> anyhow::Result<()> {
         let mut script = Vec::new();
         clap_complete::generate(self.shell, &mut Cli::command(), "fxrates", &mut script);
         std::io::stdout()

@@ -1,4 +1,3 @@
-use super::{Context, Run};
 use crate::cli::{Cli, ManpageArgs};
 use crate::error::{Exit, ResultExt};
 use clap::CommandFactory;
@@ -6,8 +5,8 @@ use std::io::Write;
 
 /// The pages are built from the clap definitions, so they never drift from
 /// `--help`.
-impl Run for ManpageArgs {
-    fn run(&self, _ctx: &Context) -> anyhow::Result<()> {
+impl ManpageArgs {
+    pub fn print(&self) -> anyhow::Result<()> {
         if let Some(dir) = &self.dir {
             return clap_mangen::generate_to(Cli::command(), dir).exit(Exit::IoErr, || {
                 format!("cannot write the man pages into {}", dir.display())

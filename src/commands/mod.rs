@@ -13,9 +13,8 @@ mod status;
 
 use crate::cli::Command;
 use crate::config::Now;
-use crate::error::Failure;
 use crate::ping;
-use crate::secret::{Secret, scrub};
+use crate::secret::Secret;
 use crate::store::Store;
 use std::path::PathBuf;
 
@@ -43,8 +42,8 @@ impl Run for Command {
             Command::Status(args) => args.run(ctx),
             Command::Convert(args) => args.run(ctx),
             Command::Chart(args) => args.run(ctx),
-            Command::Completions(args) => args.run(ctx),
-            Command::Manpage(args) => args.run(ctx),
+            Command::Completions(args) => args.print(),
+            Command::Manpage(args) => args.print(),
         }
     }
 }
@@ -59,7 +58,7 @@ fn recorded<T>(
 ) -> anyhow::Result<T> {
     let id = store.start_run(command, ctx.now.utc)?;
     let result = body(store);
-    let error = result.as_ref().err().map(headline);
+    let error = result.as_ref().err().map(crate::logging::headline);
     match store.finish_run(id, ctx.now.utc, error.as_deref()) {
         Err(e) if result.is_ok() => Err(e),
         Err(e) => {
@@ -68,22 +67,6 @@ fn recorded<T>(
         }
         Ok(()) => result,
     }
-}
-
-/// The error's line as the user reads it: the chain down to the first
-/// [`Failure`], scrubbed.
-fn headline(err: &anyhow::Error) -> String {
-    let mut parts = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !text.is_empty() {
-            parts.push(text);
-        }
-        if cause.downcast_ref::<Failure>().is_some() {
-            break;
-        }
-    }
-    scrub(&parts.join(": ")).replace('\n', " ")
 }
 
 /// Wraps a command that writes the history in what monitoring needs: the
