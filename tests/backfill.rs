@@ -15,37 +15,6 @@ fn is_weekend(s: &str) -> bool {
     matches!(d(s).weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// Every date from `from` to `to`, weekends included.
-fn all_dates(from: &str, to: &str) -> Vec<String> {
-    d(from)
-        .iter_days()
-        .take_while(|x| *x <= d(to))
-        .map(|x| x.to_string())
-        .collect()
-}
-
-fn weekdays(from: &str, to: &str) -> Vec<String> {
-    all_dates(from, to)
-        .into_iter()
-        .filter(|x| !is_weekend(x))
-        .collect()
-}
-
-/// A paid plan: `timeseries` answers every date of the range, weekends
-/// included, as real paid plans may.
-fn paid_plan() -> FakeFixer {
-    FakeFixer::start(|s| match s.function() {
-        "timeseries" => {
-            let start = &s.query["start_date"];
-            let end = &s.query["end_date"];
-            Reply::ok(timeseries_body(start, end, &all_dates(start, end)))
-        }
-        "latest" => Reply::ok(latest_body("2024-09-20")),
-        date if is_date(date) => Reply::ok(historical_body(date)),
-        _ => Reply::fixer_error(302, "invalid_date"),
-    })
-}
-
 fn functions(server: &FakeFixer) -> Vec<String> {
     server
         .requests()
@@ -114,7 +83,7 @@ fn the_refused_timeseries_is_tried_again_after_a_month_or_when_asked() {
 
 #[test]
 fn a_timeseries_plan_fetches_a_year_in_one_request_and_stores_no_weekend() {
-    let server = paid_plan();
+    let server = paid_plan("2024-09-20");
     let env = TestEnv::new(&server.url, NOW);
     let (code, _, err) = env.run(&["backfill", "--days", "365"]);
     assert_eq!(code, 0, "{err}");
@@ -136,7 +105,7 @@ fn a_timeseries_plan_fetches_a_year_in_one_request_and_stores_no_weekend() {
 
 #[test]
 fn a_window_longer_than_365_days_takes_two_timeseries_requests() {
-    let server = paid_plan();
+    let server = paid_plan("2024-09-20");
     let env = TestEnv::new(&server.url, NOW);
     let (code, _, err) = env.run(&["backfill", "--from", "2023-01-02", "--to", "2024-06-28"]);
     assert_eq!(code, 0, "{err}");

@@ -118,17 +118,6 @@ fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() 
     }
 }
 
-/// The weekdays from `from` to `to`, as text.
-fn weekdays_between(from: &str, to: &str) -> Vec<String> {
-    let (from, to) = (
-        fxrates::calendar::parse_date(from).unwrap(),
-        fxrates::calendar::parse_date(to).unwrap(),
-    );
-    fxrates::calendar::weekdays(from, to)
-        .map(|d| d.to_string())
-        .collect()
-}
-
 #[test]
 fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes() {
     let server = slow_server(Duration::from_millis(10));
@@ -142,7 +131,7 @@ fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes(
         "--monthly-quota",
         "10000",
     ];
-    let all = weekdays_between("2024-06-03", "2024-09-20");
+    let all = weekdays("2024-06-03", "2024-09-20");
     for pause in pauses(6) {
         let before = env.stored_dates().len();
         let mut child = env

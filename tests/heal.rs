@@ -1,21 +1,10 @@
 mod common;
-use chrono::{Datelike, NaiveDate, Weekday};
 use common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A Friday, 09:00 UTC.
 const NOW: &str = "2024-09-20T09:00:00Z";
-
-fn weekdays(from: &str, to: &str) -> Vec<String> {
-    let p = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    p(from)
-        .iter_days()
-        .take_while(|x| *x <= p(to))
-        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
-        .map(|x| x.to_string())
-        .collect()
-}
 
 fn functions(server: &FakeFixer) -> Vec<String> {
     server
@@ -33,16 +22,6 @@ fn free_plan_on(today: &Arc<Mutex<String>>) -> FakeFixer {
         "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
         date => Reply::ok(historical_body(date)),
     })
-}
-
-fn at(env: &TestEnv, now: &str) -> TestEnv {
-    TestEnv {
-        dir: tempfile::tempdir().unwrap(),
-        db: env.db.clone(),
-        endpoint: env.endpoint.clone(),
-        now: now.into(),
-        extra_env: env.extra_env.clone(),
-    }
 }
 
 #[test]
@@ -74,7 +53,7 @@ fn ingest_heals_a_gap_after_the_machine_was_off() {
     let before = server.count();
     *today.lock().unwrap() = "2024-09-20".into();
 
-    let later = at(&env, NOW);
+    let later = env.at(NOW);
     let (code, _, err) = later.run(&["ingest"]);
     assert_eq!(code, 0, "{err}");
     let mut expected = vec!["latest".to_string()];
@@ -108,7 +87,7 @@ fn a_day_without_rates_is_recorded_not_asked_again_and_shown_by_status() {
     };
     assert_eq!(asked(&server), 1);
 
-    let monday = at(&env, "2024-09-23T09:00:00Z");
+    let monday = env.at("2024-09-23T09:00:00Z");
     let (code, _, err) = monday.run(&["ingest"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(asked(&server), 1, "never asked again");
@@ -185,7 +164,7 @@ fn ingest_prunes_with_keep_days_when_set() {
     *today.lock().unwrap() = "2024-09-20".into();
     assert!(env.stored_dates().contains(&"2024-06-03".to_string()));
 
-    let later = at(&env, NOW).env("FXRATES_KEEP_DAYS", "100");
+    let later = env.at(NOW).env("FXRATES_KEEP_DAYS", "100");
     let (code, _, err) = later.run(&["ingest"]);
     assert_eq!(code, 0, "{err}");
     let mut expected = weekdays("2024-06-13", "2024-07-01");
@@ -193,9 +172,7 @@ fn ingest_prunes_with_keep_days_when_set() {
     assert_eq!(later.stored_dates(), expected);
 
     let n = server.count();
-    let (code, _, err) = at(&env, NOW)
-        .env("FXRATES_KEEP_DAYS", "30")
-        .run(&["ingest"]);
+    let (code, _, err) = env.at(NOW).env("FXRATES_KEEP_DAYS", "30").run(&["ingest"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("below 31"), "{err}");
     assert_eq!(server.count(), n);

@@ -1,34 +1,12 @@
 mod common;
-use chrono::{Datelike, NaiveDate, Weekday};
 use common::*;
 
 /// A Friday, 09:00 UTC.
 const NOW: &str = "2024-09-20T09:00:00Z";
 
-fn weekdays(from: &str, to: &str) -> Vec<String> {
-    let p = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    p(from)
-        .iter_days()
-        .take_while(|x| *x <= p(to))
-        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
-        .map(|x| x.to_string())
-        .collect()
-}
-
-/// A paid plan, so that a long history costs one request.
-fn paid_plan() -> FakeFixer {
-    FakeFixer::start(|s| match s.function() {
-        "timeseries" => {
-            let (a, b) = (&s.query["start_date"], &s.query["end_date"]);
-            Reply::ok(timeseries_body(a, b, &weekdays(a, b)))
-        }
-        date => Reply::ok(historical_body(date)),
-    })
-}
-
 /// A database holding every weekday of 2024 up to NOW.
 fn history() -> (FakeFixer, TestEnv) {
-    let server = paid_plan();
+    let server = paid_plan("2024-09-20");
     let env = TestEnv::new(&server.url, NOW);
     let (code, _, err) = env.run(&["backfill", "--from", "2024-01-01"]);
     assert_eq!(code, 0, "{err}");
@@ -106,7 +84,7 @@ fn prune_keeps_the_last_month_and_the_request_record() {
 
 #[test]
 fn the_default_keeps_a_year() {
-    let server = paid_plan();
+    let server = paid_plan("2024-09-20");
     let env = TestEnv::new(&server.url, NOW);
     assert_eq!(env.run(&["backfill", "--from", "2023-06-01"]).0, 0);
     assert_eq!(env.run(&["prune"]).0, 0);

@@ -1,35 +1,14 @@
 mod common;
-use chrono::{Datelike, NaiveDate, Weekday};
 use common::*;
 use serde_json::{Value, json};
 
 /// A Friday, 09:00 UTC.
 const NOW: &str = "2024-09-20T09:00:00Z";
 
-fn weekdays(from: &str, to: &str) -> Vec<String> {
-    let p = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    p(from)
-        .iter_days()
-        .take_while(|x| *x <= p(to))
-        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
-        .map(|x| x.to_string())
-        .collect()
-}
-
 fn json_status(env: &TestEnv) -> (i32, Value, String) {
     let (code, out, err) = env.run(&["status", "--format", "json"]);
     let value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     (code, value, err)
-}
-
-fn at(env: &TestEnv, now: &str) -> TestEnv {
-    TestEnv {
-        dir: tempfile::tempdir().unwrap(),
-        db: env.db.clone(),
-        endpoint: env.endpoint.clone(),
-        now: now.into(),
-        extra_env: env.extra_env.clone(),
-    }
 }
 
 #[test]
@@ -63,7 +42,9 @@ fn a_whole_month_is_healthy() {
     assert!(out.contains("requests:     24 of 100 this month"), "{out}");
 
     // Monday morning, before the 9:00 run: Friday is the latest, and fine.
-    let monday = at(&env, "2024-09-23T07:00:00Z").env("FIXER_MONTHLY_QUOTA", "250");
+    let monday = env
+        .at("2024-09-23T07:00:00Z")
+        .env("FIXER_MONTHLY_QUOTA", "250");
     let (code, json, _) = json_status(&monday);
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["latest_age_days"], 3);
@@ -107,7 +88,7 @@ fn stale_data_is_unhealthy() {
     assert_eq!(env.run(&["backfill"]).0, 0);
 
     // A week later nothing new was stored.
-    let later = at(&env, "2024-09-27T12:00:00Z");
+    let later = env.at("2024-09-27T12:00:00Z");
     let (code, json, _) = json_status(&later);
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["latest_date"], "2024-09-20");

@@ -166,6 +166,44 @@ fn parse_request(r: &tiny_http::Request) -> Seen {
     }
 }
 
+/// Every date from `from` to `to` (both included), as text. Written with
+/// chrono alone, independently of the calendar code under test.
+pub fn all_dates(from: &str, to: &str) -> Vec<String> {
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    d(from)
+        .iter_days()
+        .take_while(|x| *x <= d(to))
+        .map(|x| x.to_string())
+        .collect()
+}
+
+/// The Mondays to Fridays from `from` to `to`, as text.
+pub fn weekdays(from: &str, to: &str) -> Vec<String> {
+    use chrono::{Datelike, Weekday};
+    all_dates(from, to)
+        .into_iter()
+        .filter(|x| {
+            let d = chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").unwrap();
+            !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        })
+        .collect()
+}
+
+/// A paid plan: `timeseries` answers every date of the range, weekends
+/// included, as real paid plans may; `latest` answers for `today`.
+pub fn paid_plan(today: &str) -> FakeFixer {
+    let today = today.to_string();
+    FakeFixer::start(move |s| match s.function() {
+        "timeseries" => {
+            let (start, end) = (&s.query["start_date"], &s.query["end_date"]);
+            Reply::ok(timeseries_body(start, end, &all_dates(start, end)))
+        }
+        "latest" => Reply::ok(latest_body(&today)),
+        date if is_date(date) => Reply::ok(historical_body(date)),
+        _ => Reply::fixer_error(302, "invalid_date"),
+    })
+}
+
 pub fn is_date(s: &str) -> bool {
     s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-'
 }
@@ -264,6 +302,17 @@ impl TestEnv {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Another home on the same database and provider, at another time.
+    pub fn at(&self, now: &str) -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+            db: self.db.clone(),
+            endpoint: self.endpoint.clone(),
+            now: now.into(),
+            extra_env: self.extra_env.clone(),
+        }
     }
 
     /// Runs the binary and returns (exit code, stdout, stderr), checking that

@@ -2,7 +2,7 @@
 //! history and need many days with rates that move.
 #![allow(dead_code)] // each test binary uses a different part of this
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, weekdays};
 use chrono::{DateTime, NaiveDate};
 use fxrates::rates::{Currency, EUR, RateSet, Snapshot};
 use fxrates::store::{Provenance, Store};
@@ -34,13 +34,6 @@ pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
         };
         store.put_day(date(day), &snapshot, &provenance).unwrap();
     }
-}
-
-/// The weekdays from `from` to `to` as text.
-pub fn weekdays(from: &str, to: &str) -> Vec<String> {
-    fxrates::calendar::weekdays(date(from), date(to))
-        .map(|d| d.to_string())
-        .collect()
 }
 
 /// Twenty GBP rates for the weekdays of 2024-09-02 to 2024-09-27: a dip,
