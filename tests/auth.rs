@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 use fxrates::fixer::{Auth, Endpoint};
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 
 const FRIDAY: &str = "2024-09-20";
 const FRIDAY_9AM: &str = "2024-09-20T09:00:00Z";
@@ -135,18 +133,11 @@ fn a_key_with_spaces_inside_is_refused_without_showing_it() {
     assert_eq!(server.count(), 0);
 }
 
-fn key_file(env: &TestEnv, text: &str, mode: u32) -> String {
-    let path = env.path().join("fixer.key");
-    fs::write(&path, text).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn a_private_key_file_is_used_instead_of_the_variable() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let path = key_file(&env, &format!("{FAKE_KEY}\n"), 0o600);
+    let path = env.key_file(&format!("{FAKE_KEY}\n"), 0o600);
 
     let mut cmd = env.cmd(&["ingest", "--no-heal", "--api-key-file", &path]);
     cmd.env_remove("FIXER_API_KEY");
@@ -174,7 +165,7 @@ fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
     for (mode, shown) in [(0o640, "0640"), (0o604, "0604"), (0o644, "0644")] {
-        let path = key_file(&env, FAKE_KEY, mode);
+        let path = env.key_file(FAKE_KEY, mode);
         let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
         assert!(msg.contains(&path), "{msg}");
         assert!(msg.contains(shown), "{msg}");
@@ -188,7 +179,7 @@ fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
 fn an_empty_or_missing_key_file_is_refused() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let path = key_file(&env, " \n", 0o600);
+    let path = env.key_file(" \n", 0o600);
     let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
     assert!(msg.contains(&path) && msg.contains("empty"), "{msg}");
 

@@ -134,16 +134,7 @@ fn a_path_below_a_regular_file_is_refused() {
 /// Root ignores permission bits, so when the tests run as root the binary
 /// runs as the unprivileged user 65534 (nobody) for these cases.
 fn as_unprivileged(env: &TestEnv, args: &[&str]) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxrates"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.path())
-        .env("TZ", "UTC")
-        .env("FXRATES_DB", &env.db)
-        .env("FIXER_ENDPOINT", &env.endpoint)
-        .env("FIXER_API_KEY", FAKE_KEY)
-        .env("FXRATES_NOW", &env.now)
-        .args(args);
+    let mut cmd = env.std_cmd(args);
     if is_root() {
         cmd.uid(65534).gid(65534);
     }

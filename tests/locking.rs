@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -34,18 +34,8 @@ fn gated() -> (FakeFixer, Arc<AtomicBool>) {
 
 /// Starts the binary in the test's environment without waiting for it.
 fn spawn(env: &TestEnv, args: &[&str], extra: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxrates"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.path())
-        .env("TZ", "UTC")
-        .env("FXRATES_DB", &env.db)
-        .env("FIXER_ENDPOINT", &env.endpoint)
-        .env("FIXER_API_KEY", FAKE_KEY)
-        .env("FXRATES_NOW", &env.now)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = env.std_cmd(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in extra {
         cmd.env(k, v);
     }

@@ -8,7 +8,6 @@ mod raw;
 use common::*;
 use raw::{Behaviour, RawServer, refused_url};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 const NOW: &str = "2024-09-20T09:00:00Z";
@@ -216,18 +215,11 @@ fn a_panic_message_is_scrubbed() {
     assert_no_key(&String::from_utf8_lossy(&out.stdout));
 }
 
-fn key_file(env: &TestEnv, text: &str, mode: u32) -> String {
-    let path = env.path().join("fixer.key");
-    fs::write(&path, text).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn a_private_key_file_is_read_and_its_key_sent() {
     let server = FakeFixer::free_plan(TODAY);
     let env = TestEnv::new(&server.url, NOW);
-    let path = key_file(&env, "  file-key-0123456789\n", 0o600);
+    let path = env.key_file("  file-key-0123456789\n", 0o600);
     let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -264,7 +256,7 @@ fn a_key_file_that_is_open_to_others_or_empty_is_refused_before_any_request() {
         ),
     ] {
         let env = TestEnv::new(&server.url, NOW);
-        let path = key_file(&env, text, mode);
+        let path = env.key_file(text, mode);
         let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
         assert_eq!(code, 78, "{err}");
         assert!(err.contains(says), "{says:?} not in {err}");
@@ -288,7 +280,7 @@ fn a_key_file_that_is_open_to_others_or_empty_is_refused_before_any_request() {
 fn a_key_file_owned_by_another_user_is_refused() {
     let server = FakeFixer::free_plan(TODAY);
     let env = TestEnv::new(&server.url, NOW);
-    let path = key_file(&env, "a-key-0123456789", 0o600);
+    let path = env.key_file("a-key-0123456789", 0o600);
     // Only root can give a file away; anyone else already runs the binary
     // as the file's owner, so there is nothing to test.
     if std::os::unix::fs::chown(&path, Some(65534), None).is_err() {

@@ -304,6 +304,16 @@ impl TestEnv {
         cmd
     }
 
+    /// Writes `text` to a key file in the test's home with `mode`; returns
+    /// its path.
+    pub fn key_file(&self, text: &str, mode: u32) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path().join("fixer.key");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
     /// Another home on the same database and provider, at another time.
     pub fn at(&self, now: &str) -> TestEnv {
         TestEnv {
