@@ -122,7 +122,9 @@ fn commands_that_only_read_send_no_ping() {
     let (code, _, err) = plain.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(plain.stored_dates(), ["2024-09-20"]);
-    let env = plain.at("2024-09-20T10:00:00Z").env("FXRATES_PING_URL", &url);
+    let env = plain
+        .at("2024-09-20T10:00:00Z")
+        .env("FXRATES_PING_URL", &url);
     for args in [
         &["show"][..],
         &["show", "--from", "2024-09-20"][..],
@@ -130,7 +132,10 @@ fn commands_that_only_read_send_no_ping() {
     ] {
         let (code, out, err) = env.run(args);
         assert_eq!(code, 0, "{args:?}: {err}");
-        assert!(out.contains("2024-09-20"), "{args:?} read the stored day: {out}");
+        assert!(
+            out.contains("2024-09-20"),
+            "{args:?} read the stored day: {out}"
+        );
     }
     let (_, out, err) = env.run(&["status", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out).expect(&err);
