@@ -300,3 +300,18 @@ fn a_provider_message_quoting_the_key_is_redacted() {
     let msg = ingest_fails(reply, 78, &[]);
     says(&msg, &["[REDACTED]", "FIXER_API_KEY"]);
 }
+
+#[test]
+fn no_rates_for_an_ingested_date_is_remembered_as_a_backfill_remembers_it() {
+    let server = FakeFixer::start(|_| Reply::fixer_error(106, "no_rates_available"));
+    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
+    env.fails(&["ingest", "--date", "2024-09-18"], 66);
+    assert_eq!(
+        env.sql("SELECT date FROM unavailable_days"),
+        [["2024-09-18"]]
+    );
+    // So the morning's healing does not spend a request on it again.
+    let (_, out, _) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["unavailable_dates"], serde_json::json!(["2024-09-18"]));
+}
