@@ -22,6 +22,7 @@ pub mod secret;
 pub mod series;
 pub mod store;
 pub mod sync;
+pub mod untrusted;
 pub mod view;
 
 use cli::Cli;
