@@ -142,19 +142,27 @@ fn api_error(env: &Envelope<'_>) -> Result<Option<ApiError>, String> {
         };
         return Ok(Some(ApiError {
             code,
-            kind,
-            info: body.info.or(body.message).or_else(|| env.message.clone()),
+            kind: kind.as_deref().map(one_line),
+            info: body
+                .info
+                .or(body.message)
+                .or_else(|| env.message.clone())
+                .as_deref()
+                .map(one_line),
         }));
     }
+    // The provider's words reach stderr, `status` and the database: made
+    // safe for a terminal, and short, where they enter.
+    let message = || env.message.as_deref().map(one_line);
     match env.success {
         Some(true) => Ok(None),
         Some(false) => Ok(Some(ApiError {
-            info: env.message.clone(),
+            info: message(),
             ..ApiError::default()
         })),
         // APILayer's gateway: `{"message": "..."}` and no `success`.
         None if env.message.is_some() && env.rates.is_none() => Ok(Some(ApiError {
-            info: env.message.clone(),
+            info: message(),
             ..ApiError::default()
         })),
         None if env.rates.is_some() => Ok(None),
