@@ -2,11 +2,8 @@
 //! misbehaving provider always ends the run with the right exit code, the
 //! right message, nothing half stored, and every request recorded.
 
-mod common;
-mod raw;
-
-use common::*;
-use raw::{Behaviour, RawServer, refused_url};
+use crate::common::*;
+use crate::raw::{Behaviour, RawServer, refused_url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -2,8 +2,7 @@
 //! file, then the `access_key` parameter (legacy stack) or the `apikey`
 //! header (APILayer), and nowhere else.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fxrates::fixer::{Auth, Endpoint};
 
 const FRIDAY: &str = "2024-09-20";

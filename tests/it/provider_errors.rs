@@ -2,8 +2,7 @@
 //! can fail, and every unusable answer: each gives one actionable line, its
 //! documented exit code, and leaves the stored rates as they were.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const FRIDAY: &str = "2024-09-20";
 const FRIDAY_9AM: &str = "2024-09-20T09:00:00Z";

@@ -3,9 +3,7 @@
 //! gives exit 74 and a clear line, sends no request it cannot store, and
 //! leaves the database as it was.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

@@ -2,11 +2,8 @@
 //! not through a redirect, not in any output at any log level, not in the
 //! database, not in a panic. A key file must be private and not empty.
 
-mod common;
-mod raw;
-
-use common::*;
-use raw::{Behaviour, RawServer, refused_url};
+use crate::common::*;
+use crate::raw::{Behaviour, RawServer, refused_url};
 use std::fs;
 use std::process::Command;
 
@@ -195,7 +192,7 @@ fn a_panic_message_is_scrubbed() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "a_panic_message_is_scrubbed",
+            "secrets::a_panic_message_is_scrubbed",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -206,7 +203,7 @@ fn a_panic_message_is_scrubbed() {
     assert!(!out.status.success());
     assert!(
         err.contains(
-            "fxrates: error: internal error, please report it: panicked at tests/secrets.rs"
+            "fxrates: error: internal error, please report it: panicked at tests/it/secrets.rs"
         ),
         "{err}"
     );

@@ -1,7 +1,6 @@
 //! Monitoring hooks: health pings around the commands that write, and shell
 //! integration generated from the command line definitions.
-mod common;
-use common::*;
+use crate::common::*;
 
 /// The secret part of every test's ping URL: must never be printed.
 const PING_ID: &str = "5f0c3a1e-ping-check-uuid";

@@ -2,8 +2,7 @@
 //! view, and never touched when it belongs to a newer fxrates or to another
 //! program.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
