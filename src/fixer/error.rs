@@ -8,8 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 /// A request that did not bring usable data.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
+#[derive(Debug)]
 pub struct FetchError {
     /// What was asked for.
     pub call: Call,
@@ -111,6 +110,23 @@ impl Eq for RecordError {}
 impl Clone for RecordError {
     fn clone(&self) -> RecordError {
         RecordError(self.0.to_string().into())
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for FetchError {
+    /// The record's own failure, so that its cause (a full disk, ...) can be
+    /// told to the user.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            FetchErrorKind::NotRecorded(e) => Some(e.0.as_ref()),
+            _ => None,
+        }
     }
 }
 

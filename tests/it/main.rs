@@ -2,6 +2,7 @@
 //! in `common` (the fake fixer server and the test environment), `seed`
 //! (stored history) and `raw` (a TCP server for broken HTTP).
 
+#[macro_use]
 mod common;
 mod raw;
 mod seed;
@@ -20,6 +21,7 @@ mod install;
 mod locking;
 mod metrics;
 mod monitoring;
+mod postgres;
 mod properties;
 mod provider_errors;
 mod prune;
