@@ -2,6 +2,7 @@
 //! in `common` (the fake fixer server and the test environment) and `seed`
 //! (stored history).
 
+#[macro_use]
 mod common;
 mod seed;
 
@@ -19,6 +20,7 @@ mod install;
 mod locking;
 mod metrics;
 mod monitoring;
+mod postgres;
 mod properties;
 mod provider_errors;
 mod prune;
