@@ -115,6 +115,12 @@ pub struct ProviderArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
+    /// Milliseconds for one whole request, replacing --timeout: for tests,
+    /// which must not wait seconds for a server that never answers
+    #[arg(long = "timeout-ms", env = "FXRATES_TIMEOUT_MS", value_name = "MILLISECONDS", hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub timeout_ms: Option<u64>,
+
     /// Seconds all requests of one run may take together, retries and waits
     /// included; what is left unfetched is fetched by the next run
     #[arg(long = "max-run-time", env = "FXRATES_MAX_RUN_TIME", value_name = "SECONDS", default_value_t = 300,

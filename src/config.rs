@@ -159,7 +159,9 @@ pub fn provider(args: &ProviderArgs) -> anyhow::Result<Settings> {
         auth,
         key,
         connect_timeout: Duration::from_secs(args.connect_timeout),
-        timeout: Duration::from_secs(args.timeout),
+        timeout: args
+            .timeout_ms
+            .map_or(Duration::from_secs(args.timeout), Duration::from_millis),
         max_body: MAX_BODY,
         retry: RetryPolicy {
             base: retry_base()?,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fixer;
 pub mod logging;
 pub mod metrics;
+pub mod pg;
 pub mod ping;
 pub mod progress;
 pub mod quota;

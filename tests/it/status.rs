@@ -1,5 +1,4 @@
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A Friday, 09:00 UTC.

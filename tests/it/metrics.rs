@@ -1,7 +1,6 @@
 //! Prometheus metrics: `status --format prometheus` and the metrics file
 //! every ingest rewrites for node_exporter's textfile collector.
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;

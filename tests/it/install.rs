@@ -1,8 +1,7 @@
 //! install.sh, run for real: into a temporary prefix and home, with a fake
 //! `crontab` first on PATH. The release build shares the workspace's target
 //! directory, so only the first run of the suite pays for it.
-mod common;
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -2,11 +2,8 @@
 //! misbehaving provider always ends the run with the right exit code, the
 //! right message, nothing half stored, and every request recorded.
 
-mod common;
-mod raw;
-
-use common::*;
-use raw::{Behaviour, RawServer, refused_url};
+use crate::common::*;
+use crate::raw::{Behaviour, RawServer, refused_url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -195,6 +192,11 @@ fn a_refused_connection_is_retried_then_reported_as_temporary() {
     // Nobody answered, but each try is recorded all the same.
     assert_eq!(recorded(&env).len(), 3);
     assert!(env.stored_dates().is_empty());
+    // The same line with -vv and RUST_LOG=trace.
+    let line = env.fails(&["ingest", "--no-heal"], 75);
+    assert_eq!(format!("fxrates: error: {line}\n"), err);
+    assert_eq!(recorded(&env).len(), 12);
+    assert!(env.stored_dates().is_empty());
 }
 
 #[test]
@@ -221,15 +223,42 @@ fn a_server_that_never_answers_ends_within_the_timeout() {
         "1",
     ]);
     assert_eq!(code, 75, "{err}");
-    assert!(
-        err.contains(
-            "did not answer for the latest rates within the time limit (1 s to connect, 1 s in all)"
-        ),
-        "{err}"
+    assert_eq!(
+        err,
+        format!(
+            "fxrates: error: 3 tries failed: 127.0.0.1 did not answer for the latest rates within the time limit \
+             (1 s to connect, 1 s in all); try again later\n"
+        )
     );
     assert_eq!(server.connections(), 3);
     assert_eq!(recorded(&env).len(), 3);
     assert!(env.stored_dates().is_empty());
+}
+
+#[test]
+fn the_timeouts_are_read_from_the_environment_too() {
+    // A listener that is never accepted from: the kernel completes the
+    // connection, nobody reads the request.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api", silent.local_addr().unwrap());
+    let env = env(&url)
+        .env("FXRATES_TIMEOUT", "1")
+        .env("FXRATES_CONNECT_TIMEOUT", "2");
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(
+        err.contains("did not answer for the latest rates within the time limit (2 s to connect, 1 s in all); try again later"),
+        "{err}"
+    );
+    assert_eq!(recorded(&env).len(), 3);
+    // The same line with -vv and RUST_LOG=trace (shorter waits).
+    let env = env.env("FXRATES_TIMEOUT_MS", "100");
+    let line = env.fails(&["ingest", "--no-heal"], 75);
+    assert!(
+        line.contains("did not answer") && line.contains("try again later"),
+        "{line}"
+    );
+    assert!(env.stored().is_empty());
 }
 
 #[test]

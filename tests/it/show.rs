@@ -1,8 +1,7 @@
 //! `fxrates show`: the three formats, the weekend fallback, derived bases,
 //! symbol filters, and that it never creates or changes anything.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 

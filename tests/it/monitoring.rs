@@ -1,7 +1,6 @@
 //! Monitoring hooks: health pings around the commands that write, and shell
 //! integration generated from the command line definitions.
-mod common;
-use common::*;
+use crate::common::*;
 
 /// The secret part of every test's ping URL: must never be printed.
 const PING_ID: &str = "5f0c3a1e-ping-check-uuid";
@@ -119,9 +118,30 @@ fn a_monitor_answering_an_error_is_a_warning_only() {
 fn commands_that_only_read_send_no_ping() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let (mon, url) = monitor(200);
-    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &url);
-    env.run(&["show"]);
-    assert_eq!(mon.count(), 0);
+    let plain = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    let (code, _, err) = plain.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(plain.stored_dates(), ["2024-09-20"]);
+    let env = plain
+        .at("2024-09-20T10:00:00Z")
+        .env("FXRATES_PING_URL", &url);
+    for args in [
+        &["show"][..],
+        &["show", "--from", "2024-09-20"][..],
+        &["convert", "100", "EUR", "GBP"][..],
+    ] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            out.contains("2024-09-20"),
+            "{args:?} read the stored day: {out}"
+        );
+    }
+    let (_, out, err) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect(&err);
+    assert_eq!(json["latest_date"], "2024-09-20", "{out}");
+    assert_eq!(mon.count(), 0, "{:?}", pinged(&mon));
+    assert_eq!(fixer.count(), 1, "only the first ingest asked the provider");
 }
 
 #[test]

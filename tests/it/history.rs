@@ -1,10 +1,8 @@
 //! `show --from D --to D`: a range of stored days as a grid, a long list,
 //! a JSON array or CSV.
 
-mod common;
-mod seed;
-use common::*;
-use seed::*;
+use crate::common::*;
+use crate::seed::*;
 
 /// A test home with no provider: reading history never makes a request.
 fn offline(now: &str) -> TestEnv {

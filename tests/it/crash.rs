@@ -2,9 +2,7 @@
 //! stored day complete and the database intact; its lock dies with it, and
 //! the next run fetches only what is missing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //!
 //! It needs root, cargo-deb, dpkg, lintian, man-db and systemd-analyze, and
 //! builds in release mode, so it is ignored by default; CI runs it
-//! (`cargo test --locked -- --ignored`) after installing what it needs.
+//! (`cargo test --locked -- --include-ignored`) after installing what it needs.
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

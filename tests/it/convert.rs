@@ -1,9 +1,7 @@
 //! `convert AMOUNT FROM TO`: exact decimal conversion at a stored day's rates.
 
-mod common;
-mod seed;
-use common::*;
-use seed::*;
+use crate::common::*;
+use crate::seed::*;
 
 /// 2024-09-19 and 2024-09-20 (Thursday, Friday) stored through `ingest`.
 fn stored_week(now: &str) -> (FakeFixer, TestEnv) {

@@ -2,8 +2,7 @@
 //! file, then the `access_key` parameter (legacy stack) or the `apikey`
 //! header (APILayer), and nowhere else.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fxrates::fixer::{Auth, Endpoint};
 
 const FRIDAY: &str = "2024-09-20";
@@ -137,11 +136,16 @@ fn a_key_with_spaces_inside_is_refused_without_showing_it() {
 fn a_private_key_file_is_used_instead_of_the_variable() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let path = env.key_file(&format!("{FAKE_KEY}\n"), 0o600);
+    let path = env.key_file(&format!("  {FAKE_KEY}\n"), 0o600);
 
     let mut cmd = env.cmd(&["ingest", "--no-heal", "--api-key-file", &path]);
     cmd.env_remove("FIXER_API_KEY");
     assert_eq!(env.run_cmd(cmd).0, 0);
+
+    let mut cmd = env.cmd(&["ingest", "--no-heal", "--force", "--api-key-file", &path]);
+    cmd.env("FIXER_API_KEY", "ENV-KEY-NOT-USED");
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 0, "{err}");
 
     let mut cmd = env.cmd(&["ingest", "--no-heal", "--force"]);
     cmd.env("FIXER_API_KEY", "ENV-KEY-NOT-USED")
@@ -150,7 +154,7 @@ fn a_private_key_file_is_used_instead_of_the_variable() {
     assert_eq!(code, 0, "{err}");
 
     let sent = server.requests();
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 3);
     for s in sent {
         assert_eq!(
             s.query.get("access_key").map(String::as_str),
@@ -160,16 +164,33 @@ fn a_private_key_file_is_used_instead_of_the_variable() {
     }
 }
 
+/// Runs `args`, which must fail with 78 before any request: one line on
+/// stderr, also with `-vv` and `RUST_LOG=trace`. Returns that line.
+fn refused(env: &TestEnv, args: &[&str]) -> String {
+    let (_, _, err) = env.run(args);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    env.fails(args, 78)
+}
+
 #[test]
 fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    for (mode, shown) in [(0o640, "0640"), (0o604, "0604"), (0o644, "0644")] {
+    for (mode, shown) in [
+        (0o640, "0640"),
+        (0o604, "0604"),
+        (0o644, "0644"),
+        (0o602, "0602"),
+    ] {
         let path = env.key_file(FAKE_KEY, mode);
-        let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
+        let msg = refused(&env, &["ingest", "--no-heal", "--api-key-file", &path]);
         assert!(msg.contains(&path), "{msg}");
-        assert!(msg.contains(shown), "{msg}");
-        assert!(msg.contains("chmod 600"), "{msg}");
+        assert!(
+            msg.contains(&format!(
+                "has mode {shown} and is open to group or others; run `chmod 600"
+            )),
+            "{msg}"
+        );
     }
     assert_eq!(server.count(), 0);
     assert!(!env.db.exists());
@@ -179,15 +200,38 @@ fn a_key_file_open_to_group_or_others_is_refused_naming_path_and_mode() {
 fn an_empty_or_missing_key_file_is_refused() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let path = env.key_file(" \n", 0o600);
-    let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", &path], 78);
-    assert!(msg.contains(&path) && msg.contains("empty"), "{msg}");
+    for text in ["", " \n", " \n\t\n"] {
+        let path = env.key_file(text, 0o600);
+        let msg = refused(&env, &["ingest", "--no-heal", "--api-key-file", &path]);
+        assert!(
+            msg.contains(&path) && msg.contains("is empty; put your fixer.io API key in it"),
+            "{msg}"
+        );
+    }
+
+    let path = env.key_file("two words", 0o600);
+    let msg = refused(&env, &["ingest", "--no-heal", "--api-key-file", &path]);
+    assert!(
+        msg.contains("contains spaces or non-ASCII characters"),
+        "{msg}"
+    );
+    assert!(!msg.contains("two words"), "{msg}");
 
     let missing = env.path().join("no-such.key");
     let missing = missing.to_str().unwrap();
-    let msg = env.fails(&["ingest", "--no-heal", "--api-key-file", missing], 78);
+    let msg = refused(&env, &["ingest", "--no-heal", "--api-key-file", missing]);
     assert!(msg.contains(missing), "{msg}");
+
+    let by_variable = env
+        .at(FRIDAY_9AM)
+        .env("FIXER_API_KEY_FILE", "/nonexistent/fixer.key");
+    let msg = refused(&by_variable, &["ingest", "--no-heal"]);
+    assert!(
+        msg.contains("cannot read the API key file /nonexistent/fixer.key (FIXER_API_KEY_FILE)"),
+        "{msg}"
+    );
     assert_eq!(server.count(), 0);
+    assert!(!env.db.exists());
 }
 
 #[test]

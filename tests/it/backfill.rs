@@ -1,6 +1,5 @@
-mod common;
+use crate::common::*;
 use chrono::{Datelike, NaiveDate, Weekday};
-use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

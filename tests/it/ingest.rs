@@ -1,8 +1,7 @@
 //! `fxrates ingest`: which day it asks for, through which endpoint, what it
 //! stores, and when it asks nothing at all.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -3,9 +3,7 @@
 //! gives exit 74 and a clear line, sends no request it cannot store, and
 //! leaves the database as it was.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -38,11 +36,13 @@ fn sqlite_db(db: &Path, setup: &str) {
     conn.execute_batch(setup).unwrap();
 }
 
-/// Runs `args` and checks the failure: exit 74, one line containing
-/// `says`, no request sent, the database byte-for-byte as it was and no new
-/// file beside it.
-fn fails_untouched(env: &TestEnv, server: &FakeFixer, args: &[&str], says: &str) {
+/// Runs `args` and checks the failure: exit 74 and one line containing
+/// `says` (also with `-vv` and `RUST_LOG=trace`), no request sent, the
+/// database byte-for-byte as it was and no new file anywhere in the home.
+/// Returns the error line.
+fn fails_untouched(env: &TestEnv, server: &FakeFixer, args: &[&str], says: &str) -> String {
     let before = snapshot(&env.db);
+    let tree = env.tree();
     let (code, out, err) = env.run(args);
     assert_eq!(code, 74, "{args:?}: {err}");
     assert!(
@@ -51,62 +51,86 @@ fn fails_untouched(env: &TestEnv, server: &FakeFixer, args: &[&str], says: &str)
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(out, "");
+    let line = env.fails(args, 74);
+    assert!(line.contains(says), "{says:?} not in {line}");
     assert_eq!(server.count(), 0, "{args:?} sent a request");
     let after = snapshot(&env.db);
     assert_eq!(before.1, after.1, "files beside the database changed");
     assert!(before.0 == after.0, "{args:?} changed the database");
+    assert_eq!(env.tree(), tree, "{args:?} added or removed a file");
+    line
 }
 
 #[test]
 fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    write_db(
-        &env.db,
-        &b"these are my notes, not a database\n".repeat(200),
-    );
-    let says = format!(
-        "{} is not an fxrates database (it is not SQLite, or is damaged)",
-        env.db.display()
-    );
-    fails_untouched(&env, &server, &["ingest", "--no-heal"], &says);
-    fails_untouched(&env, &server, &["show"], &says);
+    for text in [
+        b"these are my notes, not a database\n".repeat(200),
+        b"date,rate\n2024-09-20,1.2\n".repeat(100),
+    ] {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::new(&server.url, NOW);
+        write_db(&env.db, &text);
+        let says = format!(
+            "{} is not an fxrates database (it is not SQLite, or is damaged)",
+            env.db.display()
+        );
+        fails_untouched(&env, &server, &["ingest", "--no-heal"], &says);
+        fails_untouched(&env, &server, &["show"], &says);
+        assert_eq!(fs::read(&env.db).unwrap(), text);
+    }
 }
 
 #[test]
 fn another_programs_database_is_refused_and_left_alone() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    sqlite_db(
-        &env.db,
+    for setup in [
         "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO photos VALUES (1, 'cat');",
-    );
-    let says = "is a SQLite database of another program, not fxrates'";
-    fails_untouched(&env, &server, &["ingest", "--no-heal"], says);
-    fails_untouched(&env, &server, &["show"], says);
+        "CREATE TABLE notes (body TEXT);",
+    ] {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::new(&server.url, NOW);
+        sqlite_db(&env.db, setup);
+        let says = "is a SQLite database of another program, not fxrates'";
+        fails_untouched(&env, &server, &["ingest", "--no-heal"], says);
+        fails_untouched(&env, &server, &["show"], says);
+    }
 }
 
 #[test]
 fn a_database_from_a_newer_fxrates_is_refused_and_left_alone() {
-    let newer = fxrates::store::VERSION + 1;
-    let says = format!("has schema version {newer}, newer than the version");
-    for journal in ["DELETE", "WAL"] {
+    let version = fxrates::store::VERSION;
+    for (newer, journal, table) in [
+        (version + 1, "DELETE", "days (date TEXT)"),
+        (version + 1, "WAL", "days (date TEXT)"),
+        (version + 7, "DELETE", "future (x)"),
+    ] {
+        let says = format!("has schema version {newer}, newer than the version");
         let server = FakeFixer::free_plan("2024-09-20");
         let env = TestEnv::new(&server.url, NOW);
         sqlite_db(
             &env.db,
             &format!(
-                "PRAGMA journal_mode = {journal}; CREATE TABLE days (date TEXT); PRAGMA user_version = {newer};"
+                "PRAGMA journal_mode = {journal}; CREATE TABLE {table}; PRAGMA user_version = {newer};"
             ),
         );
-        fails_untouched(&env, &server, &["ingest", "--no-heal"], &says);
+        for args in [
+            &["ingest", "--no-heal"][..],
+            &["ingest", "--no-heal", "--force"][..],
+            &["show"][..],
+        ] {
+            let msg = fails_untouched(&env, &server, args, &says);
+            assert!(
+                msg.contains(&version.to_string())
+                    && msg.contains("upgrade fxrates")
+                    && msg.contains(env.db.to_str().unwrap()),
+                "{msg}"
+            );
+        }
         fails_untouched(
             &env,
             &server,
             &["ingest", "--no-heal", "--date", "2024-09-19"],
             "upgrade fxrates",
         );
-        fails_untouched(&env, &server, &["show"], &says);
     }
 }
 

@@ -1,9 +1,8 @@
 //! The database file: private, in WAL mode, with the documented `rates`
-//! view, and never touched when it belongs to a newer fxrates or to another
-//! program.
+//! view and the request record, where the user expects it. (A file that
+//! belongs to a newer fxrates or to another program: `hostile_storage`.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -50,73 +49,6 @@ fn the_rates_view_is_the_documented_read_interface() {
         env.sql("SELECT rate FROM rates WHERE currency = 'USD'"),
         [["1.23396"]]
     );
-}
-
-/// A database file made by someone else: `setup` runs on a fresh SQLite file.
-fn foreign_db(env: &TestEnv, setup: &str) -> Vec<u8> {
-    fs::create_dir_all(env.db.parent().unwrap()).unwrap();
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute_batch(setup).unwrap();
-    drop(conn);
-    fs::read(&env.db).unwrap()
-}
-
-#[test]
-fn a_database_from_a_newer_fxrates_is_refused_and_left_untouched() {
-    let server = FakeFixer::free_plan(FRIDAY);
-    let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let newer = fxrates::store::VERSION + 7;
-    let bytes = foreign_db(
-        &env,
-        &format!("CREATE TABLE future (x); PRAGMA user_version = {newer};"),
-    );
-    let files = env.tree();
-
-    for args in [
-        &["ingest", "--no-heal"][..],
-        &["ingest", "--no-heal", "--force"][..],
-        &["show"][..],
-    ] {
-        let msg = env.fails(args, 74);
-        assert!(
-            msg.contains(&newer.to_string())
-                && msg.contains(&fxrates::store::VERSION.to_string())
-                && msg.contains("upgrade fxrates"),
-            "{msg}"
-        );
-        assert!(msg.contains(env.db.to_str().unwrap()), "{msg}");
-    }
-    assert_eq!(fs::read(&env.db).unwrap(), bytes, "byte for byte unchanged");
-    assert_eq!(env.tree(), files, "no file added beside it");
-    assert_eq!(server.count(), 0);
-}
-
-#[test]
-fn another_programs_database_is_refused_and_left_untouched() {
-    let server = FakeFixer::free_plan(FRIDAY);
-    let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    let bytes = foreign_db(&env, "CREATE TABLE notes (body TEXT);");
-    for args in [&["ingest", "--no-heal"][..], &["show"][..]] {
-        let msg = env.fails(args, 74);
-        assert!(msg.contains("another program"), "{msg}");
-    }
-    assert_eq!(fs::read(&env.db).unwrap(), bytes);
-    assert_eq!(server.count(), 0);
-}
-
-#[test]
-fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
-    let server = FakeFixer::free_plan(FRIDAY);
-    let env = TestEnv::new(&server.url, FRIDAY_9AM);
-    fs::create_dir_all(env.db.parent().unwrap()).unwrap();
-    let text = b"date,rate\n2024-09-20,1.2\n".repeat(100);
-    fs::write(&env.db, &text).unwrap();
-    for args in [&["ingest", "--no-heal"][..], &["show"][..]] {
-        let msg = env.fails(args, 74);
-        assert!(msg.contains(env.db.to_str().unwrap()), "{msg}");
-    }
-    assert_eq!(fs::read(&env.db).unwrap(), text);
-    assert_eq!(server.count(), 0);
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! with exit 73; it never sends a request the first one already made, and
 //! readers are never held up.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};

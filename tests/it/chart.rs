@@ -2,10 +2,8 @@
 //! golden files under tests/golden/ (FXRATES_UPDATE_GOLDEN=1 rewrites them
 //! after a deliberate change; review the diff).
 
-mod common;
-mod seed;
-use common::*;
-use seed::*;
+use crate::common::*;
+use crate::seed::*;
 use std::fs;
 use std::path::Path;
 

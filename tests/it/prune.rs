@@ -1,5 +1,4 @@
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A Friday, 09:00 UTC.
 const NOW: &str = "2024-09-20T09:00:00Z";

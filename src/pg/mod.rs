@@ -1,0 +1,15 @@
+//! Reaching a PostgreSQL server: the libpq connection URI, the password
+//! sources, TLS for each `sslmode`, and connection errors told apart (what
+//! to retry later, what a person must fix). The store itself builds on this.
+
+mod connect;
+mod password;
+mod tls;
+mod url;
+
+#[cfg(test)]
+mod tests;
+
+pub use connect::{DEFAULT_CONNECT_TIMEOUT, Target};
+pub use password::PasswordSources;
+pub use url::{Host, PgUrl, RootCert, SslMode};

@@ -1,0 +1,30 @@
+//! The integration tests: one binary, one module per area, shared fixtures
+//! in `common` (the fake fixer server and the test environment), `seed`
+//! (stored history) and `raw` (a TCP server for broken HTTP).
+
+mod common;
+mod raw;
+mod seed;
+
+mod auth;
+mod backfill;
+mod chart;
+mod convert;
+mod crash;
+mod faults;
+mod heal;
+mod history;
+mod hostile_storage;
+mod ingest;
+mod install;
+mod locking;
+mod metrics;
+mod monitoring;
+mod package;
+mod properties;
+mod provider_errors;
+mod prune;
+mod secrets;
+mod show;
+mod status;
+mod storage;
