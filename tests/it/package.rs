@@ -202,7 +202,7 @@ fn the_debian_package_installs_upgrades_and_removes_cleanly() {
         created_state_dir: !state_dir.exists(),
     };
     run(dpkg().arg("--install").arg(&deb));
-    let version = run(&mut Command::new("/usr/bin/fxrates").arg("--version"));
+    let version = run(Command::new("/usr/bin/fxrates").arg("--version"));
     assert_eq!(version.trim(), format!("fxrates {VERSION}"));
     for page in ["fxrates", "fxrates-ingest"] {
         let path = run(Command::new("man").args(["-w", page]));
