@@ -5,6 +5,7 @@
 //! the error chain for the first `Failure` and exits with its code, so no
 //! code below `main` ever calls `process::exit`.
 
+use crate::store::StoreError;
 use std::fmt;
 
 /// Process exit codes, sysexits-style, so a cron wrapper can tell "try again
@@ -97,11 +98,32 @@ macro_rules! bail_with {
     };
 }
 
-/// The exit code an error chain asks for: the outermost [`Failure`], else a
-/// storage error (74), else 70.
+/// The exit code a typed error carries, if `cause` is one: this is where
+/// the command boundary turns the lower layers' errors into exit codes.
+pub fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    if let Some(f) = cause.downcast_ref::<Failure>() {
+        return Some(f.exit);
+    }
+    cause.downcast_ref::<StoreError>().map(StoreError::exit)
+}
+
+impl StoreError {
+    /// A store that is not there is missing input; another run holding it
+    /// says "try again"; everything else is the store failing.
+    pub fn exit(&self) -> Exit {
+        match self {
+            StoreError::Missing(_) => Exit::NoInput,
+            StoreError::Locked { .. } => Exit::Locked,
+            _ => Exit::IoErr,
+        }
+    }
+}
+
+/// The exit code an error chain asks for: the outermost typed error (see
+/// [`verdict`]), else a storage error (74), else 70.
 pub fn exit_of(err: &anyhow::Error) -> Exit {
-    if let Some(f) = err.chain().find_map(|c| c.downcast_ref::<Failure>()) {
-        return f.exit;
+    if let Some(exit) = err.chain().find_map(verdict) {
+        return exit;
     }
     for cause in err.chain() {
         if cause.downcast_ref::<rusqlite::Error>().is_some()

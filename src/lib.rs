@@ -7,7 +7,6 @@ pub mod calendar;
 pub mod chart;
 pub mod cli;
 pub mod commands;
-pub mod config;
 pub mod conversion;
 pub mod decimal;
 pub mod error;
@@ -21,13 +20,15 @@ pub mod quota;
 pub mod rates;
 pub mod secret;
 pub mod series;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod view;
 
 use cli::Cli;
-use commands::{Context, Run};
+use commands::Run;
 use error::Exit;
+use settings::Settings;
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -38,17 +39,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     if let cli::Command::Manpage(args) = &cli.command {
         return args.print();
     }
-    let ctx = Context {
-        db: config::db_path(cli.db.as_deref())?,
-        now: config::Now::read()?,
-        ping_url: cli.ping_url.clone(),
-        metrics_file: cli
-            .metrics_file
-            .clone()
-            .filter(|p| !p.as_os_str().is_empty()),
-    };
-    log::debug!("database: {}", ctx.db.display());
-    cli.command.run(&ctx)
+    let settings = Settings::resolve(cli)?;
+    log::debug!("database: {}", settings.db);
+    cli.command.run(&settings)
 }
 
 /// Parses the command line, runs it, and reports any error as one line.

@@ -1,7 +1,7 @@
 //! stderr: log lines, the final error line, and panics, all scrubbed of
 //! secrets. stdout is left to the data.
 
-use crate::error::{Exit, Failure, exit_of, is_broken_pipe, storage_cause};
+use crate::error::{Exit, exit_of, is_broken_pipe, storage_cause, verdict};
 use crate::secret::scrub;
 use std::io::{IsTerminal, Write};
 
@@ -53,7 +53,7 @@ pub fn init(verbose: u8, quiet: bool) {
     }));
 }
 
-/// Prints the error as one line (the chain down to the first [`Failure`]),
+/// Prints the error as one line (the chain down to the first typed error),
 /// and with `verbose` the causes below it; returns its exit code. stdout
 /// closed by its reader (`fxrates show ... | head`) ends the run quietly.
 pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
@@ -68,7 +68,7 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
     if verbose {
         let rest = err
             .chain()
-            .skip_while(|c| c.downcast_ref::<Failure>().is_none())
+            .skip_while(|c| verdict(*c).is_none())
             .skip(1)
             .map(|c| c.to_string());
         for cause in rest {
@@ -79,7 +79,7 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
 }
 
 /// The error as the user reads it, on one line and scrubbed: the chain down
-/// to the first [`Failure`], and for a storage error the system's reason.
+/// to the first typed error, and for a storage error the system's reason.
 pub fn headline(err: &anyhow::Error) -> String {
     let mut head = Vec::new();
     for cause in err.chain() {
@@ -87,7 +87,7 @@ pub fn headline(err: &anyhow::Error) -> String {
         if !text.is_empty() {
             head.push(text);
         }
-        if cause.downcast_ref::<Failure>().is_some() {
+        if verdict(cause).is_some() {
             break;
         }
     }

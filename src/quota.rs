@@ -5,8 +5,8 @@
 //! "This month" is the calendar month, in UTC, of the run's time: the request
 //! record is kept in UTC, so the count needs no time-zone arithmetic.
 
-use crate::config::Now;
 use crate::error::{Exit, fail};
+use crate::settings::Now;
 use crate::store::Store;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
@@ -30,7 +30,7 @@ pub fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Budget {
     /// Counts this month's requests in the record.
-    pub fn read(store: &Store, now: &Now, quota: u64) -> anyhow::Result<Budget> {
+    pub fn read(store: &dyn Store, now: &Now, quota: u64) -> anyhow::Result<Budget> {
         let start = month_start(now.utc);
         Ok(Budget {
             quota,

@@ -8,11 +8,11 @@
 
 use crate::calendar::weekdays;
 use crate::error::{Exit, fail};
-use crate::fixer::{Client, ProviderCode};
+use crate::fixer::{Attempt, Client, ProviderCode};
 use crate::progress::Progress;
 use crate::quota::Budget;
 use crate::rates::{EUR, Snapshot};
-use crate::store::{Provenance, Store};
+use crate::store::{NewDay, Provenance, Request, Store, TimeseriesAnswer};
 use anyhow::Context;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use std::collections::BTreeSet;
@@ -23,10 +23,6 @@ pub const CHUNK_DAYS: u64 = 365;
 /// After the plan refused `timeseries`, how many days pass before fxrates
 /// tries it again on its own (the plan may have been upgraded).
 pub const TIMESERIES_RETRY_DAYS: i64 = 31;
-
-/// The `meta` key holding the plan's last answer to `timeseries`:
-/// `allowed YYYY-MM-DD` or `refused YYYY-MM-DD`.
-pub const TIMESERIES_KEY: &str = "timeseries";
 
 /// How far the provider's date may be from the business date asked for
 /// before the answer is refused.
@@ -51,12 +47,11 @@ pub struct Plan {
 }
 
 /// What the plan answered the last time `timeseries` was asked.
-fn timeseries_refused_on(store: &Store) -> anyhow::Result<Option<NaiveDate>> {
+fn timeseries_refused_on(store: &dyn Store) -> anyhow::Result<Option<NaiveDate>> {
     Ok(store
-        .meta(TIMESERIES_KEY)?
-        .as_deref()
-        .and_then(|v| v.strip_prefix("refused "))
-        .and_then(crate::calendar::parse_date))
+        .timeseries_answer()?
+        .filter(|a| !a.allowed)
+        .map(|a| a.on))
 }
 
 impl Plan {
@@ -64,7 +59,7 @@ impl Plan {
     /// whether a refusal of `timeseries` is old enough to try again;
     /// `retry_timeseries` tries it regardless.
     pub fn new(
-        store: &Store,
+        store: &dyn Store,
         from: NaiveDate,
         to: NaiveDate,
         today: NaiveDate,
@@ -201,6 +196,18 @@ pub fn fit(plan: &mut Plan, budget: &Budget, limit: Limit, what: &str) -> anyhow
     }
 }
 
+/// Records requests made to the provider, for the quota.
+pub fn record_attempts(store: &mut dyn Store, attempts: &[Attempt]) -> anyhow::Result<()> {
+    for a in attempts {
+        store.record_request(&Request {
+            at: a.at,
+            endpoint: a.endpoint,
+            outcome: &a.outcome,
+        })?;
+    }
+    Ok(())
+}
+
 /// Refuses an answer dated far from the day asked for; warns on a small drift.
 pub fn check_drift(date: NaiveDate, snapshot: &Snapshot) -> anyhow::Result<()> {
     let drift = (snapshot.source_date - date).num_days().abs();
@@ -233,7 +240,7 @@ pub struct Outcome {
 
 /// Carries out a plan.
 pub struct Fetcher<'a> {
-    pub store: &'a mut Store,
+    pub store: &'a mut dyn Store,
     pub client: &'a Client,
     /// The run's clock, for provenance and the records.
     pub now: DateTime<Utc>,
@@ -300,7 +307,7 @@ impl Fetcher<'_> {
     /// Records the requests just made, for the quota.
     fn record(&mut self, out: &mut Outcome) -> anyhow::Result<()> {
         let attempts = self.client.take_attempts();
-        self.store.record_attempts(&attempts)?;
+        record_attempts(&mut *self.store, &attempts)?;
         self.budget.used += attempts.len() as u64;
         out.requests += attempts.len() as u64;
         Ok(())
@@ -319,8 +326,10 @@ impl Fetcher<'_> {
         let days = match result {
             Ok(days) => days,
             Err(e) if ProviderCode::of(&e).is_some_and(ProviderCode::is_function_restricted) => {
-                self.store
-                    .set_meta(TIMESERIES_KEY, &format!("refused {}", self.today))?;
+                self.store.set_timeseries_answer(TimeseriesAnswer {
+                    allowed: false,
+                    on: self.today,
+                })?;
                 log::log!(
                     self.notes,
                     "the fixer.io plan does not include the timeseries endpoint; fetching one day \
@@ -331,8 +340,10 @@ impl Fetcher<'_> {
             }
             Err(e) => return Err(e),
         };
-        self.store
-            .set_meta(TIMESERIES_KEY, &format!("allowed {}", self.today))?;
+        self.store.set_timeseries_answer(TimeseriesAnswer {
+            allowed: true,
+            on: self.today,
+        })?;
         // Only the missing weekdays asked for: never a weekend key, never a
         // stored day, never a day outside the window.
         let wanted: BTreeSet<NaiveDate> = plan
@@ -348,8 +359,17 @@ impl Fetcher<'_> {
                 days.len() - keep.len()
             );
         }
+        let new: Vec<NewDay<'_>> = keep
+            .iter()
+            .map(|(d, rates)| NewDay {
+                date: *d,
+                source_date: *d,
+                source_timestamp: None,
+                rates,
+            })
+            .collect();
         self.store.put_days(
-            keep.iter().map(|(d, rates)| (*d, *d, None, rates)),
+            &new,
             EUR,
             &Provenance {
                 endpoint: "timeseries",

@@ -555,8 +555,15 @@ impl Bench {
 /// transaction per 365-day chunk, as a timeseries backfill does.
 fn write_history(db: &Path, history: &History) {
     use fxrates::rates::EUR;
-    use fxrates::store::{Provenance, Store};
-    let mut store = Store::open(db).expect("open the store");
+    use fxrates::store::{self, Access, NewDay, Provenance, Target};
+    let mut store = store::open(
+        &Target::Sqlite(db.to_owned()),
+        Access::Write {
+            create: true,
+            lock_wait: std::time::Duration::ZERO,
+        },
+    )
+    .expect("open the store");
     let provenance = Provenance {
         endpoint: "timeseries",
         fetched_at: Utc::now(),
@@ -577,12 +584,17 @@ fn write_history(db: &Path, history: &History) {
                 )
             })
             .collect();
+        let days: Vec<NewDay<'_>> = days
+            .iter()
+            .map(|(d, rates)| NewDay {
+                date: *d,
+                source_date: *d,
+                source_timestamp: None,
+                rates,
+            })
+            .collect();
         store
-            .put_days(
-                days.iter().map(|(d, r)| (*d, *d, None, r)),
-                EUR,
-                &provenance,
-            )
+            .put_days(&days, EUR, &provenance)
             .expect("store a chunk");
         from = to + Days::new(1);
     }

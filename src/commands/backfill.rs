@@ -1,11 +1,10 @@
-use super::{Context, Run, recorded};
+use super::{Run, recorded};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::BackfillArgs;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::Client;
 use crate::quota::Budget;
-use crate::store::Store;
+use crate::settings::Settings;
 use crate::sync::{Fetcher, Limit, Plan, fit};
 use chrono::NaiveDate;
 
@@ -13,20 +12,20 @@ use chrono::NaiveDate;
 const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 
 impl Run for BackfillArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        let (from, to) = self.window(ctx.now.today)?;
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+        let (from, to) = self.window(settings.now.today)?;
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
-        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
-        let mut store = Store::open(&ctx.db)?;
-        recorded(&mut store, "backfill", ctx, |store| {
-            let mut plan = Plan::new(store, from, to, ctx.now.today, self.retry_timeseries)?;
+        let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
+        let mut store = settings.write_store(true)?;
+        recorded(&mut *store, "backfill", settings, |store| {
+            let mut plan = Plan::new(store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
                 log::info!("every weekday from {from} to {to} is stored; no request made");
                 return Ok(());
             }
             log::info!("{}", plan.describe());
-            let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+            let budget = Budget::read(store, &settings.now, self.budget.monthly_quota)?;
             let limit = if self.ignore_quota {
                 Limit::Ignore
             } else {
@@ -36,8 +35,8 @@ impl Run for BackfillArgs {
             let out = Fetcher {
                 store,
                 client: &client,
-                now: ctx.now.utc,
-                today: ctx.now.today,
+                now: settings.now.utc,
+                today: settings.now.today,
                 budget,
                 limit,
                 what: "backfill",

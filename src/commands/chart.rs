@@ -1,12 +1,12 @@
-use super::{Context, Run};
+use super::Run;
 use crate::calendar::window_ending;
 use crate::chart::{self, Charset, Point};
 use crate::cli::ChartArgs;
-use crate::config;
 use crate::decimal;
 use crate::error::{Exit, ResultExt, fail};
 use crate::rates::EUR;
-use crate::store::Store;
+use crate::settings::Settings;
+use crate::store;
 use crate::view::DayView;
 use std::io::{self, Write};
 
@@ -16,8 +16,8 @@ const DEFAULT_DAYS: u32 = 90;
 const DEFAULT_WIDTH: usize = 80;
 
 impl Run for ChartArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        let to = self.to.unwrap_or(ctx.now.today);
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+        let to = self.to.unwrap_or(settings.now.today);
         let from = match self.from {
             Some(d) => d,
             None => window_ending(to, self.days.unwrap_or(DEFAULT_DAYS)).0,
@@ -33,19 +33,23 @@ impl Run for ChartArgs {
             ));
         }
         let (cur, base) = (self.currency, self.base.unwrap_or(EUR));
-        let charset = if self.ascii || !config::utf8_locale() {
+        let charset = if self.ascii || !settings.terminal.utf8 {
             Charset::Ascii
         } else {
             Charset::Unicode
         };
         let width = match self.width {
             Some(w) => usize::from(w),
-            None => config::columns().unwrap_or(DEFAULT_WIDTH).clamp(40, 1000),
+            None => settings
+                .terminal
+                .columns
+                .unwrap_or(DEFAULT_WIDTH)
+                .clamp(40, 1000),
         };
 
-        let store = Store::open_read_only(&ctx.db)?;
+        let store = settings.read_store()?;
         let mut points = Vec::new();
-        store.for_each_day(from, to, &[cur, base, EUR], |day| {
+        store::walk_days(&*store, from, to, &[cur, base, EUR], |day| {
             // The rate exactly as `show --base` prints it; a day lacking
             // either currency is not drawn.
             if let Ok(view) = DayView::new(&day, day.date, Some(base), &[cur])
@@ -58,7 +62,7 @@ impl Run for ChartArgs {
                     text: text.to_string(),
                 });
             }
-            Ok(())
+            Ok::<_, anyhow::Error>(())
         })?;
         let derived = if base == EUR {
             ""

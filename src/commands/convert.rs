@@ -1,18 +1,18 @@
-use super::{Context, Run};
+use super::Run;
 use crate::cli::{ConvertArgs, ConvertFormat};
 use crate::conversion::{Conversion, parse_amount};
 use crate::error::{Exit, ResultExt, fail};
 use crate::rates::EUR;
-use crate::store::Store;
+use crate::settings::Settings;
 use std::io::{self, Write};
 
 /// How far back `convert` looks for a stored day (a weekend, a holiday).
 const MAX_FALLBACK_DAYS: u64 = 7;
 
 impl Run for ConvertArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         let amount = parse_amount(&self.amount)?;
-        let today = ctx.now.today;
+        let today = settings.now.today;
         let date = self.date.unwrap_or(today);
         if date > today {
             return Err(fail(
@@ -20,7 +20,7 @@ impl Run for ConvertArgs {
                 format!("--date {date} is in the future (today is {today})"),
             ));
         }
-        let store = Store::open_read_only(&ctx.db)?;
+        let store = settings.read_store()?;
         let day = store
             .day_on_or_before(Some(date), MAX_FALLBACK_DAYS)?
             .ok_or_else(|| {

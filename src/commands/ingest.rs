@@ -1,17 +1,17 @@
-use super::{Context, Run, prune, recorded};
+use super::{Run, prune, recorded};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::IngestArgs;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::quota::Budget;
+use crate::settings::Settings;
 use crate::store::{Provenance, Store};
-use crate::sync::{Fetcher, Limit, Plan, check_drift, fit};
+use crate::sync::{Fetcher, Limit, Plan, check_drift, fit, record_attempts};
 use chrono::NaiveDate;
 
 impl Run for IngestArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        let today = ctx.now.today;
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+        let today = settings.now.today;
         let (date, call) = match self.date {
             None => (today, Call::Latest),
             Some(d) if d > today => {
@@ -42,10 +42,10 @@ impl Run for IngestArgs {
         }
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
-        let client = Client::new(config::provider(&self.provider)?, ctx.now.utc);
-        let mut store = Store::open(&ctx.db)?;
-        recorded(&mut store, "ingest", ctx, |store| {
-            self.ingest(store, &client, date, call, ctx)
+        let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
+        let mut store = settings.write_store(true)?;
+        recorded(&mut *store, "ingest", settings, |store| {
+            self.ingest(store, &client, date, call, settings)
         })
     }
 }
@@ -53,11 +53,11 @@ impl Run for IngestArgs {
 impl IngestArgs {
     fn ingest(
         &self,
-        store: &mut Store,
+        store: &mut dyn Store,
         client: &Client,
         date: NaiveDate,
         call: Call,
-        ctx: &Context,
+        settings: &Settings,
     ) -> anyhow::Result<()> {
         // What was done, for the run's one summary line.
         let mut done = Vec::new();
@@ -66,12 +66,12 @@ impl IngestArgs {
             log::debug!("{date} is already stored; no request made (--force fetches it again)");
             done.push(format!("{date} was already stored"));
         } else {
-            let (rates, made) = fetch_day(store, client, date, call, ctx)?;
+            let (rates, made) = fetch_day(store, client, date, call, settings)?;
             done.push(format!("stored {rates} rates for {date}"));
             requests += made;
         }
         if self.date.is_none() && !self.no_heal {
-            match self.heal(store, client, ctx)? {
+            match self.heal(store, client, settings)? {
                 None => done.push("no weekday of the last month missing".into()),
                 Some((healed, missing, made)) => {
                     done.push(format!("healed {healed} of {missing} missing weekdays"));
@@ -80,7 +80,7 @@ impl IngestArgs {
             }
         }
         if let Some(days) = self.keep_days {
-            let (cutoff, pruned) = prune::prune(store, ctx.now.today, days, true)?;
+            let (cutoff, pruned) = prune::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {
                 done.push(format!(
                     "pruned {} days before {cutoff} (FXRATES_KEEP_DAYS={days})",
@@ -88,7 +88,7 @@ impl IngestArgs {
                 ));
             }
         }
-        let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+        let budget = Budget::read(store, &settings.now, self.budget.monthly_quota)?;
         log::info!(
             "{}; {requests} request{} ({} of {} this month)",
             done.join("; "),
@@ -105,18 +105,18 @@ impl IngestArgs {
     /// none was missing.
     fn heal(
         &self,
-        store: &mut Store,
+        store: &mut dyn Store,
         client: &Client,
-        ctx: &Context,
+        settings: &Settings,
     ) -> anyhow::Result<Option<(usize, usize, u64)>> {
-        let (from, to) = window_ending(ctx.now.today, MONTH_DAYS);
-        let mut plan = Plan::new(store, from, to, ctx.now.today, false)?;
+        let (from, to) = window_ending(settings.now.today, MONTH_DAYS);
+        let mut plan = Plan::new(store, from, to, settings.now.today, false)?;
         let missing = plan.missing.len();
         if missing == 0 {
             return Ok(None);
         }
         log::debug!("healing the last month: {}", plan.describe());
-        let budget = Budget::read(store, &ctx.now, self.budget.monthly_quota)?;
+        let budget = Budget::read(store, &settings.now, self.budget.monthly_quota)?;
         fit(
             &mut plan,
             &budget,
@@ -129,8 +129,8 @@ impl IngestArgs {
         let out = Fetcher {
             store,
             client,
-            now: ctx.now.utc,
-            today: ctx.now.today,
+            now: settings.now.utc,
+            today: settings.now.today,
             budget,
             limit: Limit::Truncate,
             what: "healing the last month",
@@ -144,18 +144,18 @@ impl IngestArgs {
 /// Fetches one day through `call` and stores it under `date`. Returns the
 /// number of rates stored and of requests made.
 fn fetch_day(
-    store: &mut Store,
+    store: &mut dyn Store,
     client: &Client,
     date: NaiveDate,
     call: Call,
-    ctx: &Context,
+    settings: &Settings,
 ) -> anyhow::Result<(usize, u64)> {
     let result = match call {
         Call::Latest => client.latest(),
         _ => client.historical(date),
     };
     let attempts = client.take_attempts();
-    store.record_attempts(&attempts)?;
+    record_attempts(store, &attempts)?;
     let snapshot = result?;
     check_drift(date, &snapshot)?;
     store.put_day(
@@ -163,7 +163,7 @@ fn fetch_day(
         &snapshot,
         &Provenance {
             endpoint: call.name(),
-            fetched_at: ctx.now.utc,
+            fetched_at: settings.now.utc,
         },
     )?;
     Ok((snapshot.rates.len(), attempts.len() as u64))

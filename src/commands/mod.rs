@@ -12,36 +12,28 @@ mod show_range;
 mod status;
 
 use crate::cli::Command;
-use crate::config::Now;
 use crate::ping;
-use crate::secret::Secret;
+use crate::settings::Settings;
 use crate::store::Store;
-use std::path::PathBuf;
-
-/// What every command is given besides its own arguments.
-pub struct Context {
-    pub db: PathBuf,
-    pub now: Now,
-    /// The monitoring ping for the commands that write (`--ping-url`).
-    pub ping_url: Option<Secret>,
-    /// Where the commands that write leave their metrics (`--metrics-file`).
-    pub metrics_file: Option<PathBuf>,
-}
 
 pub trait Run {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()>;
+    fn run(&self, settings: &Settings) -> anyhow::Result<()>;
 }
 
 impl Run for Command {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         match self {
-            Command::Ingest(args) => monitored(ctx, args.budget.monthly_quota, || args.run(ctx)),
-            Command::Show(args) => args.run(ctx),
-            Command::Backfill(args) => monitored(ctx, args.budget.monthly_quota, || args.run(ctx)),
-            Command::Prune(args) => args.run(ctx),
-            Command::Status(args) => args.run(ctx),
-            Command::Convert(args) => args.run(ctx),
-            Command::Chart(args) => args.run(ctx),
+            Command::Ingest(args) => {
+                monitored(settings, args.budget.monthly_quota, || args.run(settings))
+            }
+            Command::Show(args) => args.run(settings),
+            Command::Backfill(args) => {
+                monitored(settings, args.budget.monthly_quota, || args.run(settings))
+            }
+            Command::Prune(args) => args.run(settings),
+            Command::Status(args) => args.run(settings),
+            Command::Convert(args) => args.run(settings),
+            Command::Chart(args) => args.run(settings),
             Command::Completions(args) => args.print(),
             Command::Manpage(args) => args.print(),
         }
@@ -51,16 +43,16 @@ impl Run for Command {
 /// Runs `body` as a run of `command` recorded in the `runs` table, with its
 /// outcome, for `status`.
 fn recorded<T>(
-    store: &mut Store,
+    store: &mut dyn Store,
     command: &str,
-    ctx: &Context,
-    body: impl FnOnce(&mut Store) -> anyhow::Result<T>,
+    settings: &Settings,
+    body: impl FnOnce(&mut dyn Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let id = store.start_run(command, ctx.now.utc)?;
+    let id = store.start_run(command, settings.now.utc)?;
     let result = body(store);
     let error = result.as_ref().err().map(crate::logging::headline);
-    match store.finish_run(id, ctx.now.utc, error.as_deref()) {
-        Err(e) if result.is_ok() => Err(e),
+    match store.finish_run(id, settings.now.utc, error.as_deref()) {
+        Err(e) if result.is_ok() => Err(e.into()),
         Err(e) => {
             log::warn!("could not record the end of this run: {e}");
             result
@@ -73,14 +65,14 @@ fn recorded<T>(
 /// start, success and failure pings, and the metrics file, written whatever
 /// the outcome. Neither changes the outcome.
 fn monitored(
-    ctx: &Context,
+    settings: &Settings,
     monthly_quota: u64,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    ping::around(ctx.ping_url.as_ref(), || {
+    ping::around(settings.ping_url.as_ref(), || {
         let result = work();
-        if let Some(path) = &ctx.metrics_file
-            && let Err(e) = status::write_metrics_file(ctx, monthly_quota, path)
+        if let Some(path) = &settings.metrics_file
+            && let Err(e) = status::write_metrics_file(settings, monthly_quota, path)
         {
             log::warn!("{e:#}; the run itself is unaffected");
         }

@@ -1,18 +1,20 @@
-use super::{Context, Run, recorded};
+use super::{Run, recorded};
 use crate::calendar::{MONTH_DAYS, window_ending};
 use crate::cli::PruneArgs;
 use crate::error::{Exit, fail};
+use crate::settings::Settings;
 use crate::store::{Pruned, Store};
 use chrono::NaiveDate;
 use std::io::Write;
 
 impl Run for PruneArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         check_keep_days(self.keep_days)?;
-        let today = ctx.now.today;
+        let today = settings.now.today;
         if self.dry_run {
-            let mut store = Store::open_read_only(&ctx.db)?;
-            let (cutoff, pruned) = prune(&mut store, today, self.keep_days, false)?;
+            let store = settings.read_store()?;
+            let cutoff = cutoff(today, self.keep_days);
+            let pruned = store.count_before(cutoff)?;
             let line = format!(
                 "prune would delete {} before {cutoff}; nothing was deleted",
                 counts(&pruned)
@@ -21,12 +23,9 @@ impl Run for PruneArgs {
                 .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}")));
         }
         // Never create an empty database just to prune it.
-        if !ctx.db.exists() {
-            Store::open_read_only(&ctx.db)?;
-        }
-        let mut store = Store::open(&ctx.db)?;
-        recorded(&mut store, "prune", ctx, |store| {
-            let (cutoff, pruned) = prune(store, today, self.keep_days, true)?;
+        let mut store = settings.write_store(false)?;
+        recorded(&mut *store, "prune", settings, |store| {
+            let (cutoff, pruned) = prune(store, today, self.keep_days)?;
             log::info!("deleted {} before {cutoff}", counts(&pruned));
             Ok(())
         })
@@ -48,16 +47,21 @@ pub(super) fn check_keep_days(days: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes (or, without `delete`, counts) what lies before the `keep_days`
-/// days ending `today`; returns the first day kept and what went.
+/// The first day kept when keeping the `keep_days` days ending `today`
+/// (never less than the last month).
+fn cutoff(today: NaiveDate, keep_days: u32) -> NaiveDate {
+    window_ending(today, keep_days.max(MONTH_DAYS)).0
+}
+
+/// Deletes what lies before the `keep_days` days ending `today`; returns
+/// the first day kept and what went.
 pub(super) fn prune(
-    store: &mut Store,
+    store: &mut dyn Store,
     today: NaiveDate,
     keep_days: u32,
-    delete: bool,
 ) -> anyhow::Result<(NaiveDate, Pruned)> {
-    let (cutoff, _) = window_ending(today, keep_days.max(MONTH_DAYS));
-    Ok((cutoff, store.prune_before(cutoff, delete)?))
+    let cutoff = cutoff(today, keep_days);
+    Ok((cutoff, store.prune_before(cutoff)?))
 }
 
 fn counts(p: &Pruned) -> String {

@@ -1,7 +1,7 @@
-use super::{Context, Run};
+use super::Run;
 use crate::cli::{Format, ShowArgs};
 use crate::error::{Exit, ResultExt, fail};
-use crate::store::Store;
+use crate::settings::Settings;
 use crate::view::DayView;
 use std::io::{self, Write};
 
@@ -9,11 +9,11 @@ use std::io::{self, Write};
 const MAX_FALLBACK_DAYS: u64 = 7;
 
 impl Run for ShowArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         if let Some(from) = self.from {
-            return super::show_range::run(self, from, ctx);
+            return super::show_range::run(self, from, settings);
         }
-        let store = Store::open_read_only(&ctx.db)?;
+        let store = settings.read_store()?;
         let day = store
             .day_on_or_before(self.date, MAX_FALLBACK_DAYS)?
             .ok_or_else(|| match self.date {
@@ -28,7 +28,7 @@ impl Run for ShowArgs {
                     Exit::NoInput,
                     format!(
                         "{} holds no rates yet; run `fxrates backfill` or `fxrates ingest`",
-                        store.path().display()
+                        store.target()
                     ),
                 ),
             })?;

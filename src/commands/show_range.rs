@@ -1,17 +1,17 @@
 //! `show --from D --to D`: every stored day of a range, read and written one
 //! day at a time.
 
-use super::Context;
 use crate::cli::ShowArgs;
 use crate::error::{Exit, fail};
 use crate::rates::{Currency, EUR};
 use crate::series::SeriesWriter;
-use crate::store::Store;
+use crate::settings::Settings;
+use crate::store::{self, Store};
 use chrono::NaiveDate;
 use std::io::{self, BufWriter};
 
-pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()> {
-    let to = args.to.unwrap_or(ctx.now.today);
+pub fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyhow::Result<()> {
+    let to = args.to.unwrap_or(settings.now.today);
     if from > to {
         let to_text = match args.to {
             Some(_) => format!("--to {to}"),
@@ -22,7 +22,7 @@ pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()
             format!("--from {from} is after {to_text}; give the earlier day to --from"),
         ));
     }
-    let store = Store::open_read_only(&ctx.db)?;
+    let store = settings.read_store()?;
     if store.count_days(from, to)? == 0 {
         return Err(fail(
             Exit::NoInput,
@@ -32,7 +32,7 @@ pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()
             ),
         ));
     }
-    check_stored(&store, args.base, &args.symbols, from, to)?;
+    check_stored(&*store, args.base, &args.symbols, from, to)?;
     // With symbols, read only them and the base: a grid of three currencies
     // over twenty years need not read 170.
     let mut wanted = Vec::new();
@@ -50,7 +50,7 @@ pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()
         args.base,
         &args.symbols,
     );
-    store.for_each_day(from, to, &wanted, |day| writer.day(&day))?;
+    store::walk_days(&*store, from, to, &wanted, |day| writer.day(&day))?;
     let written = writer.finish()?;
     if written.without_base > 0 {
         let n = written.without_base;
@@ -76,7 +76,7 @@ pub fn run(args: &ShowArgs, from: NaiveDate, ctx: &Context) -> anyhow::Result<()
 /// Refuses, before anything is printed, a base or symbol that has no rate
 /// on any stored day of the range (most likely a typing error).
 fn check_stored(
-    store: &Store,
+    store: &dyn Store,
     base: Option<Currency>,
     symbols: &[Currency],
     from: NaiveDate,

@@ -1,11 +1,11 @@
-use super::{Context, Run};
+use super::Run;
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, ResultExt, fail};
 use crate::metrics;
 use crate::quota::Budget;
-use crate::store::{LastRun, Store, Summary};
-use crate::sync::TIMESERIES_KEY;
+use crate::settings::Settings;
+use crate::store::{LastRun, StoreError, Summary};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,8 +49,8 @@ struct RunView {
 }
 
 impl Run for StatusArgs {
-    fn run(&self, ctx: &Context) -> anyhow::Result<()> {
-        let report = Report::gather(ctx, self.budget.monthly_quota)?;
+    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+        let report = Report::gather(settings, self.budget.monthly_quota)?;
         let mut out = std::io::stdout().lock();
         match self.format {
             StatusFormat::Text => report.write_text(&mut out),
@@ -74,30 +74,31 @@ impl Run for StatusArgs {
 
 impl Report {
     /// Reads everything the report says from the database.
-    fn gather(ctx: &Context, quota: u64) -> anyhow::Result<Report> {
-        let today = ctx.now.today;
+    fn gather(settings: &Settings, quota: u64) -> anyhow::Result<Report> {
+        let today = settings.now.today;
         let (from, _) = window_ending(today, MONTH_DAYS);
         // A database that does not exist yet is reported as empty: that is
         // exactly what monitoring must hear about.
         let (summary, stored, unavailable, runs, used, timeseries, last_success) =
-            if ctx.db.exists() {
-                let store = Store::open_read_only(&ctx.db)?;
-                let budget = Budget::read(&store, &ctx.now, quota)?;
-                (
-                    store.summary()?,
-                    store.stored_between(from, today)?,
-                    store.unavailable_between(from, today)?,
-                    store.last_runs()?,
-                    budget.used,
-                    store.meta(TIMESERIES_KEY)?,
-                    store.last_success(&["ingest", "backfill"])?,
-                )
-            } else {
-                Default::default()
+            match settings.read_store() {
+                Ok(store) => {
+                    let budget = Budget::read(&*store, &settings.now, quota)?;
+                    (
+                        store.summary()?,
+                        store.stored_between(from, today)?,
+                        store.unavailable_between(from, today)?,
+                        store.last_runs()?,
+                        budget.used,
+                        store.timeseries_answer()?.map(|a| a.to_string()),
+                        store.last_success(&["ingest", "backfill"])?,
+                    )
+                }
+                Err(StoreError::Missing(_)) => Default::default(),
+                Err(e) => return Err(e.into()),
             };
         let mut report = Report::new(
             today,
-            &ctx.now,
+            &settings.now,
             summary,
             &stored,
             &unavailable,
@@ -129,7 +130,7 @@ impl Report {
     #[allow(clippy::too_many_arguments)]
     fn new(
         today: NaiveDate,
-        now: &crate::config::Now,
+        now: &crate::settings::Now,
         summary: Summary,
         stored: &BTreeSet<NaiveDate>,
         unavailable: &BTreeSet<NaiveDate>,
@@ -260,8 +261,12 @@ impl Report {
 
 /// Writes the metrics `status --format prometheus` prints to `path`,
 /// replacing the file atomically.
-pub fn write_metrics_file(ctx: &Context, monthly_quota: u64, path: &Path) -> anyhow::Result<()> {
-    let report = Report::gather(ctx, monthly_quota)?;
+pub fn write_metrics_file(
+    settings: &Settings,
+    monthly_quota: u64,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let report = Report::gather(settings, monthly_quota)?;
     metrics::write_atomically(path, &metrics::render(&report.metrics())).exit(Exit::IoErr, || {
         format!(
             "cannot write the metrics file {} (FXRATES_METRICS_FILE)",

@@ -1,36 +1,95 @@
-//! The SQLite store: one file, WAL mode, versioned schema, one transaction per
-//! write so that every stored day is complete.
+//! The history's storage, behind one object-safe trait, [`Store`].
+//!
+//! Commands open a store with [`open`] from a [`Target`] and use it as
+//! `Box<dyn Store>` / `&mut dyn Store`; they never see SQL. The store is
+//! handed plain values (a path, a lock timeout, dates, rates): it reads no
+//! environment, and knows nothing of the provider or of the command line.
+//!
+//! # The contract every implementation keeps
+//!
+//! - **A day is all or nothing.** [`Store::put_days`] writes every day it is
+//!   given, with all its rates, in one transaction, and clears any
+//!   "unavailable" mark of those days; a reader sees a day whole or not at
+//!   all. A failed call leaves the store as it was.
+//! - **One writer at a time.** A store opened with [`Access::Write`] holds
+//!   an exclusive write lock on the history from `open` until it is dropped,
+//!   waiting at most `lock_wait` for another writer ([`StoreError::Locked`]
+//!   after that). Two runs therefore never fetch or store the same day twice.
+//! - **Readers never block writers, and are never blocked by them.** A store
+//!   opened with [`Access::Read`] takes no lock, never creates anything, and
+//!   sees only committed data. Its write methods fail.
+//! - **Every request is recorded before it is sent.**
+//!   [`Store::record_request`] commits at once (it is not part of a day's
+//!   transaction), so a run killed while a request is in flight still counts
+//!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
+//!   record when the answer is in. [`Store::requests_since`] counts every
+//!   recorded request, whatever its outcome.
+//! - **Rates are exact decimal text**: what goes in is what comes out,
+//!   character for character; days come out in date order, rates in currency
+//!   order.
+//! - **The format is versioned.** A writer upgrades an older format in one
+//!   transaction; a store newer than this binary is refused
+//!   ([`StoreError::TooNew`]), by readers and writers alike, and a reader
+//!   refuses an older one ([`StoreError::TooOld`]) rather than upgrading it.
+//! - **Errors are typed** ([`StoreError`]); the command layer turns them into
+//!   exit codes. An I/O failure keeps its cause (a `rusqlite::Error`, an
+//!   `io::Error`, ...) as its `source`, so the user is told "the disk is full"
+//!   rather than a driver's code.
+//!
+//! Coordination between several hosts (claiming a day or window before
+//! fetching it, so that two hosts never ask for the same day) will be added as
+//! further methods; the write lock above is the single-host form of it.
+//!
+//! # Where things are
+//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, a
+//!   `<db>.lock` sidecar for the write lock, a versioned schema).
 
-mod history;
-mod lock;
-mod schema;
-mod series;
+mod error;
+mod sqlite;
 
-pub use history::{LastRun, Pruned, Summary};
-pub use lock::lock_path;
-pub use schema::VERSION;
+pub use error::StoreError;
+pub use sqlite::VERSION;
 
-use crate::error::{Exit, ResultExt, fail};
-use crate::fixer::Attempt;
 use crate::rates::{Currency, RateSet, Snapshot};
-use anyhow::Context;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::fs;
-use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// How long a connection waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where the history is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+}
 
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-    /// Held by a store opened for writing; declared last so that it is
-    /// released only after the connection has closed.
-    _lock: Option<lock::WriteLock>,
+impl fmt::Display for Target {
+    /// How messages name the store (never with a password).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Sqlite(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reading only: the store must exist and be of this binary's version.
+    Read,
+    /// Writing, holding the write lock (waiting at most `lock_wait` for it).
+    /// With `create`, a missing store is created; without, it is
+    /// [`StoreError::Missing`].
+    Write { create: bool, lock_wait: Duration },
+}
+
+/// Opens the store at `target`.
+pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreError> {
+    match target {
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
+    }
 }
 
 /// A stored day, as `show` reads it.
@@ -40,442 +99,259 @@ pub struct StoredDay {
     pub base: Currency,
     pub source_date: NaiveDate,
     pub source_timestamp: Option<i64>,
+    /// When it was fetched: UTC, RFC 3339, whole seconds.
     pub fetched_at: String,
     pub rates: RateSet,
 }
 
-/// How the day being stored was fetched.
+/// One day to store: its business date and what the provider sent.
+#[derive(Clone, Copy, Debug)]
+pub struct NewDay<'a> {
+    pub date: NaiveDate,
+    /// The provider's own date for it (provenance).
+    pub source_date: NaiveDate,
+    pub source_timestamp: Option<i64>,
+    pub rates: &'a RateSet,
+}
+
+/// How the days being stored were fetched.
+#[derive(Clone, Copy, Debug)]
 pub struct Provenance<'a> {
+    /// The provider's endpoint: latest, historical or timeseries.
     pub endpoint: &'a str,
     pub fetched_at: DateTime<Utc>,
 }
 
+/// One request to the provider, as the quota record keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+    /// The provider's endpoint: latest, historical or timeseries.
+    pub endpoint: &'a str,
+    /// `ok`, the error, or [`Request::UNANSWERED`] while it is in flight.
+    pub outcome: &'a str,
+}
+
+impl Request<'_> {
+    /// The outcome of a request recorded before it is sent; it stays so if
+    /// the run ends before the answer.
+    pub const UNANSWERED: &'static str = "unanswered";
+}
+
+/// A recorded request, for [`Store::set_request_outcome`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestId(pub i64);
+
+/// A recorded run, for [`Store::finish_run`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunId(pub i64);
+
+/// Counts of the stored history, for `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub days: u64,
+    pub oldest: Option<NaiveDate>,
+    pub latest: Option<NaiveDate>,
+}
+
+/// The last run of one command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRun {
+    pub command: String,
+    pub started_at: String,
+    /// `None` while running, or when the run was killed before it ended.
+    pub ok: Option<bool>,
+    pub error: Option<String>,
+}
+
+/// What a prune removes (or would remove).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub days: u64,
+    pub rates: u64,
+    pub unavailable: u64,
+}
+
+/// What the provider's plan last answered to a `timeseries` request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeseriesAnswer {
+    pub allowed: bool,
+    /// The day it answered (the run's local date).
+    pub on: NaiveDate,
+}
+
+impl fmt::Display for TimeseriesAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.allowed { "allowed" } else { "refused" };
+        write!(f, "{verdict} {}", self.on)
+    }
+}
+
+/// A time as the store keeps it: UTC, RFC 3339, whole seconds (so that text
+/// order is time order).
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-impl Store {
-    /// Opens the database for writing, creating it (mode 0600, and its
-    /// directory) if needed, and migrating it to this binary's schema.
-    /// Holds the write lock until dropped: another writer waits for it (see
-    /// `config::lock_timeout`), readers do not.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
-        create_dir(path)?;
-        let lock = lock::acquire(path, crate::config::lock_timeout()?)?;
-        match Store::open_locked(path) {
-            Ok(mut store) => {
-                store._lock = Some(lock);
-                Ok(store)
-            }
-            Err(e) => {
-                lock.abandon();
-                Err(e)
-            }
-        }
-    }
+/// The history's storage. Reads take `&self`, writes `&mut self`; see the
+/// module documentation for what every implementation promises.
+pub trait Store {
+    /// Where the store is, for messages.
+    fn target(&self) -> &Target;
 
-    fn open_locked(path: &Path) -> anyhow::Result<Store> {
-        create_file(path)?;
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .exit(Exit::IoErr, || {
-            format!("cannot open the database {}", path.display())
-        })?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-            _lock: None,
-        };
-        store.configure()?;
-        store.migrate()?;
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .exit(Exit::IoErr, || {
-                store.named("cannot switch the database to WAL mode")
-            })?;
-        Ok(store)
-    }
-
-    /// Opens an existing database for reading only; never creates a file.
-    pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
-        if !path.exists() {
-            return Err(fail(
-                Exit::NoInput,
-                format!(
-                    "there is no database at {}; run `fxrates backfill` or `fxrates ingest` first, \
-                     or point --db (FXRATES_DB) at the right file",
-                    path.display()
-                ),
-            ));
-        }
-        // Read-write without CREATE, but query-only: a read-only connection
-        // to a WAL database would leave -wal and -shm files behind, while
-        // the last read-write connection to close removes them.
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
-        .exit(Exit::IoErr, || {
-            format!("cannot open the database {}", path.display())
-        })?;
-        let store = Store {
-            conn,
-            path: path.to_owned(),
-            _lock: None,
-        };
-        store.configure()?;
-        let version = store.version()?;
-        if version == 0 && !store.is_empty()? {
-            return Err(store.foreign());
-        }
-        if version > VERSION {
-            return Err(store.too_new(version));
-        }
-        if version < VERSION {
-            return Err(fail(
-                Exit::IoErr,
-                format!(
-                    "{} has schema version {version}, this fxrates reads version {VERSION}; run \
-                     `fxrates ingest` once to upgrade it",
-                    store.path.display()
-                ),
-            ));
-        }
-        Ok(store)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn named(&self, what: &str) -> String {
-        format!("{what} ({})", self.path.display())
-    }
-
-    fn configure(&self) -> anyhow::Result<()> {
-        let result = self
-            .conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .and_then(|()| self.conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"));
-        if let Err(e) = &result
-            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase)
-        {
-            return result.exit(Exit::IoErr, || self.not_fxrates());
-        }
-        result.exit(Exit::IoErr, || self.named("cannot configure the database"))
-    }
-
-    fn not_fxrates(&self) -> String {
-        format!(
-            "{} is not an fxrates database (it is not SQLite, or is damaged); point --db \
-             (FXRATES_DB) at another path",
-            self.path.display()
-        )
-    }
-
-    fn version(&self) -> anyhow::Result<i64> {
-        self.conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .exit(Exit::IoErr, || self.not_fxrates())
-    }
-
-    fn is_empty(&self) -> anyhow::Result<bool> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .exit(Exit::IoErr, || self.named("cannot read the database"))?;
-        Ok(n == 0)
-    }
-
-    fn foreign(&self) -> anyhow::Error {
-        fail(
-            Exit::IoErr,
-            format!(
-                "{} is a SQLite database of another program, not fxrates'; point --db (FXRATES_DB) \
-                 at another path",
-                self.path.display()
-            ),
-        )
-    }
-
-    fn too_new(&self, version: i64) -> anyhow::Error {
-        fail(
-            Exit::IoErr,
-            format!(
-                "{} has schema version {version}, newer than the version {VERSION} this fxrates \
-                 knows; upgrade fxrates",
-                self.path.display()
-            ),
-        )
-    }
-
-    fn migrate(&mut self) -> anyhow::Result<()> {
-        let version = self.version()?;
-        if version == 0 && !self.is_empty()? {
-            return Err(self.foreign());
-        }
-        if version > VERSION {
-            return Err(self.too_new(version));
-        }
-        if version == VERSION {
-            return Ok(());
-        }
-        let path = self.path.display().to_string();
-        let tx = self.conn.transaction().exit(Exit::IoErr, || {
-            format!("cannot write to the database {path}")
-        })?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .exit(Exit::IoErr, || {
-                    format!(
-                        "cannot upgrade the database {path} to schema version {}",
-                        i + 1
-                    )
-                })?;
-        }
-        tx.commit().exit(Exit::IoErr, || {
-            format!("cannot write to the database {path}")
-        })?;
-        log::info!("database {path} is at schema version {VERSION}");
-        Ok(())
-    }
+    // ---- days ----
 
     /// Whether `date` is stored.
-    pub fn has_day(&self, date: NaiveDate) -> anyhow::Result<bool> {
-        self.conn
-            .prepare_cached("SELECT 1 FROM days WHERE date = ?1")
-            .and_then(|mut s| s.exists([date.to_string()]))
-            .exit(Exit::IoErr, || self.named("cannot read the database"))
-    }
+    fn has_day(&self, date: NaiveDate) -> Result<bool, StoreError>;
 
-    /// Stores `snapshot` under the business date `date`, replacing any stored
-    /// rates of that day, in one transaction.
+    /// The most recent stored day on or before `date`, at most `max_back`
+    /// days earlier; the latest stored day when `date` is `None`.
+    fn day_on_or_before(
+        &self,
+        date: Option<NaiveDate>,
+        max_back: u64,
+    ) -> Result<Option<StoredDay>, StoreError>;
+
+    /// Calls `each` with every stored day from `from` to `to` (both
+    /// included), in date order, until it breaks. With `currencies`
+    /// non-empty, each day holds only those of them that are stored (a day
+    /// holding none is skipped). Returns how many days were passed to `each`.
+    /// See [`walk_days`] for a form whose callback may fail.
+    fn for_each_day(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        currencies: &[Currency],
+        each: &mut dyn FnMut(StoredDay) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError>;
+
+    /// How many days are stored from `from` to `to`, both included.
+    fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError>;
+
+    /// Whether `currency` has a rate on any stored day from `from` to `to`.
+    fn has_currency_between(
+        &self,
+        currency: Currency,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StoreError>;
+
+    /// The stored dates from `from` to `to`, both included.
+    fn stored_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError>;
+
+    /// The dates the provider said it has no rates for, from `from` to `to`.
+    fn unavailable_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError>;
+
+    /// How many days are stored, and the oldest and latest of them.
+    fn summary(&self) -> Result<Summary, StoreError>;
+
+    /// Stores `days` against `base`, replacing any stored rates of those
+    /// days and clearing their "unavailable" marks: all of them or none, in
+    /// one transaction.
+    fn put_days(
+        &mut self,
+        days: &[NewDay<'_>],
+        base: Currency,
+        provenance: &Provenance<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Remembers that the provider has no rates for `date`, so it is not
+    /// asked again.
+    fn mark_unavailable(
+        &mut self,
+        date: NaiveDate,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// What pruning everything before `cutoff` would remove.
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError>;
+
+    /// Removes every day (and unavailable mark) before `cutoff`, in one
+    /// transaction. The request record is never touched: the monthly quota
+    /// is counted from it.
+    fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError>;
+
+    // ---- requests, the plan, runs ----
+
+    /// Records a request, committed at once; see [`Request::UNANSWERED`].
+    fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError>;
+
+    /// Completes the record of a request with its outcome.
+    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError>;
+
+    /// How many requests were recorded at or after `since`.
+    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// What the plan last answered to `timeseries`, if it was ever asked.
+    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError>;
+
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
+
+    /// Records the start of a run of `command`.
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;
+
+    /// Records how a run ended, at `at`, with its error if it failed.
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// When a run of one of `commands` last succeeded.
+    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// The last run of each command, in command-name order.
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError>;
+}
+
+impl dyn Store + '_ {
+    /// Stores one day under the business date `date`.
     pub fn put_day(
         &mut self,
         date: NaiveDate,
         snapshot: &Snapshot,
         provenance: &Provenance<'_>,
-    ) -> anyhow::Result<()> {
-        self.put_days(
-            std::iter::once((
-                date,
-                snapshot.source_date,
-                snapshot.source_timestamp,
-                &snapshot.rates,
-            )),
-            snapshot.base,
-            provenance,
-        )
-    }
-
-    /// Stores several days in one transaction: all of them or none.
-    pub fn put_days<'r>(
-        &mut self,
-        days: impl IntoIterator<Item = (NaiveDate, NaiveDate, Option<i64>, &'r RateSet)>,
-        base: Currency,
-        provenance: &Provenance<'_>,
-    ) -> anyhow::Result<()> {
-        let path = self.path.display().to_string();
-        let fetched_at = timestamp(provenance.fetched_at);
-        let write = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
-            let mut del = tx.prepare_cached("DELETE FROM day_rates WHERE date = ?1")?;
-            let mut day = tx.prepare_cached(
-                "INSERT OR REPLACE INTO days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
-                 VALUES (?1, ?2, 'fixer', ?3, ?4, ?5, ?6)",
-            )?;
-            let mut rate = tx.prepare_cached(
-                "INSERT INTO day_rates (date, currency, rate) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut unavailable =
-                tx.prepare_cached("DELETE FROM unavailable_days WHERE date = ?1")?;
-            for (date, source_date, source_ts, rates) in days {
-                let date = date.to_string();
-                del.execute([&date])?;
-                day.execute(params![
-                    date,
-                    base.as_str(),
-                    provenance.endpoint,
-                    source_date.to_string(),
-                    source_ts,
-                    fetched_at
-                ])?;
-                for (currency, decimal) in rates.iter() {
-                    rate.execute(params![date, currency.as_str(), decimal])?;
-                }
-                unavailable.execute([&date])?;
-            }
-            Ok(())
+    ) -> Result<(), StoreError> {
+        let day = NewDay {
+            date,
+            source_date: snapshot.source_date,
+            source_timestamp: snapshot.source_timestamp,
+            rates: &snapshot.rates,
         };
-        let tx = self.conn.transaction().exit(Exit::IoErr, || {
-            format!("cannot write to the database {path}")
-        })?;
-        write(&tx).and_then(|()| tx.commit()).exit(Exit::IoErr, || {
-            format!("cannot store rates in the database {path}")
-        })
-    }
-
-    /// The most recent stored day on or before `date`, at most `max_back`
-    /// days earlier; the latest stored day when `date` is `None`.
-    pub fn day_on_or_before(
-        &self,
-        date: Option<NaiveDate>,
-        max_back: u64,
-    ) -> anyhow::Result<Option<StoredDay>> {
-        let found: Option<String> = match date {
-            None => self
-                .conn
-                .query_row("SELECT max(date) FROM days", [], |r| r.get(0))
-                .optional()
-                .map(Option::flatten),
-            Some(d) => {
-                let earliest = d.checked_sub_days(chrono::Days::new(max_back)).unwrap_or(d);
-                self.conn
-                    .query_row(
-                        "SELECT max(date) FROM days WHERE date <= ?1 AND date >= ?2",
-                        [d.to_string(), earliest.to_string()],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map(Option::flatten)
-            }
-        }
-        .exit(Exit::IoErr, || self.named("cannot read the database"))?;
-        match found {
-            None => Ok(None),
-            Some(d) => self.day(&d).map(Some),
-        }
-    }
-
-    fn day(&self, date: &str) -> anyhow::Result<StoredDay> {
-        let read =
-            || -> rusqlite::Result<(String, String, String, Option<i64>, String, RateSet)> {
-                let (base, source_date, ts, fetched_at) = self.conn.query_row(
-                "SELECT base, source_date, source_timestamp, fetched_at FROM days WHERE date = ?1",
-                [date],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("SELECT currency, rate FROM day_rates WHERE date = ?1")?;
-                let mut rows = stmt.query([date])?;
-                let mut rates = RateSet::with_capacity(180);
-                while let Some(row) = rows.next()? {
-                    let code = row.get_ref(0)?.as_str()?;
-                    let rate = row.get_ref(1)?.as_str()?;
-                    if let Some(c) = Currency::parse(code) {
-                        rates.push(c, rate);
-                    }
-                }
-                Ok((date.to_string(), base, source_date, ts, fetched_at, rates))
-            };
-        let (date, base, source_date, source_timestamp, fetched_at, mut rates) =
-            read().exit(Exit::IoErr, || self.named("cannot read the database"))?;
-        rates.sort_and_find_duplicate();
-        let bad = || {
-            fail(
-                Exit::IoErr,
-                self.named(&format!("the stored day {date} is damaged")),
-            )
-        };
-        Ok(StoredDay {
-            date: crate::calendar::parse_date(&date).ok_or_else(bad)?,
-            base: Currency::parse(&base).ok_or_else(bad)?,
-            source_date: crate::calendar::parse_date(&source_date).ok_or_else(bad)?,
-            source_timestamp,
-            fetched_at,
-            rates,
-        })
-    }
-
-    /// Records requests made to the provider, for the quota.
-    pub fn record_attempts(&self, attempts: &[Attempt]) -> anyhow::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT INTO requests (at, endpoint, outcome) VALUES (?1, ?2, ?3)")
-            .exit(Exit::IoErr, || self.named("cannot record a request"))?;
-        for a in attempts {
-            stmt.execute(params![timestamp(a.at), a.endpoint, a.outcome])
-                .exit(Exit::IoErr, || self.named("cannot record a request"))?;
-        }
-        Ok(())
-    }
-
-    /// How many requests were made at or after `since`.
-    pub fn requests_since(&self, since: DateTime<Utc>) -> anyhow::Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM requests WHERE at >= ?1",
-                [timestamp(since)],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .exit(Exit::IoErr, || self.named("cannot read the request record"))
-    }
-
-    /// The connection, for modules that add their own queries.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+        self.put_days(&[day], snapshot.base, provenance)
     }
 }
 
-/// Creates the database's directory (0700) if it does not exist.
-fn create_dir(path: &Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if dir.exists() && !dir.is_dir() {
-            return Err(fail(
-                Exit::IoErr,
-                format!(
-                    "{} is a file, not a directory, so the database cannot go in it; point --db \
-                     (FXRATES_DB) at another path",
-                    dir.display()
-                ),
-            ));
+/// [`Store::for_each_day`] with a callback that may fail: its first error
+/// stops the walk and is returned as it is.
+pub fn walk_days<E: From<StoreError>>(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    currencies: &[Currency],
+    mut each: impl FnMut(StoredDay) -> Result<(), E>,
+) -> Result<usize, E> {
+    let mut failed = None;
+    let count = store.for_each_day(from, to, currencies, &mut |day| match each(day) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            ControlFlow::Break(())
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .exit(Exit::IoErr, || {
-                format!(
-                    "cannot create the directory {} for the database",
-                    dir.display()
-                )
-            })?;
-    }
-    Ok(())
-}
-
-/// Creates an empty database file (0600) if there is none, so that SQLite
-/// never creates a world-readable file.
-fn create_file(path: &Path) -> anyhow::Result<()> {
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {
-            log::info!("created the database {}", path.display());
-            Ok(())
-        }
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e)
-            .context(format!("creating {}", path.display()))
-            .exit(Exit::IoErr, || {
-                format!(
-                    "cannot create the database {}; check that its directory is writable, or set --db (FXRATES_DB)",
-                    path.display()
-                )
-            }),
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(count),
     }
 }

@@ -52,12 +52,10 @@ fn a_gap_in_the_history_is_not_filled_in() {
     let env = offline("2024-09-30T12:00:00Z");
     september(&env);
     // Take out Wednesday the 11th, as if it had never been fetched.
-    let mut store = fxrates::store::Store::open(&env.db).unwrap();
-    store
-        .conn_mut()
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
         .execute("DELETE FROM days WHERE date = '2024-09-11'", [])
         .unwrap();
-    drop(store);
     let (code, out, err) = env.run(&[
         "show",
         "--from",

@@ -5,7 +5,8 @@
 use crate::common::{TestEnv, weekdays};
 use chrono::{DateTime, NaiveDate};
 use fxrates::rates::{Currency, EUR, RateSet, Snapshot};
-use fxrates::store::{Provenance, Store};
+use fxrates::store::{self, Access, Provenance, Target};
+use std::time::Duration;
 
 pub fn date(s: &str) -> NaiveDate {
     fxrates::calendar::parse_date(s).unwrap()
@@ -13,7 +14,14 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// Stores each `(date, [(code, rate)])` as fixer would have sent it.
 pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
-    let mut store = Store::open(&env.db).unwrap();
+    let mut store = store::open(
+        &Target::Sqlite(env.db.clone()),
+        Access::Write {
+            create: true,
+            lock_wait: Duration::ZERO,
+        },
+    )
+    .unwrap();
     for (day, rates) in days {
         let mut set = RateSet::with_capacity(rates.len());
         for (c, r) in rates {

@@ -4,7 +4,8 @@
 //! WAL lets them read while a writer works. The operating system releases the
 //! lock when the process ends, however it ends, so it can never go stale.
 
-use crate::error::{Exit, ResultExt, fail};
+use super::IoContext;
+use crate::store::{StoreError, Target};
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// Held while it lives.
 #[derive(Debug)]
-pub struct WriteLock {
+pub(super) struct WriteLock {
     _file: File,
     path: PathBuf,
     /// Whether this run made the lock file.
@@ -26,7 +27,7 @@ impl WriteLock {
     /// is left with nothing new beside it. A run that waited on the file
     /// meanwhile then holds a lock on a removed file, which is harmless:
     /// it meets the same refusal.
-    pub fn abandon(self) {
+    pub(super) fn abandon(self) {
         if self.created {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -34,7 +35,7 @@ impl WriteLock {
 }
 
 /// The lock file of the database at `db`.
-pub fn lock_path(db: &Path) -> PathBuf {
+fn lock_path(db: &Path) -> PathBuf {
     let mut name = OsString::from(db.as_os_str());
     name.push(".lock");
     PathBuf::from(name)
@@ -42,7 +43,7 @@ pub fn lock_path(db: &Path) -> PathBuf {
 
 /// Takes the write lock of `db`, waiting at most `wait` for another run to
 /// release it.
-pub fn acquire(db: &Path, wait: Duration) -> anyhow::Result<WriteLock> {
+pub(super) fn acquire(db: &Path, wait: Duration) -> Result<WriteLock, StoreError> {
     let path = lock_path(db);
     let open = |create_new: bool| {
         OpenOptions::new()
@@ -56,7 +57,7 @@ pub fn acquire(db: &Path, wait: Duration) -> anyhow::Result<WriteLock> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false).map(|f| (f, false)),
         Err(e) => Err(e),
     }
-    .exit(Exit::IoErr, || {
+    .io(|| {
         format!(
             "cannot create the lock file {}; check that the database's directory is writable, \
                  or set --db (FXRATES_DB)",
@@ -76,20 +77,15 @@ pub fn acquire(db: &Path, wait: Duration) -> anyhow::Result<WriteLock> {
             }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
-                return Err(e).exit(Exit::IoErr, || format!("cannot lock {}", path.display()));
+                return Err(e).io(|| format!("cannot lock {}", path.display()));
             }
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(fail(
-                Exit::Locked,
-                format!(
-                    "another fxrates run is using {} and did not finish within {} s; try again \
-                     later, or wait longer with FXRATES_LOCK_TIMEOUT",
-                    db.display(),
-                    wait.as_secs()
-                ),
-            ));
+            return Err(StoreError::Locked {
+                target: Target::Sqlite(db.to_owned()),
+                waited: wait,
+            });
         }
         if !told {
             log::info!(

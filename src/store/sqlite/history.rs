@@ -1,56 +1,33 @@
 //! Queries about the history as a whole: which days are stored or known to
-//! be unavailable, what the plan allows, the runs of each command, and
-//! pruning. Kept apart from the day-level reads and writes in `mod.rs`.
+//! be unavailable, what the plan allows, the request record, the runs of
+//! each command, and pruning. Kept apart from the day-level reads and writes
+//! in `mod.rs`.
 
-use super::{Store, timestamp};
+use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
-use crate::error::{Exit, ResultExt};
+use crate::store::{
+    LastRun, Pruned, Request, RequestId, RunId, StoreError, Summary, TimeseriesAnswer, timestamp,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
-/// Counts of the stored history, for `status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub days: u64,
-    pub oldest: Option<NaiveDate>,
-    pub latest: Option<NaiveDate>,
-}
-
-/// The last run of one command.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LastRun {
-    pub command: String,
-    pub started_at: String,
-    /// `None` while running, or when the run was killed before it ended.
-    pub ok: Option<bool>,
-    pub error: Option<String>,
-}
-
-/// What a prune removes (or would remove).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub days: u64,
-    pub rates: u64,
-    pub unavailable: u64,
-}
+/// The `meta` key holding the plan's last answer to `timeseries`:
+/// `allowed YYYY-MM-DD` or `refused YYYY-MM-DD`.
+const TIMESERIES_KEY: &str = "timeseries";
 
 /// Takes `Option<String>` dates from SQLite and keeps the valid ones.
 fn date_of(text: Option<String>) -> Option<NaiveDate> {
     text.as_deref().and_then(parse_date)
 }
 
-impl Store {
-    fn read_err(&self) -> impl FnOnce() -> String + '_ {
-        || self.named("cannot read the database")
-    }
-
+impl SqliteStore {
     fn dates(
         &self,
         sql: &str,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
         let read = || -> rusqlite::Result<BTreeSet<NaiveDate>> {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let rows = stmt.query_map([from.to_string(), to.to_string()], |r| {
@@ -64,15 +41,14 @@ impl Store {
             }
             Ok(out)
         };
-        read().exit(Exit::IoErr, self.read_err())
+        read().io(self.read_err())
     }
 
-    /// The stored dates from `from` to `to`, both included.
-    pub fn stored_between(
+    pub(super) fn stored_between(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
         self.dates(
             "SELECT date FROM days WHERE date >= ?1 AND date <= ?2",
             from,
@@ -80,12 +56,11 @@ impl Store {
         )
     }
 
-    /// The dates fixer said it has no rates for, from `from` to `to`.
-    pub fn unavailable_between(
+    pub(super) fn unavailable_between(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
         self.dates(
             "SELECT date FROM unavailable_days WHERE date >= ?1 AND date <= ?2",
             from,
@@ -93,42 +68,57 @@ impl Store {
         )
     }
 
-    /// Remembers that fixer has no rates for `date`, so it is not asked again.
-    pub fn mark_unavailable(
+    pub(super) fn mark_unavailable(
         &self,
         date: NaiveDate,
         at: DateTime<Utc>,
         reason: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO unavailable_days (date, recorded_at, reason) VALUES (?1, ?2, ?3)",
                 params![date.to_string(), timestamp(at), reason],
             )
             .map(drop)
-            .exit(Exit::IoErr, || self.named("cannot write to the database"))
+            .io(self.write_err())
     }
 
-    /// A remembered fact (see the `meta` table).
-    pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    pub(super) fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [TIMESERIES_KEY],
+                |r| r.get(0),
+            )
             .optional()
-            .exit(Exit::IoErr, self.read_err())
+            .io(self.read_err())?;
+        // An unreadable value is as good as none: the plan is asked again.
+        Ok(value.as_deref().and_then(|v| {
+            let (verdict, on) = v.split_once(' ')?;
+            let allowed = match verdict {
+                "allowed" => true,
+                "refused" => false,
+                _ => return None,
+            };
+            Some(TimeseriesAnswer {
+                allowed,
+                on: parse_date(on)?,
+            })
+        }))
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> anyhow::Result<()> {
+    pub(super) fn set_timeseries_answer(&self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [key, value],
+                [TIMESERIES_KEY, &answer.to_string()],
             )
             .map(drop)
-            .exit(Exit::IoErr, || self.named("cannot write to the database"))
+            .io(self.write_err())
     }
 
-    /// How many days are stored, and the oldest and latest of them.
-    pub fn summary(&self) -> anyhow::Result<Summary> {
+    pub(super) fn summary(&self) -> Result<Summary, StoreError> {
         self.conn
             // Three subqueries, not `count(*), min(date), max(date)` in one:
             // together they force a scan that decodes every row; apart,
@@ -146,38 +136,75 @@ impl Store {
                     })
                 },
             )
-            .exit(Exit::IoErr, self.read_err())
+            .io(self.read_err())
     }
 
-    /// Records the start of a run of `command`; returns its id for [`Store::finish_run`].
-    pub fn start_run(&self, command: &str, at: DateTime<Utc>) -> anyhow::Result<i64> {
+    pub(super) fn record_request(&self, request: &Request<'_>) -> Result<RequestId, StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO requests (at, endpoint, outcome) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| {
+                s.execute(params![
+                    timestamp(request.at),
+                    request.endpoint,
+                    request.outcome
+                ])
+            })
+            .map(|_| RequestId(self.conn.last_insert_rowid()))
+            .io(|| self.named("cannot record a request"))
+    }
+
+    pub(super) fn set_request_outcome(
+        &self,
+        id: RequestId,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE requests SET outcome = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id.0, outcome]))
+            .map(drop)
+            .io(|| self.named("cannot record a request"))
+    }
+
+    pub(super) fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM requests WHERE at >= ?1",
+                [timestamp(since)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .io(|| self.named("cannot read the request record"))
+    }
+
+    pub(super) fn start_run(&self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
         self.conn
             .execute(
                 "INSERT INTO runs (command, started_at) VALUES (?1, ?2)",
                 [command, &timestamp(at)],
             )
-            .map(|_| self.conn.last_insert_rowid())
-            .exit(Exit::IoErr, || self.named("cannot write to the database"))
+            .map(|_| RunId(self.conn.last_insert_rowid()))
+            .io(self.write_err())
     }
 
-    /// Records how a run ended. `at` is the run's own clock (read once).
-    pub fn finish_run(
+    pub(super) fn finish_run(
         &self,
-        id: i64,
+        id: RunId,
         at: DateTime<Utc>,
         error: Option<&str>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE runs SET finished_at = ?2, ok = ?3, error = ?4 WHERE id = ?1",
-                params![id, timestamp(at), error.is_none(), error],
+                params![id.0, timestamp(at), error.is_none(), error],
             )
             .map(drop)
-            .exit(Exit::IoErr, || self.named("cannot write to the database"))
+            .io(self.write_err())
     }
 
-    /// When a run of one of `commands` last succeeded.
-    pub fn last_success(&self, commands: &[&str]) -> anyhow::Result<Option<DateTime<Utc>>> {
+    pub(super) fn last_success(
+        &self,
+        commands: &[&str],
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut latest: Option<String> = None;
         for command in commands {
             let at: Option<String> = self
@@ -187,7 +214,7 @@ impl Store {
                     [command],
                     |r| r.get(0),
                 )
-                .exit(Exit::IoErr, self.read_err())?;
+                .io(self.read_err())?;
             // RFC 3339 in UTC with whole seconds: text order is time order.
             latest = latest.max(at);
         }
@@ -196,8 +223,7 @@ impl Store {
             .map(|t| t.with_timezone(&Utc)))
     }
 
-    /// The last run of each command, by command name.
-    pub fn last_runs(&self) -> anyhow::Result<Vec<LastRun>> {
+    pub(super) fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
         let read = || -> rusqlite::Result<Vec<LastRun>> {
             let mut stmt = self.conn.prepare(
                 "SELECT command, started_at, ok, error FROM runs
@@ -213,14 +239,13 @@ impl Store {
             })?
             .collect()
         };
-        read().exit(Exit::IoErr, self.read_err())
+        read().io(self.read_err())
     }
 
     /// What pruning everything before `cutoff` removes; with `delete`, it
-    /// removes it, in one transaction. The request record is never touched:
-    /// the monthly quota is counted from it.
-    pub fn prune_before(&mut self, cutoff: NaiveDate, delete: bool) -> anyhow::Result<Pruned> {
-        let path = self.path.display().to_string();
+    /// removes it, in one transaction.
+    pub(super) fn prune(&mut self, cutoff: NaiveDate, delete: bool) -> Result<Pruned, StoreError> {
+        let path = self.target.to_string();
         let cutoff = cutoff.to_string();
         let work = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<Pruned> {
             let count = |sql: &str| tx.query_row(sql, [&cutoff], |r| r.get::<_, i64>(0));
@@ -236,13 +261,13 @@ impl Store {
             }
             Ok(pruned)
         };
-        let tx = self.conn.transaction().exit(Exit::IoErr, || {
-            format!("cannot write to the database {path}")
-        })?;
-        let pruned = work(&tx).exit(Exit::IoErr, || format!("cannot prune the database {path}"))?;
-        tx.commit().exit(Exit::IoErr, || {
-            format!("cannot write to the database {path}")
-        })?;
+        let tx = self
+            .conn
+            .transaction()
+            .io(|| format!("cannot write to the database {path}"))?;
+        let pruned = work(&tx).io(|| format!("cannot prune the database {path}"))?;
+        tx.commit()
+            .io(|| format!("cannot write to the database {path}"))?;
         Ok(pruned)
     }
 }

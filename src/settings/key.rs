@@ -1,0 +1,94 @@
+//! The API key: from a key file (checked like ssh checks its keys) or from
+//! the variable's value that [`super::Settings`] read.
+
+use crate::error::{Exit, ResultExt, fail};
+use crate::secret::Secret;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The API key: from the key file when one is given, else `FIXER_API_KEY`.
+/// `from_env` is the value of `FIXER_API_KEY`; `credentials` systemd's
+/// `CREDENTIALS_DIRECTORY`.
+pub(super) fn api_key(
+    file: Option<&Path>,
+    from_env: Option<&str>,
+    credentials: Option<&Path>,
+) -> anyhow::Result<Secret> {
+    let key = match file {
+        Some(path) => read_key_file(path, credentials)?,
+        None => match from_env {
+            Some(k) if !k.trim().is_empty() => k.trim().to_string(),
+            Some(_) => {
+                return Err(fail(
+                    Exit::Config,
+                    "FIXER_API_KEY is empty; set it to your fixer.io API key",
+                ));
+            }
+            None => {
+                return Err(fail(
+                    Exit::Config,
+                    "no fixer.io API key: set FIXER_API_KEY, or FIXER_API_KEY_FILE (--api-key-file) \
+                     to a file holding it",
+                ));
+            }
+        },
+    };
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(fail(
+            Exit::Config,
+            "the fixer.io API key contains spaces or non-ASCII characters; check FIXER_API_KEY or the key file",
+        ));
+    }
+    Ok(Secret::new(key))
+}
+
+fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<String> {
+    let shown = path.display();
+    let meta = fs::metadata(path).exit(Exit::Config, || {
+        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
+    })?;
+    let mode = meta.mode() & 0o777;
+    // systemd guards its credentials itself; depending on the file system
+    // it grants the service access through an ACL on a root-owned file,
+    // which the two checks below would refuse.
+    let checked = !is_systemd_credential(path, credentials);
+    if checked && mode & 0o077 != 0 {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the API key file {shown} has mode {mode:04o} and is open to group or others; run `chmod 600 {shown}`"
+            ),
+        ));
+    }
+    // Another user's file could be changed behind our back. /proc/self is
+    // owned by this process's user, which std cannot ask for directly.
+    let uid = fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if checked && uid.is_some_and(|uid| uid != meta.uid()) {
+        return Err(fail(
+            Exit::Config,
+            format!("the API key file {shown} is owned by another user; it must be yours"),
+        ));
+    }
+    let text = fs::read_to_string(path).exit(Exit::Config, || {
+        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
+    })?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(fail(
+            Exit::Config,
+            format!("the API key file {shown} is empty; put your fixer.io API key in it"),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// Whether `path` is a credential systemd passed to this service
+/// (`LoadCredential=`, read through `FIXER_API_KEY_FILE=%d/NAME`).
+fn is_systemd_credential(path: &Path, credentials: Option<&Path>) -> bool {
+    let Some(dir) = credentials else {
+        return false;
+    };
+    let parent = path.parent().and_then(|p| p.canonicalize().ok());
+    dir.is_absolute() && parent.is_some() && parent == dir.canonicalize().ok()
+}

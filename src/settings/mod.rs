@@ -1,0 +1,245 @@
+//! Everything a run depends on besides its command's own arguments, resolved
+//! once in [`crate::run`] (ripgrep's `HiArgs`): the database, the clock, the
+//! lock timeout, the monitoring outputs, the terminal, and what the provider
+//! needs. This module is the only one that reads the environment; the layers
+//! below are handed plain values. Each reader names the variable it reads in
+//! its errors.
+
+mod key;
+
+use crate::cli::{Cli, ProviderArgs};
+use crate::error::{Exit, fail};
+use crate::fixer::{self, Endpoint, RetryPolicy};
+use crate::secret::Secret;
+use crate::store::{self, Access, StoreError, Target};
+use chrono::{DateTime, Local, NaiveDate, Utc};
+use std::env;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What every command is given besides its own arguments.
+#[derive(Debug)]
+pub struct Settings {
+    /// Where the history is kept (`--db`).
+    pub db: Target,
+    /// How long a writer waits for another run to finish with the database.
+    pub lock_timeout: Duration,
+    pub now: Now,
+    /// The monitoring ping for the commands that write (`--ping-url`).
+    pub ping_url: Option<Secret>,
+    /// Where the commands that write leave their metrics (`--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
+    pub terminal: Terminal,
+    /// The first wait between tries of a failed request.
+    pub retry_base: Duration,
+    /// `FIXER_API_KEY`, registered as a secret as soon as it is read.
+    api_key: Option<Secret>,
+    /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
+    credentials: Option<PathBuf>,
+}
+
+/// What the terminal (or the variables describing it) allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terminal {
+    /// The width to fill, if known.
+    pub columns: Option<usize>,
+    /// Whether the locale promises UTF-8 output.
+    pub utf8: bool,
+}
+
+impl Settings {
+    /// Resolves everything from the parsed command line and the environment.
+    pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            db: Target::Sqlite(db_path(cli.db.as_deref())?),
+            now: Now::read()?,
+            lock_timeout: lock_timeout()?,
+            ping_url: cli.ping_url.clone(),
+            metrics_file: cli
+                .metrics_file
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
+            terminal: Terminal {
+                columns: columns(),
+                utf8: utf8_locale(),
+            },
+            retry_base: retry_base()?,
+            api_key: env::var("FIXER_API_KEY").ok().map(Secret::new),
+            credentials: env::var_os("CREDENTIALS_DIRECTORY")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute()),
+        })
+    }
+
+    /// Opens the history for reading.
+    pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
+        store::open(&self.db, Access::Read)
+    }
+
+    /// Opens the history for writing, creating it if `create`.
+    pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+        store::open(
+            &self.db,
+            Access::Write {
+                create,
+                lock_wait: self.lock_timeout,
+            },
+        )
+    }
+
+    /// Connection settings from the provider flags (and their variables),
+    /// with the API key.
+    pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
+        let endpoint = Endpoint::parse(&args.endpoint)
+            .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
+        let auth = args.auth.unwrap_or_else(|| endpoint.default_auth());
+        let key = key::api_key(
+            args.api_key_file.as_deref(),
+            self.api_key.as_ref().map(Secret::expose),
+            self.credentials.as_deref(),
+        )?;
+        Ok(fixer::Settings {
+            endpoint,
+            auth,
+            key,
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+            timeout: args
+                .timeout_ms
+                .map_or(Duration::from_secs(args.timeout), Duration::from_millis),
+            max_body: MAX_BODY,
+            retry: RetryPolicy {
+                base: self.retry_base,
+                budget: Duration::from_secs(args.max_run_time),
+                ..RetryPolicy::default()
+            },
+        })
+    }
+}
+
+/// The largest answer read from the provider: a 365-day timeseries of 170
+/// currencies is about 1.5 MB.
+pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+
+/// The current time, read once per run and passed down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub utc: DateTime<Utc>,
+    /// The machine's local date (TZ is honoured): cron runs in local time.
+    pub today: NaiveDate,
+}
+
+impl Now {
+    /// The real clock, or `FXRATES_NOW` (RFC 3339), which exists for tests.
+    fn read() -> anyhow::Result<Now> {
+        let utc = match env::var("FXRATES_NOW") {
+            Ok(text) => DateTime::parse_from_rfc3339(&text)
+                .map_err(|e| {
+                    fail(
+                        Exit::Usage,
+                        format!("FXRATES_NOW={text:?} is not an RFC 3339 time ({e}); unset it"),
+                    )
+                })?
+                .with_timezone(&Utc),
+            Err(_) => Utc::now(),
+        };
+        Ok(Now {
+            utc,
+            today: utc.with_timezone(&Local).date_naive(),
+        })
+    }
+}
+
+/// The database path: `--db`/`FXRATES_DB` (via clap), else the XDG data dir.
+fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p.to_owned());
+    }
+    let data = env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })
+        .ok_or_else(|| {
+            fail(
+                Exit::Config,
+                "cannot choose a database path: neither XDG_DATA_HOME nor HOME is set; set FXRATES_DB",
+            )
+        })?;
+    Ok(data.join("fxrates").join("rates.db"))
+}
+
+/// The first wait between tries, from the hidden `FXRATES_RETRY_BASE_MS`,
+/// which exists so that tests need not wait seconds.
+fn retry_base() -> anyhow::Result<Duration> {
+    millis_var("FXRATES_RETRY_BASE_MS").map(|ms| ms.unwrap_or(RetryPolicy::default().base))
+}
+
+/// How long a writer waits for another fxrates run to finish with the
+/// database: `FXRATES_LOCK_TIMEOUT` seconds, 60 by default.
+fn lock_timeout() -> anyhow::Result<Duration> {
+    match env::var("FXRATES_LOCK_TIMEOUT") {
+        Err(_) => Ok(Duration::from_secs(60)),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 86400)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                fail(
+                    Exit::Usage,
+                    format!(
+                        "FXRATES_LOCK_TIMEOUT={text:?} is not a number of seconds from 0 to 86400"
+                    ),
+                )
+            }),
+    }
+}
+
+fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
+    match env::var(name) {
+        Err(_) => Ok(None),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .map_err(|_| {
+                fail(
+                    Exit::Usage,
+                    format!("{name}={text:?} is not a number of milliseconds; unset it"),
+                )
+            }),
+    }
+}
+
+/// The width to fill: `COLUMNS` when it holds a number, else the terminal's
+/// width (shells rarely export `COLUMNS`), else `None`.
+fn columns() -> Option<usize> {
+    match env::var("COLUMNS").ok().map(|c| c.trim().parse::<usize>()) {
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            log::debug!("COLUMNS is not a positive number; ignored");
+            terminal_columns()
+        }
+        None => terminal_columns(),
+    }
+}
+
+fn terminal_columns() -> Option<usize> {
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+}
+
+/// Whether the locale promises UTF-8 output: the first of `LC_ALL`,
+/// `LC_CTYPE` and `LANG` that is set decides, as POSIX orders them.
+fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| env::var(v).ok().filter(|s| !s.is_empty()))
+        .is_some_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("utf-8") || s.contains("utf8")
+        })
+}

@@ -1,0 +1,86 @@
+//! What can go wrong with a store, whatever keeps it. Each message names the
+//! store and says how to fix it; the command layer chooses the exit code
+//! (see `StoreError::exit` in `crate::error`).
+
+use super::Target;
+use std::time::Duration;
+
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading a store that does not exist.
+    #[error(
+        "there is no database at {0}; run `fxrates backfill` or `fxrates ingest` first, or point \
+         --db (FXRATES_DB) at the right file"
+    )]
+    Missing(Target),
+
+    /// Another run held the write lock for longer than the wait allowed.
+    #[error(
+        "another fxrates run is using {target} and did not finish within {} s; try again later, \
+         or wait longer with FXRATES_LOCK_TIMEOUT",
+        waited.as_secs()
+    )]
+    Locked { target: Target, waited: Duration },
+
+    /// Something is there, but it is not a store fxrates can use.
+    #[error("{target} is not an fxrates database ({why}); point --db (FXRATES_DB) at another path")]
+    NotOurs { target: Target, why: &'static str },
+
+    /// Another program's database.
+    #[error(
+        "{0} is a SQLite database of another program, not fxrates'; point --db (FXRATES_DB) at \
+         another path"
+    )]
+    Foreign(Target),
+
+    /// Written by a newer fxrates.
+    #[error(
+        "{target} has schema version {version}, newer than the version {known} this fxrates \
+         knows; upgrade fxrates"
+    )]
+    TooNew {
+        target: Target,
+        version: i64,
+        known: i64,
+    },
+
+    /// Older than this binary reads; a writer upgrades it.
+    #[error(
+        "{target} has schema version {version}, this fxrates reads version {known}; run \
+         `fxrates ingest` once to upgrade it"
+    )]
+    TooOld {
+        target: Target,
+        version: i64,
+        known: i64,
+    },
+
+    /// A stored day that cannot be read back.
+    #[error("the stored day {date} is damaged ({target})")]
+    Damaged { target: Target, date: String },
+
+    /// The store is unusable where it is (say, its directory is a file).
+    #[error("{0}")]
+    Unusable(String),
+
+    /// Reading or writing failed; `what` says what was being done, the
+    /// cause why.
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        cause: Cause,
+    },
+}
+
+impl StoreError {
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>, cause: impl Into<Cause>) -> StoreError {
+        StoreError::Io {
+            what: what.into(),
+            cause: cause.into(),
+        }
+    }
+}

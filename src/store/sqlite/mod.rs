@@ -1,0 +1,567 @@
+//! The SQLite store: one file, WAL mode (readers never block the writer),
+//! versioned schema, one transaction per write so that every stored day is
+//! complete, and a `<db>.lock` sidecar for the write lock.
+
+mod history;
+mod lock;
+mod schema;
+mod walk;
+
+pub use schema::VERSION;
+
+use super::{
+    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunId, StoreError, StoredDay,
+    Summary, Target, TimeseriesAnswer, timestamp,
+};
+use crate::calendar::parse_date;
+use crate::rates::{Currency, RateSet};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) struct SqliteStore {
+    conn: Connection,
+    target: Target,
+    /// Held by a store opened for writing; declared last so that it is
+    /// released only after the connection has closed.
+    _lock: Option<lock::WriteLock>,
+}
+
+/// Shorthand for mapping a driver's error to a [`StoreError::Io`].
+trait IoContext<T> {
+    fn io(self, what: impl FnOnce() -> String) -> Result<T, StoreError>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> IoContext<T> for Result<T, E> {
+    fn io(self, what: impl FnOnce() -> String) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::io(what(), e))
+    }
+}
+
+impl SqliteStore {
+    pub(super) fn open(path: &Path, access: Access) -> Result<SqliteStore, StoreError> {
+        match access {
+            Access::Read => SqliteStore::open_read_only(path),
+            Access::Write { create, lock_wait } => {
+                if !create && !path.exists() {
+                    return Err(StoreError::Missing(Target::Sqlite(path.to_owned())));
+                }
+                SqliteStore::open_for_writing(path, lock_wait)
+            }
+        }
+    }
+
+    /// Opens the database for writing, creating it (mode 0600, and its
+    /// directory) if needed, and migrating it to this binary's schema.
+    /// Holds the write lock until dropped: another writer waits for it,
+    /// readers do not.
+    fn open_for_writing(path: &Path, lock_wait: Duration) -> Result<SqliteStore, StoreError> {
+        create_dir(path)?;
+        let lock = lock::acquire(path, lock_wait)?;
+        match SqliteStore::open_locked(path) {
+            Ok(mut store) => {
+                store._lock = Some(lock);
+                Ok(store)
+            }
+            Err(e) => {
+                lock.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    fn open_locked(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_file(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .io(|| format!("cannot open the database {}", path.display()))?;
+        let mut store = SqliteStore {
+            conn,
+            target: Target::Sqlite(path.to_owned()),
+            _lock: None,
+        };
+        store.configure()?;
+        store.migrate()?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .io(|| store.named("cannot switch the database to WAL mode"))?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only; never creates a file.
+    fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(Target::Sqlite(path.to_owned())));
+        }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // to a WAL database would leave -wal and -shm files behind, while
+        // the last read-write connection to close removes them.
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
+        .io(|| format!("cannot open the database {}", path.display()))?;
+        let store = SqliteStore {
+            conn,
+            target: Target::Sqlite(path.to_owned()),
+            _lock: None,
+        };
+        store.configure()?;
+        let version = store.version()?;
+        if version == 0 && !store.is_empty()? {
+            return Err(StoreError::Foreign(store.target.clone()));
+        }
+        if version > VERSION {
+            return Err(store.too_new(version));
+        }
+        if version < VERSION {
+            return Err(StoreError::TooOld {
+                target: store.target.clone(),
+                version,
+                known: VERSION,
+            });
+        }
+        Ok(store)
+    }
+
+    /// `what`, naming the database.
+    fn named(&self, what: &str) -> String {
+        format!("{what} ({})", self.target)
+    }
+
+    fn read_err(&self) -> impl FnOnce() -> String + '_ {
+        || self.named("cannot read the database")
+    }
+
+    fn write_err(&self) -> impl FnOnce() -> String + '_ {
+        || self.named("cannot write to the database")
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        let result = self
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .and_then(|()| self.conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|()| self.conn.pragma_update(None, "synchronous", "FULL"));
+        match result {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                Err(self.not_ours())
+            }
+            other => other.io(|| self.named("cannot configure the database")),
+        }
+    }
+
+    fn not_ours(&self) -> StoreError {
+        StoreError::NotOurs {
+            target: self.target.clone(),
+            why: "it is not SQLite, or is damaged",
+        }
+    }
+
+    fn too_new(&self, version: i64) -> StoreError {
+        StoreError::TooNew {
+            target: self.target.clone(),
+            version,
+            known: VERSION,
+        }
+    }
+
+    fn version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|_| self.not_ours())
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .io(self.read_err())?;
+        Ok(n == 0)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version = self.version()?;
+        if version == 0 && !self.is_empty()? {
+            return Err(StoreError::Foreign(self.target.clone()));
+        }
+        if version > VERSION {
+            return Err(self.too_new(version));
+        }
+        if version == VERSION {
+            return Ok(());
+        }
+        let path = self.target.to_string();
+        let tx = self
+            .conn
+            .transaction()
+            .io(|| format!("cannot write to the database {path}"))?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
+                .io(|| {
+                    format!(
+                        "cannot upgrade the database {path} to schema version {}",
+                        i + 1
+                    )
+                })?;
+        }
+        tx.commit()
+            .io(|| format!("cannot write to the database {path}"))?;
+        log::info!("database {path} is at schema version {VERSION}");
+        Ok(())
+    }
+
+    fn has_day(&self, date: NaiveDate) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM days WHERE date = ?1")
+            .and_then(|mut s| s.exists([date.to_string()]))
+            .io(self.read_err())
+    }
+
+    fn put_days(
+        &mut self,
+        days: &[NewDay<'_>],
+        base: Currency,
+        provenance: &Provenance<'_>,
+    ) -> Result<(), StoreError> {
+        let path = self.target.to_string();
+        let fetched_at = timestamp(provenance.fetched_at);
+        let write = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<()> {
+            let mut del = tx.prepare_cached("DELETE FROM day_rates WHERE date = ?1")?;
+            let mut day = tx.prepare_cached(
+                "INSERT OR REPLACE INTO days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
+                 VALUES (?1, ?2, 'fixer', ?3, ?4, ?5, ?6)",
+            )?;
+            let mut rate = tx.prepare_cached(
+                "INSERT INTO day_rates (date, currency, rate) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut unavailable =
+                tx.prepare_cached("DELETE FROM unavailable_days WHERE date = ?1")?;
+            for d in days {
+                let date = d.date.to_string();
+                del.execute([&date])?;
+                day.execute(params![
+                    date,
+                    base.as_str(),
+                    provenance.endpoint,
+                    d.source_date.to_string(),
+                    d.source_timestamp,
+                    fetched_at
+                ])?;
+                for (currency, decimal) in d.rates.iter() {
+                    rate.execute(params![date, currency.as_str(), decimal])?;
+                }
+                unavailable.execute([&date])?;
+            }
+            Ok(())
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .io(|| format!("cannot write to the database {path}"))?;
+        write(&tx)
+            .and_then(|()| tx.commit())
+            .io(|| format!("cannot store rates in the database {path}"))
+    }
+
+    fn day_on_or_before(
+        &self,
+        date: Option<NaiveDate>,
+        max_back: u64,
+    ) -> Result<Option<StoredDay>, StoreError> {
+        let found: Option<String> = match date {
+            None => self
+                .conn
+                .query_row("SELECT max(date) FROM days", [], |r| r.get(0))
+                .optional()
+                .map(Option::flatten),
+            Some(d) => {
+                let earliest = d.checked_sub_days(chrono::Days::new(max_back)).unwrap_or(d);
+                self.conn
+                    .query_row(
+                        "SELECT max(date) FROM days WHERE date <= ?1 AND date >= ?2",
+                        [d.to_string(), earliest.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map(Option::flatten)
+            }
+        }
+        .io(self.read_err())?;
+        match found {
+            None => Ok(None),
+            Some(d) => self.day(&d).map(Some),
+        }
+    }
+
+    fn day(&self, date: &str) -> Result<StoredDay, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate
+                 FROM days AS d LEFT JOIN day_rates AS r ON r.date = d.date
+                 WHERE d.date = ?1 ORDER BY r.currency",
+            )
+            .io(self.read_err())?;
+        let mut rows = stmt.query([date]).io(self.read_err())?;
+        let mut day: Option<StoredDay> = None;
+        while let Some(row) = rows.next().io(self.read_err())? {
+            let day = match &mut day {
+                Some(d) => d,
+                None => day.insert(self.day_head(row)?),
+            };
+            self.push_rate(day, row)?;
+        }
+        day.map(walk::finish)
+            .ok_or_else(|| self.damaged(date.to_string()))
+    }
+
+    /// A day without its rates, from the first row that names it (columns
+    /// date, base, source_date, source_timestamp, fetched_at).
+    fn day_head(&self, row: &rusqlite::Row<'_>) -> Result<StoredDay, StoreError> {
+        let (date, base, source_date, source_timestamp, fetched_at) = (|| {
+            Ok::<_, rusqlite::Error>((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })()
+        .io(self.read_err())?;
+        let (Some(d), Some(b), Some(s)) = (
+            parse_date(&date),
+            Currency::parse(&base),
+            parse_date(&source_date),
+        ) else {
+            return Err(self.damaged(date));
+        };
+        Ok(StoredDay {
+            date: d,
+            base: b,
+            source_date: s,
+            source_timestamp,
+            fetched_at,
+            rates: RateSet::with_capacity(180),
+        })
+    }
+
+    /// Adds the rate of a row (columns 5 and 6: currency, rate), if any.
+    fn push_rate(&self, day: &mut StoredDay, row: &rusqlite::Row<'_>) -> Result<(), StoreError> {
+        let code = row.get_ref(5).and_then(|v| Ok(v.as_str_or_null()?));
+        let rate = row.get_ref(6).and_then(|v| Ok(v.as_str_or_null()?));
+        let (code, rate) = code.and_then(|c| Ok((c, rate?))).io(self.read_err())?;
+        if let (Some(code), Some(rate)) = (code, rate)
+            && let Some(c) = Currency::parse(code)
+        {
+            day.rates.push(c, rate);
+        }
+        Ok(())
+    }
+
+    fn damaged(&self, date: String) -> StoreError {
+        StoreError::Damaged {
+            target: self.target.clone(),
+            date,
+        }
+    }
+}
+
+/// Creates the database's directory (0700) if it does not exist.
+fn create_dir(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::Unusable(format!(
+                "{} is a file, not a directory, so the database cannot go in it; point --db \
+                 (FXRATES_DB) at another path",
+                dir.display()
+            )));
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .io(|| {
+                format!(
+                    "cannot create the directory {} for the database",
+                    dir.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Creates an empty database file (0600) if there is none, so that SQLite
+/// never creates a world-readable file.
+fn create_file(path: &Path) -> Result<(), StoreError> {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {
+            log::info!("created the database {}", path.display());
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).io(|| {
+            format!(
+                "cannot create the database {}; check that its directory is writable, or set --db (FXRATES_DB)",
+                path.display()
+            )
+        }),
+    }
+}
+
+impl super::Store for SqliteStore {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn has_day(&self, date: NaiveDate) -> Result<bool, StoreError> {
+        SqliteStore::has_day(self, date)
+    }
+
+    fn day_on_or_before(
+        &self,
+        date: Option<NaiveDate>,
+        max_back: u64,
+    ) -> Result<Option<StoredDay>, StoreError> {
+        SqliteStore::day_on_or_before(self, date, max_back)
+    }
+
+    fn for_each_day(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        currencies: &[Currency],
+        each: &mut dyn FnMut(StoredDay) -> std::ops::ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        SqliteStore::for_each_day(self, from, to, currencies, each)
+    }
+
+    fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError> {
+        SqliteStore::count_days(self, from, to)
+    }
+
+    fn has_currency_between(
+        &self,
+        currency: Currency,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        SqliteStore::has_currency_between(self, currency, from, to)
+    }
+
+    fn stored_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
+        SqliteStore::stored_between(self, from, to)
+    }
+
+    fn unavailable_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
+        SqliteStore::unavailable_between(self, from, to)
+    }
+
+    fn summary(&self) -> Result<Summary, StoreError> {
+        SqliteStore::summary(self)
+    }
+
+    fn put_days(
+        &mut self,
+        days: &[NewDay<'_>],
+        base: Currency,
+        provenance: &Provenance<'_>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::put_days(self, days, base, provenance)
+    }
+
+    fn mark_unavailable(
+        &mut self,
+        date: NaiveDate,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        SqliteStore::mark_unavailable(self, date, at, reason)
+    }
+
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        let path = self.target.to_string();
+        let count = |sql: &str| {
+            self.conn
+                .query_row(sql, [cutoff.to_string()], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .io(|| format!("cannot read the database {path}"))
+        };
+        Ok(Pruned {
+            days: count("SELECT count(*) FROM days WHERE date < ?1")?,
+            rates: count("SELECT count(*) FROM day_rates WHERE date < ?1")?,
+            unavailable: count("SELECT count(*) FROM unavailable_days WHERE date < ?1")?,
+        })
+    }
+
+    fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        self.prune(cutoff, true)
+    }
+
+    fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
+        SqliteStore::record_request(self, request)
+    }
+
+    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
+        SqliteStore::set_request_outcome(self, id, outcome)
+    }
+
+    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        SqliteStore::requests_since(self, since)
+    }
+
+    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
+        SqliteStore::timeseries_answer(self)
+    }
+
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
+        SqliteStore::set_timeseries_answer(self, answer)
+    }
+
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
+        SqliteStore::start_run(self, command, at)
+    }
+
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::finish_run(self, id, at, error)
+    }
+
+    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        SqliteStore::last_success(self, commands)
+    }
+
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+        SqliteStore::last_runs(self)
+    }
+}

@@ -1,0 +1,95 @@
+//! Reading a range of stored days, one day at a time: a full history is
+//! about 7,300 days of 170 rates, too much to hold at once for no reason.
+
+use super::{IoContext, SqliteStore};
+use crate::rates::Currency;
+use crate::store::{StoreError, StoredDay};
+use chrono::NaiveDate;
+use rusqlite::params_from_iter;
+use std::ops::ControlFlow;
+
+impl SqliteStore {
+    pub(super) fn for_each_day(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        currencies: &[Currency],
+        each: &mut dyn FnMut(StoredDay) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        let filter = if currencies.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (3..currencies.len() + 3).map(|i| format!("?{i}")).collect();
+            format!(" AND r.currency IN ({})", marks.join(","))
+        };
+        let sql = format!(
+            "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate
+             FROM days AS d JOIN day_rates AS r ON r.date = d.date
+             WHERE r.date >= ?1 AND r.date <= ?2{filter}
+             ORDER BY r.date, r.currency"
+        );
+        let mut stmt = self.conn.prepare(&sql).io(self.read_err())?;
+        let args = [from.to_string(), to.to_string()]
+            .into_iter()
+            .chain(currencies.iter().map(|c| c.as_str().to_string()));
+        let mut rows = stmt.query(params_from_iter(args)).io(self.read_err())?;
+        let mut current: Option<StoredDay> = None;
+        let mut current_date = String::new();
+        let mut count = 0;
+        while let Some(row) = rows.next().io(self.read_err())? {
+            let date = row.get_ref(0).and_then(|v| Ok(v.as_str()?));
+            let date = date.io(self.read_err())?;
+            if current.is_none() || current_date != date {
+                current_date.clear();
+                current_date.push_str(date);
+                let next = self.day_head(row)?;
+                if let Some(day) = current.replace(next) {
+                    count += 1;
+                    if each(finish(day)).is_break() {
+                        return Ok(count);
+                    }
+                }
+            }
+            if let Some(day) = current.as_mut() {
+                self.push_rate(day, row)?;
+            }
+        }
+        if let Some(day) = current {
+            count += 1;
+            let _ = each(finish(day));
+        }
+        Ok(count)
+    }
+
+    pub(super) fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError> {
+        self.conn
+            .prepare_cached("SELECT count(*) FROM days WHERE date >= ?1 AND date <= ?2")
+            .and_then(|mut s| {
+                s.query_row([from.to_string(), to.to_string()], |r| r.get::<_, i64>(0))
+            })
+            .map(|n| n as u64)
+            .io(self.read_err())
+    }
+
+    pub(super) fn has_currency_between(
+        &self,
+        currency: Currency,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT 1 FROM day_rates WHERE currency = ?1 AND date >= ?2 AND date <= ?3 LIMIT 1",
+            )
+            .and_then(|mut s| s.exists([currency.as_str(), &from.to_string(), &to.to_string()]))
+            .io(self.read_err())
+    }
+}
+
+/// A day whose rates are all read.
+pub(super) fn finish(mut day: StoredDay) -> StoredDay {
+    // Rows come ordered by currency; sorting keeps the RateSet's invariant
+    // even if a future query does not.
+    day.rates.sort_and_find_duplicate();
+    day
+}
