@@ -145,8 +145,9 @@ impl<'a> Summary<'a> {
 
 /// `+1.05%`, `-0.40%`, `0.00%`; `n/a` from zero.
 pub fn change_percent(first: Decimal, last: Decimal) -> String {
-    let Some(ratio) = (last - first)
-        .checked_mul(Decimal::ONE_HUNDRED)
+    let Some(ratio) = last
+        .checked_sub(first)
+        .and_then(|d| d.checked_mul(Decimal::ONE_HUNDRED))
         .and_then(|d| d.checked_div(first))
     else {
         return "n/a".into();
@@ -168,7 +169,13 @@ fn scale(value: Decimal, min: Decimal, max: Decimal, h: usize) -> usize {
     if max <= min {
         return h / 2;
     }
-    let y = (value - min) * Decimal::from(h - 1) / (max - min);
+    // The fraction of the way up first: it is at most 1, so multiplying it
+    // by the height cannot overflow, whatever the rates.
+    let y = value
+        .checked_sub(min)
+        .and_then(|d| d.checked_div(max.checked_sub(min)?))
+        .and_then(|f| f.checked_mul(Decimal::from(h - 1)))
+        .unwrap_or(Decimal::ZERO);
     y.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
         .to_usize()
         .unwrap_or(0)

@@ -20,9 +20,15 @@ use std::path::PathBuf;
     propagate_version = true
 )]
 pub struct Cli {
-    /// The SQLite database file [default: $XDG_DATA_HOME/fxrates/rates.db, else
+    /// The SQLite database file, or a PostgreSQL URL (postgresql://...)
+    /// [default: $XDG_DATA_HOME/fxrates/rates.db, else
     /// ~/.local/share/fxrates/rates.db]
-    #[arg(long = "db", global = true, env = "FXRATES_DB", value_name = "PATH")]
+    #[arg(
+        long = "db",
+        global = true,
+        env = "FXRATES_DB",
+        value_name = "PATH|URL"
+    )]
     pub db: Option<PathBuf>,
 
     /// Say more on stderr (-v: details, -vv: HTTP library traces too)

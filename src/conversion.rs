@@ -86,11 +86,24 @@ impl Conversion {
         };
         let (from_rate, _) = rate_of(from)?;
         let (to_rate, to_text) = rate_of(to)?;
-        let overflow = || fail(Exit::Usage, "the amount is too large to convert");
+        let overflow = || {
+            fail(
+                Exit::Usage,
+                format!(
+                    "{amount} {from} has too many digits to convert exactly at this rate; \
+                     give fewer digits"
+                ),
+            )
+        };
         let (result, rate, derived) = if from == to {
             (amount, "1".to_string(), false)
         } else if from == day.base {
-            let exact = amount.checked_mul(to_rate).ok_or_else(overflow)?;
+            // The product is exact only if nothing was rounded away: its
+            // scale is then the sum of both scales.
+            let exact = amount
+                .checked_mul(to_rate)
+                .filter(|p| p.scale() == amount.scale() + to_rate.scale())
+                .ok_or_else(overflow)?;
             (exact, to_text.to_string(), false)
         } else {
             let q = amount
@@ -178,6 +191,19 @@ mod tests {
             (same.result.to_string(), same.rate.as_str()),
             ("7.25".into(), "1")
         );
+    }
+
+    #[test]
+    fn a_product_that_would_be_rounded_is_refused() {
+        let mut d = day();
+        let tiny = Currency::parse("TNY").unwrap();
+        d.rates.push(tiny, "0.0000000000000000000000000001");
+        d.rates.sort_and_find_duplicate();
+        let amount = parse_amount("0.5").unwrap();
+        let err = Conversion::new(amount, EUR, tiny, &d).unwrap_err();
+        assert!(err.to_string().contains("too many digits"), "{err}");
+        let c = Conversion::new(Decimal::ONE, EUR, tiny, &d).unwrap();
+        assert_eq!(c.result.to_string(), "0.0000000000000000000000000001");
     }
 
     #[test]

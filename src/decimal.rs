@@ -69,6 +69,13 @@ pub fn parse(text: &str) -> Option<Decimal> {
         .ok()
 }
 
+/// Parses a decimal only if it is represented exactly (at most 28
+/// significant digits and 28 decimal places): a rate that is not would be
+/// rounded, or overflow, in every computation made with it.
+pub fn parse_exact(text: &str) -> Option<Decimal> {
+    Decimal::from_str_exact(text).ok()
+}
+
 /// `rate / base` rounded to [`DERIVED_DIGITS`] significant digits, as text.
 pub fn cross_rate(rate: Decimal, base: Decimal) -> Option<String> {
     let q = rate.checked_div(base)?;

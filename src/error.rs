@@ -114,6 +114,9 @@ impl StoreError {
         match self {
             StoreError::Missing(_) => Exit::NoInput,
             StoreError::Locked { .. } => Exit::Locked,
+            StoreError::Connect(e) if e.temporary => Exit::TempFail,
+            StoreError::Connect(_) => Exit::Config,
+            StoreError::Lost { .. } => Exit::TempFail,
             _ => Exit::IoErr,
         }
     }

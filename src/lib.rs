@@ -23,6 +23,7 @@ pub mod series;
 pub mod settings;
 pub mod store;
 pub mod sync;
+pub mod untrusted;
 pub mod view;
 
 use cli::Cli;

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// The values one exposition carries.
@@ -86,6 +86,12 @@ pub fn render(v: &Values) -> String {
 /// new one, whole, never a mix. The text goes to a temporary file in the same
 /// directory (a rename does not cross file systems), which is renamed over
 /// `path`; a temporary file is never left behind.
+///
+/// The directory is often writable by others (node_exporter's textfile
+/// directory belongs to another user), and fxrates may run as root: the
+/// temporary file is created exclusively (`O_EXCL`, which never follows a
+/// link) under an unpredictable name, so nothing planted there is opened,
+/// truncated or made readable.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let name = path
         .file_name()
@@ -96,28 +102,19 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .unwrap_or(Path::new("."));
     // A leading dot: node_exporter reads only `*.prom` files, and a file
     // named so never matches.
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        // Readable by node_exporter's user whatever the umask: it holds no
-        // secret.
-        file.set_permissions(fs::Permissions::from_mode(0o644))?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    // Readable by node_exporter's user whatever the umask: it holds no
+    // secret. Set on the open descriptor, never by path.
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o644))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    // On failure the temporary file is removed when dropped.
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -207,6 +204,28 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["fxrates.prom", "old-inode"]);
+    }
+
+    #[test]
+    fn links_planted_in_the_directory_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        // Every name an attacker could guess: this process's id and its
+        // neighbours, the way the file used to be named.
+        for pid in std::process::id().saturating_sub(50)..std::process::id() + 50 {
+            let link = dir.path().join(format!(".fxrates.prom.{pid}.tmp"));
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+        }
+        let path = dir.path().join("fxrates.prom");
+        write_atomically(&path, "new 1\n").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        let mode = fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the victim's mode changed");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new 1\n");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
     }
 
     #[test]

@@ -190,7 +190,9 @@ impl Report {
                         RunView {
                             started_at: r.started_at,
                             outcome,
-                            error: r.error,
+                            // Stored by this or an older version, which
+                            // kept the provider's text raw.
+                            error: r.error.as_deref().map(crate::untrusted::one_line),
                         },
                     )
                 })

@@ -5,6 +5,7 @@
 use crate::calendar::parse_date;
 use crate::decimal;
 use crate::rates::{Currency, RateSet, Snapshot};
+use crate::untrusted::one_line;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -60,10 +61,11 @@ pub fn parse_day(body: &str, expected_base: Currency) -> Result<Parsed<Snapshot>
     }
     let base = check_base(env.base, expected_base)?;
     let date = env.date.ok_or("the answer has no \"date\"")?;
-    let source_date =
-        parse_date(date).ok_or_else(|| format!("the answer's date {date:?} is not YYYY-MM-DD"))?;
+    let source_date = parse_date(date)
+        .ok_or_else(|| format!("the answer's date \"{}\" is not YYYY-MM-DD", one_line(date)))?;
     let raw = env.rates.ok_or("the answer has no \"rates\"")?;
     let rates = parse_rates(raw)?;
+    check_base_rate(&rates, base)?;
     Ok(Parsed::Ok(Snapshot {
         source_date,
         source_timestamp: env.timestamp,
@@ -81,7 +83,7 @@ pub fn parse_timeseries(
     if let Some(err) = api_error(&env)? {
         return Ok(Parsed::Api(err));
     }
-    check_base(env.base, expected_base)?;
+    let base = check_base(env.base, expected_base)?;
     let raw = env.rates.ok_or("the answer has no \"rates\"")?;
     let mut days: Vec<(NaiveDate, RateSet)> = {
         let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -90,6 +92,9 @@ pub fn parse_timeseries(
     days.sort_unstable_by_key(|d| d.0);
     if let Some(w) = days.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!("the answer lists {} twice", w[0].0));
+    }
+    for (date, rates) in &days {
+        check_base_rate(rates, base).map_err(|e| format!("{date}: {e}"))?;
     }
     Ok(Parsed::Ok(days))
 }
@@ -137,19 +142,27 @@ fn api_error(env: &Envelope<'_>) -> Result<Option<ApiError>, String> {
         };
         return Ok(Some(ApiError {
             code,
-            kind,
-            info: body.info.or(body.message).or_else(|| env.message.clone()),
+            kind: kind.as_deref().map(one_line),
+            info: body
+                .info
+                .or(body.message)
+                .or_else(|| env.message.clone())
+                .as_deref()
+                .map(one_line),
         }));
     }
+    // The provider's words reach stderr, `status` and the database: made
+    // safe for a terminal, and short, where they enter.
+    let message = || env.message.as_deref().map(one_line);
     match env.success {
         Some(true) => Ok(None),
         Some(false) => Ok(Some(ApiError {
-            info: env.message.clone(),
+            info: message(),
             ..ApiError::default()
         })),
         // APILayer's gateway: `{"message": "..."}` and no `success`.
         None if env.message.is_some() && env.rates.is_none() => Ok(Some(ApiError {
-            info: env.message.clone(),
+            info: message(),
             ..ApiError::default()
         })),
         None if env.rates.is_some() => Ok(None),
@@ -162,8 +175,21 @@ fn check_base(base: Option<&str>, expected: Currency) -> Result<Currency, String
     match Currency::parse(base) {
         Some(c) if c == expected => Ok(c),
         _ => Err(format!(
-            "the answer's base is {base:?}, but {expected} was asked for"
+            "the answer's base is \"{}\", but {expected} was asked for",
+            one_line(base)
         )),
+    }
+}
+
+/// A base listed among its own rates must be worth exactly one of itself:
+/// anything else would be shown as "1 EUR = 2 EUR" and contradict every
+/// rate derived from it.
+fn check_base_rate(rates: &RateSet, base: Currency) -> Result<(), String> {
+    match rates.get(base) {
+        Some(rate) if rate != "1" => Err(format!(
+            "the answer gives 1 {base} = {rate} {base}; a base is worth exactly 1 of itself"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -196,15 +222,28 @@ impl<'de> Visitor<'de> for RatesVisitor {
         let mut buf = String::with_capacity(24);
         while let Some(code) = map.next_key::<&'de str>()? {
             let currency = Currency::parse(code).ok_or_else(|| {
-                de::Error::custom(format!("{code:?} is not a three-letter currency code"))
+                de::Error::custom(format!(
+                    "\"{}\" is not a three-letter currency code",
+                    one_line(code)
+                ))
             })?;
             let value: &'de RawValue = map.next_value()?;
             let text = value.get();
             decimal::normalize(text, &mut buf).ok_or_else(|| {
                 de::Error::custom(format!(
-                    "the rate for {code} is not a positive number: {text}"
+                    "the rate for {code} is not a positive number: {}",
+                    one_line(text)
                 ))
             })?;
+            // What cannot be computed with exactly would be stored, then
+            // called damaged, or overflow, by every command reading it.
+            if decimal::parse_exact(&buf).is_none() {
+                return Err(de::Error::custom(format!(
+                    "the rate for {code} has more digits than fxrates computes with exactly \
+                     (28 significant digits, 28 decimal places): {}",
+                    one_line(text)
+                )));
+            }
             set.push(currency, &buf);
         }
         Ok(set)
@@ -224,7 +263,7 @@ impl<'de> Visitor<'de> for DaysVisitor {
         let mut days = Vec::with_capacity(map.size_hint().unwrap_or(366));
         while let Some(key) = map.next_key::<&'de str>()? {
             let date = parse_date(key)
-                .ok_or_else(|| de::Error::custom(format!("{key:?} is not a date")))?;
+                .ok_or_else(|| de::Error::custom(format!("\"{}\" is not a date", one_line(key))))?;
             let raw: &'de RawValue = map.next_value()?;
             let rates = parse_rates(raw).map_err(|e| de::Error::custom(format!("{key}: {e}")))?;
             days.push((date, rates));

@@ -43,11 +43,15 @@
 //! # Where things are
 //! - [`sqlite`]: the SQLite implementation (one file in WAL mode, a
 //!   `<db>.lock` sidecar for the write lock, a versioned schema).
+//! - [`postgres`]: the PostgreSQL implementation (one schema, a session
+//!   advisory lock for the write lock, a versioned schema).
 
 mod error;
+mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
 use crate::rates::{Currency, RateSet, Snapshot};
@@ -63,13 +67,25 @@ use std::time::Duration;
 pub enum Target {
     /// A SQLite database file.
     Sqlite(PathBuf),
+    /// A schema in a PostgreSQL database.
+    Postgres {
+        server: Box<crate::pg::Server>,
+        schema: String,
+    },
 }
+
+/// The schema fxrates uses in PostgreSQL unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "fxrates";
 
 impl fmt::Display for Target {
     /// How messages name the store (never with a password).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Sqlite(path) => write!(f, "{}", path.display()),
+            Target::Postgres { server, schema } if schema == DEFAULT_SCHEMA => {
+                write!(f, "{}", server.url)
+            }
+            Target::Postgres { server, schema } => write!(f, "{} (schema {schema})", server.url),
         }
     }
 }
@@ -89,6 +105,9 @@ pub enum Access {
 pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreError> {
     match target {
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
+        Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
+            server, schema, target, access,
+        )?)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! in `common` (the fake fixer server and the test environment), `seed`
 //! (stored history) and `raw` (a TCP server for broken HTTP).
 
+#[macro_use]
 mod common;
 mod raw;
 mod seed;
@@ -21,6 +22,7 @@ mod locking;
 mod metrics;
 mod monitoring;
 mod package;
+mod postgres;
 mod properties;
 mod provider_errors;
 mod prune;

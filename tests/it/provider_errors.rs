@@ -300,3 +300,88 @@ fn a_provider_message_quoting_the_key_is_redacted() {
     let msg = ingest_fails(reply, 78, &[]);
     says(&msg, &["[REDACTED]", "FIXER_API_KEY"]);
 }
+
+#[test]
+fn an_answer_whose_base_is_not_worth_one_is_unusable() {
+    says(
+        &unusable(&day_body(FRIDAY, r#"{"EUR":2,"USD":1.2}"#)),
+        &["EUR", "2", "nothing was stored"],
+    );
+    // The same number written otherwise is fine.
+    let server = FakeFixer::start(|_| Reply::ok(day_body(FRIDAY, r#"{"EUR":1.000,"USD":1.2}"#)));
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    let paid = FakeFixer::start(|s| match s.function() {
+        "timeseries" => Reply::ok(
+            r#"{"success":true,"timeseries":true,"start_date":"2024-09-16","end_date":"2024-09-20","base":"EUR","rates":{"2024-09-16":{"EUR":1,"USD":1.2},"2024-09-17":{"EUR":0.5,"USD":1.2}}}"#,
+        ),
+        _ => Reply::fixer_error(302, "invalid_date"),
+    });
+    let env = TestEnv::new(&paid.url, FRIDAY_9AM);
+    let msg = env.fails(
+        &["backfill", "--from", "2024-09-16", "--to", "2024-09-17"],
+        65,
+    );
+    says(&msg, &["EUR", "2024-09-17"]);
+    assert!(env.stored_dates().is_empty(), "{msg}");
+}
+
+#[test]
+fn rates_beyond_exact_decimal_arithmetic_are_unusable() {
+    for rate in [
+        "987654321987654321987654321987",
+        "1.98765432198765432198765432198",
+        "1e-30",
+        "79228162514264337593543950336",
+    ] {
+        says(
+            &unusable(&day_body(FRIDAY, &format!(r#"{{"EUR":1,"USD":{rate}}}"#))),
+            &["USD", "nothing was stored"],
+        );
+    }
+}
+
+#[test]
+fn the_largest_exact_rates_convert_show_and_chart_without_failing() {
+    // 28 significant digits: exact, and what `show` prints is what was sent.
+    let big = "7922816251426433759354395033";
+    let small = "0.0000000000000000000000000001";
+    let server = FakeFixer::start(move |s| {
+        let date = if s.function() == "latest" {
+            FRIDAY
+        } else {
+            s.function()
+        };
+        let rates = if date == FRIDAY {
+            format!(r#"{{"EUR":1,"USD":{big},"GBP":{small}}}"#)
+        } else {
+            r#"{"EUR":1,"USD":1.2,"GBP":0.8}"#.to_string()
+        };
+        Reply::ok(day_body(date, &rates))
+    });
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = env.run(&["show", "--symbols", "USD,GBP"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(big) && out.contains(small), "{out}");
+    for args in [
+        &["show", "--base", "GBP"][..],
+        &["show", "--base", "USD"],
+        &["convert", "1", "USD", "GBP"],
+        &["convert", "1", "GBP", "USD"],
+        &["convert", "999999999999999", "EUR", "USD"],
+        &["chart", "USD", "--from", "2024-09-19"],
+        &["chart", "GBP", "--from", "2024-09-19", "--base", "USD"],
+    ] {
+        let (code, _, err) = env.run(args);
+        assert!(
+            code == 0 || (code != 101 && code != 70 && err.lines().count() == 1),
+            "{args:?}: {code} {err}"
+        );
+        assert_ne!(code, 74, "{args:?}: nothing is damaged: {err}");
+    }
+}

@@ -148,3 +148,54 @@ fn the_last_run_of_each_command_and_its_error_are_shown() {
         "{out}"
     );
 }
+
+/// True for a character that can drive a terminal.
+fn drives_a_terminal(c: char) -> bool {
+    c.is_control() && c != '\n'
+}
+
+#[test]
+fn provider_text_cannot_drive_the_terminal_nor_flood_the_history() {
+    // Clears the screen, homes the cursor, rings, backspaces, returns to the
+    // start of the line and prints a fake verdict; then 5 MiB of padding.
+    let hostile = format!(
+        r#"{{"success":false,"error":{{"code":999,"type":"odd\u001b[31m","info":"\u001b[2J\u001b[1;1H\u0007\b\u0000\rstatus:       healthy\u009b2K{}"}}}}"#,
+        "A".repeat(5 * 1024 * 1024)
+    );
+    let server = FakeFixer::start(move |_| Reply::ok(hostile.clone()));
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 65, "{}", &err[..err.len().min(500)]);
+    assert!(!err.chars().any(drives_a_terminal), "{err:?}");
+    assert!(err.len() < 2000, "stderr is {} bytes", err.len());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("\\u{1b}[2J"), "shown escaped: {err}");
+
+    let (code, out, _) = env.run(&["status"]);
+    assert_eq!(code, 1);
+    assert!(!out.chars().any(drives_a_terminal), "{out:?}");
+    assert!(out.len() < 4000, "status is {} bytes", out.len());
+    for row in env.sql("SELECT error FROM runs UNION ALL SELECT outcome FROM requests") {
+        assert!(!row[0].chars().any(drives_a_terminal), "{row:?}");
+        assert!(row[0].len() < 2000, "{} bytes stored", row[0].len());
+    }
+}
+
+#[test]
+fn text_stored_by_an_older_version_is_shown_escaped() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute(
+        "UPDATE runs SET error = ?1, ok = 0",
+        ["\x1b[2J\rstatus:       healthy"],
+    )
+    .unwrap();
+    drop(conn);
+    for format in ["text", "json"] {
+        let (_, out, _) = env.run(&["status", "--format", format]);
+        assert!(!out.chars().any(drives_a_terminal), "{out:?}");
+        assert!(!out.contains("\\u001b"), "{format}: {out}");
+    }
+}

@@ -2,6 +2,10 @@
 //! fixer.io does, and a clean environment to run the real binary in.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+mod pg;
+
+pub use pg::*;
+
 use assert_cmd::Command;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -248,7 +252,10 @@ pub fn timeseries_body(start: &str, end: &str, dates: &[String]) -> String {
 /// environment, with "now" fixed.
 pub struct TestEnv {
     pub dir: TempDir,
+    /// The SQLite file (unused when `pg` is set).
     pub db: PathBuf,
+    /// The PostgreSQL schema the test's store is, if it is not SQLite.
+    pub pg: Option<PgSchema>,
     pub endpoint: String,
     pub now: String,
     pub extra_env: Vec<(String, String)>,
@@ -262,9 +269,45 @@ impl TestEnv {
         TestEnv {
             dir,
             db,
+            pg: None,
             endpoint: endpoint.to_string(),
             now: now.to_string(),
             extra_env: Vec::new(),
+        }
+    }
+
+    /// [`TestEnv::new`] on the given store: for PostgreSQL, a schema of its
+    /// own on the test server, passed as `FXRATES_DB` and `FXRATES_DB_SCHEMA`.
+    pub fn on(backend: Backend, endpoint: &str, now: &str) -> TestEnv {
+        let env = TestEnv::new(endpoint, now);
+        match backend {
+            Backend::Sqlite => env,
+            Backend::Postgres => env.postgres(PgSchema::new()),
+        }
+    }
+
+    /// This environment on the PostgreSQL schema `pg`.
+    pub fn postgres(mut self, pg: PgSchema) -> TestEnv {
+        self.extra_env.push(("FXRATES_DB".into(), pg.url.clone()));
+        self.extra_env
+            .push(("FXRATES_DB_SCHEMA".into(), pg.schema.clone()));
+        self.pg = Some(pg);
+        self
+    }
+
+    /// The store, as the library names it.
+    pub fn target(&self) -> fxrates::store::Target {
+        match &self.pg {
+            Some(pg) => pg.target(),
+            None => fxrates::store::Target::Sqlite(self.db.clone()),
+        }
+    }
+
+    /// Whether the store exists (the file, or the schema).
+    pub fn store_exists(&self) -> bool {
+        match &self.pg {
+            Some(pg) => pg.exists(),
+            None => self.db.exists(),
         }
     }
 
@@ -319,6 +362,7 @@ impl TestEnv {
         TestEnv {
             dir: tempfile::tempdir().unwrap(),
             db: self.db.clone(),
+            pg: self.pg.clone(),
             endpoint: self.endpoint.clone(),
             now: now.into(),
             extra_env: self.extra_env.clone(),
@@ -365,7 +409,7 @@ impl TestEnv {
 
     /// The database's days and rates, to tell whether a run changed them.
     pub fn stored(&self) -> Vec<Vec<String>> {
-        if !self.db.exists() {
+        if !self.store_exists() {
             return Vec::new();
         }
         let mut rows = self.sql(
@@ -387,6 +431,12 @@ impl TestEnv {
 
     /// Fails if the key is anywhere in the database or its WAL files.
     pub fn assert_no_key_in_db(&self) {
+        if let Some(pg) = &self.pg {
+            if pg.exists() {
+                assert!(!pg.contains(FAKE_KEY), "the API key is stored in {pg:?}");
+            }
+            return;
+        }
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut path = self.db.clone().into_os_string();
             path.push(suffix);
@@ -423,6 +473,9 @@ impl TestEnv {
 
     /// Rows of a read-only query on the test database, each value as text.
     pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
+        if let Some(pg) = &self.pg {
+            return pg.sql(query);
+        }
         let conn = rusqlite::Connection::open_with_flags(
             &self.db,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -452,7 +505,7 @@ impl TestEnv {
 
     /// The stored business dates, in order.
     pub fn stored_dates(&self) -> Vec<String> {
-        if !self.db.exists() {
+        if !self.store_exists() {
             return Vec::new();
         }
         self.sql("SELECT date FROM days ORDER BY date")
