@@ -20,6 +20,7 @@ mod install;
 mod locking;
 mod metrics;
 mod monitoring;
+mod package;
 mod postgres;
 mod properties;
 mod provider_errors;
