@@ -212,13 +212,13 @@ fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
 
 #[test]
 fn a_request_in_flight_when_the_run_is_killed_still_counts_toward_the_quota() {
-    let (server, gate) = gated();
+    let server = gated();
     let env = TestEnv::new(&server.url, NOW);
     let mut run = spawn(&env, &["ingest", "--no-heal"], &[]);
-    wait_for("the request", || server.count() == 1);
+    server.gate().wait_held(1);
     run.kill().unwrap(); // SIGKILL, while the server holds the answer
     run.wait().unwrap();
-    gate.store(true, Ordering::SeqCst);
+    server.gate().open();
     // fixer counted the request; so does fxrates, though no answer came.
     assert_eq!(
         env.sql("SELECT endpoint, outcome FROM requests"),
