@@ -2,6 +2,7 @@
 //! fixer.io does, and a clean environment to run the real binary in.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+#[macro_use]
 mod pg;
 
 pub use pg::*;
@@ -476,11 +477,14 @@ impl TestEnv {
         if let Some(pg) = &self.pg {
             return pg.sql(query);
         }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // cannot recover the WAL a killed writer left, and fails.
         let conn = rusqlite::Connection::open_with_flags(
             &self.db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
         )
         .unwrap();
+        conn.pragma_update(None, "query_only", true).unwrap();
         let mut stmt = conn.prepare(query).unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |row| {

@@ -46,6 +46,24 @@ pub fn unique_schema(prefix: &str) -> String {
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
+/// A UTC time as PostgreSQL prints it (`2024-09-20 09:00:00+00`) written
+/// as the SQLite store keeps it (`2024-09-20T09:00:00Z`), so that one
+/// assertion reads both stores; any other value is left as it is.
+fn rfc3339(value: &str) -> String {
+    let b = value.as_bytes();
+    let shaped = b.len() == 22
+        && b[10] == b' '
+        && value.ends_with("+00")
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[4] == b'-';
+    if shaped {
+        format!("{}T{}Z", &value[..10], &value[11..19])
+    } else {
+        value.to_string()
+    }
+}
+
 /// A schema of the test server, as a test's store.
 #[derive(Clone, Debug)]
 pub struct PgSchema {
@@ -87,7 +105,7 @@ impl PgSchema {
             if let postgres::SimpleQueryMessage::Row(row) = message {
                 out.push(
                     (0..row.len())
-                        .map(|i| row.get(i).unwrap_or("NULL").to_string())
+                        .map(|i| rfc3339(row.get(i).unwrap_or("NULL")))
                         .collect(),
                 );
             }
@@ -145,10 +163,10 @@ impl PgSchema {
 ///     }
 /// }
 /// ```
-#[macro_export]
 macro_rules! both_stores {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
+    ($($(#[$meta:meta])* fn $name:ident($backend:ident) $body:block)*) => {
         $(
+            $(#[$meta])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
