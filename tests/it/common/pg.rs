@@ -11,9 +11,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// Why the PostgreSQL variants are ignored by a plain `cargo test`.
-pub const NEEDS_SERVER: &str = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)";
-
 /// A variable the test server script sets. Without it the test fails:
 /// an ignored test that is run anyway must not pass without a server.
 pub fn server_var(name: &str) -> String {
