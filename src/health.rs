@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What `status` reports; its JSON form is this struct's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Health {
+pub(crate) struct Health {
     pub healthy: bool,
     /// What is wrong, one sentence each, saying what to do.
     pub problems: Vec<String>,
@@ -43,7 +43,7 @@ pub struct Health {
 
 /// How the last run of a command went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunHealth {
+pub(crate) struct RunHealth {
     pub started_at: DateTime<Utc>,
     pub outcome: RunOutcome,
     pub error: Option<String>,
@@ -51,7 +51,7 @@ pub struct RunHealth {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RunOutcome {
+pub(crate) enum RunOutcome {
     Ok,
     Failed,
     /// Killed, or still running.
@@ -59,7 +59,7 @@ pub enum RunOutcome {
 }
 
 impl RunOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Ok => "ok",
             RunOutcome::Failed => "failed",
@@ -91,7 +91,11 @@ impl Health {
     /// The health of the history in `store`; `None` is a store that does not
     /// exist yet, reported as empty: that is exactly what monitoring must
     /// hear about.
-    pub fn gather(store: Option<&dyn Store>, now: &Now, quota: u64) -> Result<Health, StoreError> {
+    pub(crate) fn gather(
+        store: Option<&dyn Store>,
+        now: &Now,
+        quota: u64,
+    ) -> Result<Health, StoreError> {
         let facts = match store {
             Some(store) => Facts::read(store, now, quota)?,
             None => {

@@ -15,7 +15,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the run is telling the monitor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Start,
     Success,
     Fail,
@@ -34,7 +34,7 @@ impl Signal {
 /// Checks a ping URL given on the command line or in `FXRATES_PING_URL` and
 /// keeps it secret from then on (registered before it is checked, so even
 /// the error about a bad one cannot show it).
-pub fn url_arg(text: &str) -> Result<Secret, String> {
+pub(crate) fn url_arg(text: &str) -> Result<Secret, String> {
     let secret = Secret::new(text.trim().trim_end_matches('/').to_string());
     let url = secret.expose();
     if url.is_empty() {
@@ -51,13 +51,13 @@ pub fn url_arg(text: &str) -> Result<Secret, String> {
     Ok(secret)
 }
 
-pub struct Pinger {
+pub(crate) struct Pinger {
     agent: ureq::Agent,
     url: Secret,
 }
 
 impl Pinger {
-    pub fn new(url: Secret) -> Pinger {
+    pub(crate) fn new(url: Secret) -> Pinger {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
@@ -73,7 +73,7 @@ impl Pinger {
     /// Sends one ping; `body` (a failure's message) goes along as the
     /// request body, which healthchecks.io shows beside the ping. Problems
     /// are logged as warnings and otherwise ignored.
-    pub fn send(&self, signal: Signal, body: &str) {
+    pub(crate) fn send(&self, signal: Signal, body: &str) {
         let url = format!("{}{}", self.url.expose(), signal.suffix());
         let result = self
             .agent
@@ -97,7 +97,7 @@ impl Pinger {
 
 /// Runs `work` between a start ping and a success or failure ping; without a
 /// URL it just runs `work`. The result is `work`'s, whatever the pings do.
-pub fn around(
+pub(crate) fn around(
     url: Option<&Secret>,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {

@@ -25,7 +25,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `mode`.
 /// Errors are one line for the user.
-pub fn connector(mode: SslMode, root: Option<&RootCert>) -> Result<MakeRustlsConnect, String> {
+pub(super) fn connector(
+    mode: SslMode,
+    root: Option<&RootCert>,
+) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verify = match (mode, root) {
         (SslMode::Disable, _) => Verify::Nothing,
