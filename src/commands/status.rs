@@ -52,7 +52,7 @@ impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         let report = Report::gather(settings, self.budget.monthly_quota)?;
         let mut out = std::io::stdout().lock();
-        match self.format {
+        let written = match self.format {
             StatusFormat::Text => report.write_text(&mut out),
             StatusFormat::Json => serde_json::to_writer_pretty(&mut out, &report)
                 .map_err(std::io::Error::from)
@@ -61,8 +61,13 @@ impl Run for StatusArgs {
                 out.write_all(metrics::render(&report.metrics()).as_bytes())
             }
         }
-        .and_then(|()| out.flush())
-        .exit(Exit::IoErr, || "cannot write to stdout".into())?;
+        .and_then(|()| out.flush());
+        match written {
+            // The reader left early (`| head`): the verdict is the point of
+            // `status`, and it still stands.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.exit(Exit::IoErr, || "cannot write to stdout".into())?,
+        }
         if report.healthy {
             Ok(())
         } else {
