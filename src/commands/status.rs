@@ -82,25 +82,36 @@ impl Report {
     fn gather(settings: &Settings, quota: u64) -> anyhow::Result<Report> {
         let today = settings.now.today;
         let (from, _) = window_ending(today, MONTH_DAYS);
-        // A database that does not exist yet is reported as empty: that is
-        // exactly what monitoring must hear about.
-        let (summary, stored, unavailable, runs, used, timeseries, last_success) =
-            match settings.read_store() {
-                Ok(store) => {
-                    let budget = Budget::read(&*store, &settings.now, quota)?;
-                    (
-                        store.summary()?,
-                        store.stored_between(from, today)?,
-                        store.unavailable_between(from, today)?,
-                        store.last_runs()?,
-                        budget.used,
-                        store.timeseries_answer()?.map(|a| a.to_string()),
-                        store.last_success(&["ingest", "backfill"])?,
-                    )
-                }
-                Err(StoreError::Missing(_)) => Default::default(),
-                Err(e) => return Err(e.into()),
-            };
+        // A database that does not exist yet (or is still a 0-byte file) is
+        // reported as empty: that is exactly what monitoring must hear about.
+        let store = match settings.read_store() {
+            Ok(store) => Some(store),
+            Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        // A damaged file is reported, not read further: what could still be
+        // read of it would not be the truth.
+        let damage = match store.as_deref().map(|s| s.integrity_problem()) {
+            Some(Ok(problem)) => problem,
+            Some(Err(StoreError::Corrupt { problem, .. })) => Some(problem),
+            Some(Err(e)) => return Err(e.into()),
+            None => None,
+        };
+        let (summary, stored, unavailable, runs, used, timeseries, last_success) = match store {
+            Some(store) if damage.is_none() => {
+                let budget = Budget::read(&*store, &settings.now, quota)?;
+                (
+                    store.summary()?,
+                    store.stored_between(from, today)?,
+                    store.unavailable_between(from, today)?,
+                    store.last_runs()?,
+                    budget.used,
+                    store.timeseries_answer()?.map(|a| a.to_string()),
+                    store.last_success(&["ingest", "backfill"])?,
+                )
+            }
+            _ => Default::default(),
+        };
         let mut report = Report::new(
             today,
             &settings.now,
@@ -113,6 +124,16 @@ impl Report {
         );
         report.timeseries = timeseries;
         report.last_success = last_success;
+        if let Some(problem) = damage {
+            report.problems.insert(
+                0,
+                format!(
+                    "the database is damaged ({problem}); restore it from a backup (see \
+                     \"Backups\" in DEPLOYMENT.md), then run `fxrates ingest`"
+                ),
+            );
+            report.healthy = false;
+        }
         Ok(report)
     }
 
