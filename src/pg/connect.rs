@@ -6,7 +6,6 @@
 use super::password::{self, Identity, PasswordSources};
 use super::tls;
 use super::url::{Host, PgUrl, SslMode};
-use crate::error::{Exit, fail, fail_with};
 use crate::secret::Secret;
 use postgres::error::SqlState;
 use std::sync::mpsc;
@@ -16,19 +15,42 @@ use std::time::Duration;
 /// (libpq would wait forever, which a cron job must not).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why a connection failed, in one line that says what to do.
+#[derive(Debug)]
+pub struct ConnectError {
+    /// Worth trying again later (the server is down, busy or unreachable);
+    /// otherwise a person must act (a refused login, a missing database, a
+    /// certificate that does not verify).
+    pub temporary: bool,
+    pub message: String,
+    source: Option<postgres::Error>,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
 /// Everything needed to connect, resolved once.
-#[derive(Clone, Debug)]
-pub struct Target {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
     pub url: PgUrl,
     pub user: String,
     pub dbname: String,
     password: Option<Secret>,
 }
 
-impl Target {
+impl Server {
     /// Fills in libpq's defaults (the user is `os_user`, the database is
     /// named after the user) and finds the password.
-    pub fn resolve(url: PgUrl, os_user: &str, sources: &PasswordSources) -> anyhow::Result<Target> {
+    pub fn resolve(url: PgUrl, os_user: &str, sources: &PasswordSources) -> anyhow::Result<Server> {
         let user = url.user.clone().unwrap_or_else(|| os_user.to_string());
         let dbname = url.dbname.clone().unwrap_or_else(|| user.clone());
         let password = password::resolve(
@@ -39,7 +61,7 @@ impl Target {
             },
             sources,
         )?;
-        Ok(Target {
+        Ok(Server {
             url,
             user,
             dbname,
@@ -104,9 +126,16 @@ impl Target {
     }
 
     /// Connects, or says in one line why not and what to do.
-    pub fn connect(&self) -> anyhow::Result<postgres::Client> {
+    pub fn connect(&self) -> Result<postgres::Client, ConnectError> {
         let config = self.config();
-        let tls = tls::connector(self.url.sslmode, self.url.sslrootcert.as_ref())?;
+        let tls =
+            tls::connector(self.url.sslmode, self.url.sslrootcert.as_ref()).map_err(|message| {
+                ConnectError {
+                    temporary: false,
+                    message,
+                    source: None,
+                }
+            })?;
         // The timeout above covers opening the socket; a server that takes
         // the connection and then says nothing would hang the handshake, so
         // the whole connection gets a deadline too.
@@ -118,29 +147,38 @@ impl Target {
             .spawn(move || {
                 let _ = tx.send(config.connect(tls));
             })
-            .map_err(|e| fail_with(Exit::TempFail, "cannot start a thread", e))?;
+            .map_err(|e| ConnectError {
+                temporary: true,
+                message: format!("cannot start a thread to connect to PostgreSQL: {e}"),
+                source: None,
+            })?;
         match rx.recv_timeout(deadline) {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(e)) => Err(self.explain(e)),
-            Err(_) => Err(fail(
-                Exit::TempFail,
-                format!(
+            Err(_) => Err(ConnectError {
+                temporary: true,
+                message: format!(
                     "the PostgreSQL server at {} did not answer within {} s; check that it runs, \
                      or raise connect_timeout in the URL",
                     self.url,
                     deadline.as_secs_f32().round()
                 ),
-            )),
+                source: None,
+            }),
         }
     }
 
     /// The one-line failure for a connection error.
-    pub fn explain(&self, err: postgres::Error) -> anyhow::Error {
-        let (exit, message) = self.classify(&err);
-        fail_with(exit, message, err)
+    pub fn explain(&self, err: postgres::Error) -> ConnectError {
+        let (temporary, message) = self.classify(&err);
+        ConnectError {
+            temporary,
+            message,
+            source: Some(err),
+        }
     }
 
-    fn classify(&self, err: &postgres::Error) -> (Exit, String) {
+    fn classify(&self, err: &postgres::Error) -> (bool, String) {
         let url = &self.url;
         if let Some(db) = err.as_db_error() {
             let said = db.message();
@@ -149,7 +187,7 @@ impl Target {
                 || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
             {
                 (
-                    Exit::Config,
+                    false,
                     format!(
                         "PostgreSQL at {url} refused the login ({said}); check the user and the \
                          password (URL, FXRATES_DB_PASSWORD_FILE, PGPASSWORD or ~/.pgpass)"
@@ -157,7 +195,7 @@ impl Target {
                 )
             } else if *code == SqlState::INVALID_CATALOG_NAME {
                 (
-                    Exit::Config,
+                    false,
                     format!(
                         "the database {:?} does not exist on the PostgreSQL server at {url}; \
                          create it (`createdb {}`) or fix the database name in the URL",
@@ -166,7 +204,7 @@ impl Target {
                 )
             } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
                 (
-                    Exit::Config,
+                    false,
                     format!(
                         "PostgreSQL at {url} does not let {:?} connect ({said}); GRANT CONNECT \
                          ON DATABASE {} TO {}",
@@ -178,7 +216,7 @@ impl Target {
                 || code.code().starts_with("57")
             {
                 (
-                    Exit::TempFail,
+                    true,
                     format!(
                         "the PostgreSQL server at {url} cannot take the connection now ({said}); \
                          try again later"
@@ -186,7 +224,7 @@ impl Target {
                 )
             } else {
                 (
-                    Exit::Config,
+                    false,
                     format!("PostgreSQL at {url} refused the connection ({said})"),
                 )
             };
@@ -207,7 +245,7 @@ impl Target {
                          that the host is named in the certificate"
                     )
                 };
-                (Exit::Config, what)
+                (false, what)
             }
             "invalid configuration" | "authentication error" => {
                 let hint = if detail.contains("password missing") {
@@ -218,12 +256,12 @@ impl Target {
                     detail
                 };
                 (
-                    Exit::Config,
+                    false,
                     format!("cannot log in to PostgreSQL at {url}: {hint}"),
                 )
             }
             _ => (
-                Exit::TempFail,
+                true,
                 format!(
                     "cannot reach the PostgreSQL server at {url} ({detail}); check that it runs \
                      and that the host and port are right"

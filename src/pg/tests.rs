@@ -3,7 +3,6 @@
 //! roles need their password) and `FXRATES_TEST_PG_CA`/`_OTHER_CA`.
 
 use super::*;
-use crate::error::{Exit, exit_of};
 use crate::secret::Secret;
 use std::net::TcpListener;
 
@@ -27,12 +26,12 @@ fn port() -> String {
     authority().rsplit_once(':').unwrap().1.to_string()
 }
 
-fn target(url: &str, sources: &PasswordSources) -> anyhow::Result<Target> {
-    Target::resolve(PgUrl::parse(url).expect(url), "nobody", sources)
+fn target(url: &str, sources: &PasswordSources) -> Server {
+    Server::resolve(PgUrl::parse(url).expect(url), "nobody", sources).unwrap()
 }
 
-fn connect(url: &str) -> anyhow::Result<postgres::Client> {
-    target(url, &PasswordSources::default())?.connect()
+fn connect(url: &str) -> Result<postgres::Client, ConnectError> {
+    target(url, &PasswordSources::default()).connect()
 }
 
 fn uses_tls(client: &mut postgres::Client) -> bool {
@@ -56,12 +55,12 @@ fn role(name: &str, password: &str) {
         .unwrap();
 }
 
-fn message(err: &anyhow::Error) -> String {
+fn message(err: &ConnectError) -> String {
     err.to_string()
 }
 
 /// The error of a connection expected to fail.
-fn refused(url: &str) -> anyhow::Error {
+fn refused(url: &str) -> ConnectError {
     match connect(url) {
         Ok(_) => panic!("{url} connected"),
         Err(e) => e,
@@ -92,7 +91,7 @@ fn a_wrong_ca_fails_naming_tls() {
             authority()
         );
         let err = refused(&url);
-        assert_eq!(exit_of(&err), Exit::Config, "{mode}: {err:#}");
+        assert!(!err.temporary, "{mode}: {err:#}");
         let text = message(&err);
         assert!(text.contains("TLS verification"), "{mode}: {text}");
         assert!(text.contains("sslrootcert"), "{mode}: {text}");
@@ -114,7 +113,7 @@ fn verify_ca_ignores_the_name_and_verify_full_does_not() {
     let mut client = connect(&url("verify-ca")).unwrap();
     assert!(uses_tls(&mut client));
     let err = refused(&url("verify-full"));
-    assert_eq!(exit_of(&err), Exit::Config);
+    assert!(!err.temporary, "{err}");
     assert!(message(&err).contains("TLS verification"), "{err}");
 }
 
@@ -156,19 +155,19 @@ fn a_refused_login_and_a_missing_database_need_a_person() {
         authority()
     );
     let err = refused(&wrong);
-    assert_eq!(exit_of(&err), Exit::Config);
+    assert!(!err.temporary, "{err}");
     let text = format!("{err:#} {err:?}");
     assert!(text.contains("refused the login"), "{text}");
     assert!(!text.contains("canary"), "{text}");
 
     let none = format!("postgresql://fxrates_t_login@{}/postgres", authority());
     let err = refused(&none);
-    assert_eq!(exit_of(&err), Exit::Config);
+    assert!(!err.temporary, "{err}");
     assert!(message(&err).contains("asks for a password"), "{err}");
 
     let missing = format!("postgresql://postgres@{}/no_such_db", authority());
     let err = refused(&missing);
-    assert_eq!(exit_of(&err), Exit::Config);
+    assert!(!err.temporary, "{err}");
     assert!(
         message(&err).contains("\"no_such_db\" does not exist"),
         "{err}"
@@ -229,7 +228,7 @@ fn every_password_source_logs_in() {
         ),
     ] {
         let mut client = target(url, &sources)
-            .and_then(|t| t.connect())
+            .connect()
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let who: String = client
             .query_one("SELECT current_user::text", &[])
@@ -248,7 +247,7 @@ fn an_unreachable_server_is_temporary() {
         .unwrap()
         .port();
     let err = refused(&format!("postgresql://u:pw-canary-4@127.0.0.1:{port}/db"));
-    assert_eq!(exit_of(&err), Exit::TempFail, "{err:#}");
+    assert!(err.temporary, "{err:#}");
     let text = message(&err);
     assert!(
         text.contains("cannot reach the PostgreSQL server"),
@@ -269,7 +268,7 @@ fn a_silent_server_times_out() {
     let err = refused(&format!(
         "postgresql://u@127.0.0.1:{port}/db?connect_timeout=2&sslmode=disable"
     ));
-    assert_eq!(exit_of(&err), Exit::TempFail, "{err:#}");
+    assert!(err.temporary, "{err:#}");
     assert!(message(&err).contains("did not answer within"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     drop(listener);

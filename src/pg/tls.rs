@@ -12,7 +12,6 @@
 //! The roots are `sslrootcert` (a PEM file, or `system`), else the system's.
 
 use super::url::{RootCert, SslMode};
-use crate::error::{Exit, ResultExt, fail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -25,7 +24,8 @@ use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `mode`.
-pub fn connector(mode: SslMode, root: Option<&RootCert>) -> anyhow::Result<MakeRustlsConnect> {
+/// Errors are one line for the user.
+pub fn connector(mode: SslMode, root: Option<&RootCert>) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verify = match (mode, root) {
         (SslMode::Disable, _) => Verify::Nothing,
@@ -35,7 +35,7 @@ pub fn connector(mode: SslMode, root: Option<&RootCert>) -> anyhow::Result<MakeR
     };
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .exit(Exit::Software, || "cannot set up TLS".into())?;
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
     let config = match verify {
         Verify::Nothing => builder
             .dangerous()
@@ -47,9 +47,7 @@ pub fn connector(mode: SslMode, root: Option<&RootCert>) -> anyhow::Result<MakeR
             let roots = Arc::new(roots(root.unwrap_or(&RootCert::System))?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
-                .exit(Exit::Config, || {
-                    "cannot use the TLS root certificates".into()
-                })?;
+                .map_err(|e| format!("cannot use the TLS root certificates: {e}"))?;
             if verify == Verify::Chain {
                 builder
                     .dangerous()
@@ -70,24 +68,21 @@ enum Verify {
     ChainAndName,
 }
 
-fn roots(source: &RootCert) -> anyhow::Result<RootCertStore> {
+fn roots(source: &RootCert) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match source {
         RootCert::File(path) => {
             let shown = path.display();
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
                 .and_then(|it| it.collect())
-                .exit(Exit::Config, || {
-                    format!("cannot read the TLS root certificate file {shown} (sslrootcert)")
+                .map_err(|e| {
+                    format!("cannot read the TLS root certificate file {shown} (sslrootcert): {e}")
                 })?;
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(fail(
-                    Exit::Config,
-                    format!(
-                        "the TLS root certificate file {shown} (sslrootcert) holds no usable \
-                         certificate; it must be PEM"
-                    ),
+                return Err(format!(
+                    "the TLS root certificate file {shown} (sslrootcert) holds no usable \
+                     certificate; it must be PEM"
                 ));
             }
         }
@@ -95,11 +90,11 @@ fn roots(source: &RootCert) -> anyhow::Result<RootCertStore> {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = store.add_parsable_certificates(found.certs);
             if added == 0 {
-                return Err(fail(
-                    Exit::Config,
+                return Err(
                     "TLS verification needs root certificates and the system has none; \
-                     install ca-certificates, or give the server's CA with sslrootcert=",
-                ));
+                            install ca-certificates, or give the server's CA with sslrootcert="
+                        .into(),
+                );
             }
         }
     }

@@ -7,9 +7,10 @@
 
 mod key;
 
-use crate::cli::{Cli, ProviderArgs};
+use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
-use crate::fixer::{self, Endpoint, RetryPolicy};
+use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
+use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target};
 use chrono::{DateTime, Local, NaiveDate, Utc};
@@ -51,7 +52,7 @@ impl Settings {
     /// Resolves everything from the parsed command line and the environment.
     pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
-            db: Target::Sqlite(db_path(cli.db.as_deref())?),
+            db: database(cli.db.as_deref())?,
             now: Now::read()?,
             lock_timeout: lock_timeout()?,
             ping_url: cli.ping_url.clone(),
@@ -69,6 +70,18 @@ impl Settings {
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
         })
+    }
+
+    /// The store `text` names (a SQLite file or a PostgreSQL URL), as
+    /// `--db` would: for commands that take stores as arguments.
+    pub fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+        if text.is_empty() {
+            return Err(fail(
+                Exit::Usage,
+                "a store must be a file path or a postgresql:// URL, not empty",
+            ));
+        }
+        database(Some(Path::new(text)))
     }
 
     /// Opens the history for reading.
@@ -92,7 +105,11 @@ impl Settings {
     pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
-        let auth = args.auth.unwrap_or_else(|| endpoint.default_auth());
+        let auth = match args.auth {
+            Some(AuthStyle::Query) => Auth::Query,
+            Some(AuthStyle::Header) => Auth::Header,
+            None => endpoint.default_auth(),
+        };
         let key = key::api_key(
             args.api_key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),
@@ -147,6 +164,106 @@ impl Now {
             today: utc.with_timezone(&Local).date_naive(),
         })
     }
+}
+
+/// The history's store: a PostgreSQL URL or a SQLite file (`--db`/
+/// `FXRATES_DB`), else the SQLite file in the XDG data directory.
+fn database(flag: Option<&Path>) -> anyhow::Result<Target> {
+    match flag.and_then(Path::to_str).filter(|t| PgUrl::is_url(t)) {
+        Some(url) => postgres(url),
+        None => Ok(Target::Sqlite(db_path(flag)?)),
+    }
+}
+
+/// A PostgreSQL store: the URL, the schema (`FXRATES_DB_SCHEMA`) and the
+/// password from wherever it is kept.
+fn postgres(text: &str) -> anyhow::Result<Target> {
+    let url = PgUrl::parse(text).map_err(|why| {
+        fail(
+            Exit::Config,
+            format!("FXRATES_DB (--db) is not a PostgreSQL URL fxrates can use: {why}"),
+        )
+    })?;
+    let home = env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let sources = PasswordSources {
+        file: env::var_os("FXRATES_DB_PASSWORD_FILE")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+        pgpassword: env::var("PGPASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Secret::new),
+        pgpassfile: env::var_os("PGPASSFILE")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home.map(|h| h.join(".pgpass"))),
+        credentials_dir: env::var_os("CREDENTIALS_DIRECTORY")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute()),
+    };
+    let server = Server::resolve(url, &os_user(), &sources)?;
+    Ok(Target::Postgres {
+        server: Box::new(server),
+        schema: schema_name()?,
+    })
+}
+
+/// `FXRATES_DB_SCHEMA`, else `fxrates`: a plain lower-case name, so that it
+/// reads the same quoted or not, and never `public` or a system schema.
+fn schema_name() -> anyhow::Result<String> {
+    let Ok(name) = env::var("FXRATES_DB_SCHEMA") else {
+        return Ok(store::DEFAULT_SCHEMA.to_string());
+    };
+    let plain = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !plain {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "FXRATES_DB_SCHEMA={name:?} is not a plain schema name (lower-case letters, digits \
+                 and _, at most 63, not starting with a digit)"
+            ),
+        ));
+    }
+    if name == "public" || name == "information_schema" || name.starts_with("pg_") {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "FXRATES_DB_SCHEMA={name:?} is shared with other programs or PostgreSQL itself; \
+                 choose a schema of fxrates' own, such as fxrates"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// The operating system user, which libpq logs in as when the URL names
+/// no user.
+fn os_user() -> String {
+    if let Some(user) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| env::var(v).ok().filter(|u| !u.is_empty()))
+    {
+        return user;
+    }
+    // cron may set neither: look the process's user up.
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id = fields.nth(1)?.parse::<u32>().ok()?;
+            (Some(id) == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| "postgres".to_string())
 }
 
 /// The database path: `--db`/`FXRATES_DB` (via clap), else the XDG data dir.

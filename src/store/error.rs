@@ -73,6 +73,45 @@ pub enum StoreError {
     #[error("the stored day {date} is damaged ({target})")]
     Damaged { target: Target, date: String },
 
+    /// A PostgreSQL schema of that name holds another program's tables.
+    #[error(
+        "the schema {schema:?} in {target} holds tables of another program ({tables}), not \
+         fxrates'; it was left as it is: choose another schema with FXRATES_DB_SCHEMA"
+    )]
+    ForeignSchema {
+        target: Target,
+        schema: String,
+        tables: String,
+    },
+
+    /// The database server could not be reached, or refused to let fxrates
+    /// in; the error says which and what to do.
+    #[error(transparent)]
+    Connect(#[from] crate::pg::ConnectError),
+
+    /// The connection to the database server broke mid-run. Whatever was
+    /// being written is rolled back whole by the server.
+    #[error(
+        "{what}: the connection to {target} was lost ({cause}); nothing was half-written, try \
+         again"
+    )]
+    Lost {
+        target: Target,
+        what: String,
+        cause: Cause,
+    },
+
+    /// The database refused an operation for want of a privilege.
+    #[error(
+        "{what}: permission denied by {target} ({detail}); grant fxrates' role the privileges \
+         DEPLOYMENT.md lists"
+    )]
+    Denied {
+        target: Target,
+        what: String,
+        detail: String,
+    },
+
     /// The store is unusable where it is (say, its directory is a file).
     #[error("{0}")]
     Unusable(String),

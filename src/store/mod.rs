@@ -44,11 +44,15 @@
 //! - [`sqlite`]: the SQLite implementation (one file in WAL mode, marked
 //!   with an application id, locked with `flock` on the file itself, a
 //!   versioned schema).
+//! - [`postgres`]: the PostgreSQL implementation (one schema, a session
+//!   advisory lock for the write lock, a versioned schema).
 
 mod error;
+mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
 use crate::rates::{Currency, RateSet, Snapshot};
@@ -64,13 +68,25 @@ use std::time::Duration;
 pub enum Target {
     /// A SQLite database file.
     Sqlite(PathBuf),
+    /// A schema in a PostgreSQL database.
+    Postgres {
+        server: Box<crate::pg::Server>,
+        schema: String,
+    },
 }
+
+/// The schema fxrates uses in PostgreSQL unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "fxrates";
 
 impl fmt::Display for Target {
     /// How messages name the store (never with a password).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Sqlite(path) => write!(f, "{}", path.display()),
+            Target::Postgres { server, schema } if schema == DEFAULT_SCHEMA => {
+                write!(f, "{}", server.url)
+            }
+            Target::Postgres { server, schema } => write!(f, "{} (schema {schema})", server.url),
         }
     }
 }
@@ -90,6 +106,9 @@ pub enum Access {
 pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreError> {
     match target {
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
+        Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
+            server, schema, target, access,
+        )?)),
     }
 }
 
@@ -102,7 +121,18 @@ pub struct StoredDay {
     pub source_timestamp: Option<i64>,
     /// When it was fetched: UTC, RFC 3339, whole seconds.
     pub fetched_at: String,
+    /// The provider's endpoint it came from: latest, historical or
+    /// timeseries (provenance, which `copy` carries over).
+    pub endpoint: String,
     pub rates: RateSet,
+}
+
+/// A day the provider said it has no rates for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnavailableDay {
+    pub date: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// One day to store: its business date and what the provider sent.
@@ -244,6 +274,9 @@ pub trait Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<BTreeSet<NaiveDate>, StoreError>;
+
+    /// Every day the provider said it has no rates for, in date order.
+    fn unavailable_days(&self) -> Result<Vec<UnavailableDay>, StoreError>;
 
     /// The dates the provider said it has no rates for, from `from` to `to`.
     fn unavailable_between(

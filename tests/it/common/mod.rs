@@ -1,170 +1,21 @@
-//! Shared test fixtures: a real HTTP server on 127.0.0.1 that answers as
-//! fixer.io does, and a clean environment to run the real binary in.
-#![allow(dead_code)] // each test binary uses a different part of this
+//! Shared test fixtures: the fake fixer server (`server`), the answers it
+//! gives, and a clean environment to run the real binary in.
+
+mod server;
+
+pub use server::*;
+
+#[macro_use]
+mod pg;
+
+pub use pg::*;
 
 use assert_cmd::Command;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use tempfile::TempDir;
 
 /// The key every test uses: recognisable, so a leak is easy to find.
 pub const FAKE_KEY: &str = "FAKEKEY-0123456789abcdef-SECRET";
-
-/// A request as the fake server saw it.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub path: String,
-    pub query: HashMap<String, String>,
-    pub headers: HashMap<String, String>,
-    pub raw_url: String,
-}
-
-impl Seen {
-    /// The last path segment below the API base: `latest`, `2024-09-20`, ...
-    pub fn function(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or_default()
-    }
-}
-
-/// What the fake server answers.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.into().into_bytes(),
-        }
-    }
-
-    pub fn ok(body: impl Into<String>) -> Reply {
-        Reply::json(200, body)
-    }
-
-    /// fixer's legacy error envelope, HTTP 200.
-    pub fn fixer_error(code: u32, kind: &str) -> Reply {
-        Reply::ok(format!(
-            r#"{{"success":false,"error":{{"code":{code},"type":"{kind}","info":"Error {code} from the fake server."}}}}"#
-        ))
-    }
-
-    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
-
-/// A fixer-compatible HTTP server on 127.0.0.1:0 that records every request.
-pub struct FakeFixer {
-    pub url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl FakeFixer {
-    /// A server that answers every request with `handler`.
-    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
-        let port = server.server_addr().to_ip().expect("ip address").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let thread = {
-            let server = Arc::clone(&server);
-            let seen = Arc::clone(&seen);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let s = parse_request(&request);
-                    seen.lock().unwrap().push(s.clone());
-                    let reply = handler(&s);
-                    let mut response =
-                        tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-                    for (k, v) in &reply.headers {
-                        response.add_header(
-                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
-                        );
-                    }
-                    let _ = request.respond(response);
-                }
-            })
-        };
-        FakeFixer {
-            url: format!("http://127.0.0.1:{port}/api"),
-            seen,
-            server,
-            thread: Some(thread),
-        }
-    }
-
-    /// A server that behaves like fixer's free plan: `latest` answers for
-    /// `today`, a date path answers that date, `timeseries` is refused (105).
-    pub fn free_plan(today: &str) -> FakeFixer {
-        let today = today.to_string();
-        FakeFixer::start(move |s| match s.function() {
-            "latest" => Reply::ok(latest_body(&today)),
-            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
-            date if is_date(date) => Reply::ok(historical_body(date)),
-            _ => Reply::fixer_error(302, "invalid_date"),
-        })
-    }
-
-    /// Every request seen so far.
-    pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    pub fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-}
-
-impl Drop for FakeFixer {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn parse_request(r: &tiny_http::Request) -> Seen {
-    let raw_url = r.url().to_string();
-    let (path, query) = raw_url.split_once('?').unwrap_or((&raw_url, ""));
-    let query = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    let headers = r
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
-    Seen {
-        path: path.to_string(),
-        query,
-        headers,
-        raw_url,
-    }
-}
 
 /// Every date from `from` to `to` (both included), as text. Written with
 /// chrono alone, independently of the calendar code under test.
@@ -248,7 +99,10 @@ pub fn timeseries_body(start: &str, end: &str, dates: &[String]) -> String {
 /// environment, with "now" fixed.
 pub struct TestEnv {
     pub dir: TempDir,
+    /// The SQLite file (unused when `pg` is set).
     pub db: PathBuf,
+    /// The PostgreSQL schema the test's store is, if it is not SQLite.
+    pub pg: Option<PgSchema>,
     pub endpoint: String,
     pub now: String,
     pub extra_env: Vec<(String, String)>,
@@ -262,9 +116,45 @@ impl TestEnv {
         TestEnv {
             dir,
             db,
+            pg: None,
             endpoint: endpoint.to_string(),
             now: now.to_string(),
             extra_env: Vec::new(),
+        }
+    }
+
+    /// [`TestEnv::new`] on the given store: for PostgreSQL, a schema of its
+    /// own on the test server, passed as `FXRATES_DB` and `FXRATES_DB_SCHEMA`.
+    pub fn on(backend: Backend, endpoint: &str, now: &str) -> TestEnv {
+        let env = TestEnv::new(endpoint, now);
+        match backend {
+            Backend::Sqlite => env,
+            Backend::Postgres => env.postgres(PgSchema::new()),
+        }
+    }
+
+    /// This environment on the PostgreSQL schema `pg`.
+    pub fn postgres(mut self, pg: PgSchema) -> TestEnv {
+        self.extra_env.push(("FXRATES_DB".into(), pg.url.clone()));
+        self.extra_env
+            .push(("FXRATES_DB_SCHEMA".into(), pg.schema.clone()));
+        self.pg = Some(pg);
+        self
+    }
+
+    /// The store, as the library names it.
+    pub fn target(&self) -> fxrates::store::Target {
+        match &self.pg {
+            Some(pg) => pg.target(),
+            None => fxrates::store::Target::Sqlite(self.db.clone()),
+        }
+    }
+
+    /// Whether the store exists (the file, or the schema).
+    pub fn store_exists(&self) -> bool {
+        match &self.pg {
+            Some(pg) => pg.exists(),
+            None => self.db.exists(),
         }
     }
 
@@ -319,6 +209,7 @@ impl TestEnv {
         TestEnv {
             dir: tempfile::tempdir().unwrap(),
             db: self.db.clone(),
+            pg: self.pg.clone(),
             endpoint: self.endpoint.clone(),
             now: now.into(),
             extra_env: self.extra_env.clone(),
@@ -365,7 +256,7 @@ impl TestEnv {
 
     /// The database's days and rates, to tell whether a run changed them.
     pub fn stored(&self) -> Vec<Vec<String>> {
-        if !self.db.exists() {
+        if !self.store_exists() {
             return Vec::new();
         }
         let mut rows = self.sql(
@@ -387,6 +278,12 @@ impl TestEnv {
 
     /// Fails if the key is anywhere in the database or its WAL files.
     pub fn assert_no_key_in_db(&self) {
+        if let Some(pg) = &self.pg {
+            if pg.exists() {
+                assert!(!pg.contains(FAKE_KEY), "the API key is stored in {pg:?}");
+            }
+            return;
+        }
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut path = self.db.clone().into_os_string();
             path.push(suffix);
@@ -423,11 +320,17 @@ impl TestEnv {
 
     /// Rows of a read-only query on the test database, each value as text.
     pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
+        if let Some(pg) = &self.pg {
+            return pg.sql(query);
+        }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // cannot recover the WAL a killed writer left, and fails.
         let conn = rusqlite::Connection::open_with_flags(
             &self.db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
         )
         .unwrap();
+        conn.pragma_update(None, "query_only", true).unwrap();
         let mut stmt = conn.prepare(query).unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |row| {
@@ -452,7 +355,7 @@ impl TestEnv {
 
     /// The stored business dates, in order.
     pub fn stored_dates(&self) -> Vec<String> {
-        if !self.db.exists() {
+        if !self.store_exists() {
             return Vec::new();
         }
         self.sql("SELECT date FROM days ORDER BY date")
@@ -483,14 +386,6 @@ pub fn error_line(stderr: &str) -> String {
         .collect();
     assert_eq!(errors.len(), 1, "expected one error line: {stderr}");
     errors[0]["fxrates: error: ".len()..].to_string()
-}
-
-/// An http URL on which nothing listens: a port that was bound, then freed.
-pub fn refused_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/api")
 }
 
 /// A fixer answer for `date` with the given `rates` object.

@@ -1,11 +1,10 @@
 //! Stores days straight through the library's Store, for tests that read
 //! history and need many days with rates that move.
-#![allow(dead_code)] // each test binary uses a different part of this
 
 use crate::common::{TestEnv, weekdays};
 use chrono::{DateTime, NaiveDate};
 use fxrates::rates::{Currency, EUR, RateSet, Snapshot};
-use fxrates::store::{self, Access, Provenance, Target};
+use fxrates::store::{self, Access, Provenance};
 use std::time::Duration;
 
 pub fn date(s: &str) -> NaiveDate {
@@ -15,7 +14,7 @@ pub fn date(s: &str) -> NaiveDate {
 /// Stores each `(date, [(code, rate)])` as fixer would have sent it.
 pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
     let mut store = store::open(
-        &Target::Sqlite(env.db.clone()),
+        &env.target(),
         Access::Write {
             create: true,
             lock_wait: Duration::ZERO,

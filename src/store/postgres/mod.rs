@@ -1,0 +1,847 @@
+//! The PostgreSQL store: every object in one schema (`fxrates` by default),
+//! a versioned format migrated in one transaction under a lock, one
+//! transaction per write so that every stored day is whole, and PostgreSQL's
+//! MVCC so that readers never block the writer.
+//!
+//! The write lock is a session-level advisory lock on the schema's name,
+//! taken when a store is opened for writing and freed when its connection
+//! closes (however the process ends). Migrations take a transaction-level
+//! advisory lock too, so that they stay serialised whatever coordinates the
+//! writers.
+
+mod schema;
+
+pub use schema::VERSION;
+
+use super::{
+    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunId, StoreError, StoredDay,
+    Summary, Target, TimeseriesAnswer, timestamp,
+};
+use crate::pg::Server;
+use crate::rates::{Currency, RateSet};
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use std::cell::{RefCell, RefMut};
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+/// The first key of fxrates' advisory locks ("fxrt"); the second is the
+/// schema name's hash, so that two schemas in one database do not contend.
+const LOCK_CLASS: i32 = 0x6678_7274;
+/// The first key of the lock migrations take ("fxrm").
+const MIGRATION_CLASS: i32 = 0x6678_726d;
+
+/// The `meta` key holding the plan's last answer to `timeseries`.
+const TIMESERIES_KEY: &str = "timeseries";
+
+pub(super) struct PgStore {
+    // The trait reads through `&self`; the client needs `&mut` to query.
+    client: RefCell<postgres::Client>,
+    target: Target,
+    /// The schema's name, as given.
+    schema: String,
+    /// The schema's name quoted as an identifier, for SQL text.
+    quoted: String,
+}
+
+/// What is in the schema before fxrates touches it.
+enum Found {
+    /// No schema of that name.
+    Nothing,
+    /// A schema with nothing in it (a DBA may create it for fxrates).
+    Empty,
+    /// fxrates' schema at this version.
+    Ours(i64),
+    /// Someone else's: the first few of its tables.
+    Foreign(Vec<String>),
+}
+
+impl PgStore {
+    pub(super) fn open(
+        server: &Server,
+        schema: &str,
+        target: &Target,
+        access: Access,
+    ) -> Result<PgStore, StoreError> {
+        let client = server.connect()?;
+        let mut store = PgStore {
+            client: RefCell::new(client),
+            target: target.clone(),
+            schema: schema.to_string(),
+            quoted: quote_ident(schema),
+        };
+        match access {
+            Access::Read => store.check_readable()?,
+            Access::Write { create, lock_wait } => {
+                store.lock(lock_wait)?;
+                store.migrate(create)?;
+            }
+        }
+        Ok(store)
+    }
+
+    fn conn(&self) -> RefMut<'_, postgres::Client> {
+        self.client.borrow_mut()
+    }
+
+    /// SQL with `{s}` replaced by the quoted schema.
+    fn sql(&self, text: &str) -> String {
+        text.replace("{s}", &self.quoted)
+    }
+
+    /// Maps a driver error met while doing `what`.
+    fn err(&self, what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
+        let what = what.to_string();
+        move |e| classify(&self.target, what, e)
+    }
+
+    fn read_err(&self) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
+        self.err("cannot read the database")
+    }
+
+    fn write_err(&self) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
+        self.err("cannot write to the database")
+    }
+
+    /// A reader's session: read-only, and the format must be this binary's.
+    fn check_readable(&mut self) -> Result<(), StoreError> {
+        self.conn()
+            .batch_execute("SET default_transaction_read_only = on")
+            .map_err(self.read_err())?;
+        match self.inspect()? {
+            Found::Nothing | Found::Empty => Err(StoreError::Missing(self.target.clone())),
+            Found::Foreign(tables) => Err(self.foreign(tables)),
+            Found::Ours(v) if v > VERSION => Err(self.too_new(v)),
+            Found::Ours(v) if v < VERSION => Err(StoreError::TooOld {
+                target: self.target.clone(),
+                version: v,
+                known: VERSION,
+            }),
+            Found::Ours(_) => Ok(()),
+        }
+    }
+
+    fn inspect(&self) -> Result<Found, StoreError> {
+        let mut conn = self.conn();
+        let exists = conn
+            .query_opt(
+                "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                &[&self.schema],
+            )
+            .map_err(self.read_err())?
+            .is_some();
+        if !exists {
+            return Ok(Found::Nothing);
+        }
+        let rows = conn
+            .query(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+                 ORDER BY c.relname",
+                &[&self.schema],
+            )
+            .map_err(self.read_err())?;
+        let tables: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        if tables.is_empty() {
+            return Ok(Found::Empty);
+        }
+        if !tables.iter().any(|t| t == "meta") {
+            return Ok(Found::Foreign(tables));
+        }
+        let version = conn
+            .query_opt(
+                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
+                &[&schema::VERSION_KEY],
+            )
+            .map_err(self.read_err())?
+            .map(|r| r.get::<_, String>(0));
+        match version.and_then(|v| v.parse::<i64>().ok()) {
+            Some(v) => Ok(Found::Ours(v)),
+            None => Ok(Found::Foreign(tables)),
+        }
+    }
+
+    fn foreign(&self, mut tables: Vec<String>) -> StoreError {
+        let more = tables.len().saturating_sub(5);
+        tables.truncate(5);
+        let mut list = tables.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        StoreError::ForeignSchema {
+            target: self.target.clone(),
+            schema: self.schema.clone(),
+            tables: list,
+        }
+    }
+
+    fn too_new(&self, version: i64) -> StoreError {
+        StoreError::TooNew {
+            target: self.target.clone(),
+            version,
+            known: VERSION,
+        }
+    }
+
+    /// Takes the write lock, waiting at most `wait` for another run.
+    fn lock(&mut self, wait: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + wait;
+        let mut told = false;
+        loop {
+            let got: bool = self
+                .conn()
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                    &[&LOCK_CLASS, &self.schema],
+                )
+                .map_err(self.err("cannot lock the database"))?
+                .get(0);
+            if got {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Locked {
+                    target: self.target.clone(),
+                    waited: wait,
+                });
+            }
+            if !told {
+                log::info!(
+                    "waiting for another fxrates run to finish with {} (at most {} s)",
+                    self.target,
+                    wait.as_secs()
+                );
+                told = true;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+        }
+    }
+
+    /// Brings the schema to this binary's version, creating it if `create`.
+    fn migrate(&mut self, create: bool) -> Result<(), StoreError> {
+        match self.inspect()? {
+            Found::Ours(v) if v == VERSION => return Ok(()),
+            Found::Ours(v) if v > VERSION => return Err(self.too_new(v)),
+            Found::Foreign(tables) => return Err(self.foreign(tables)),
+            Found::Nothing | Found::Empty if !create => {
+                return Err(StoreError::Missing(self.target.clone()));
+            }
+            _ => {}
+        }
+        let target = &self.target;
+        let upgrade_err = |what: String| move |e| classify(target, what, e);
+        let mut conn = self.conn();
+        let mut tx = conn
+            .transaction()
+            .map_err(upgrade_err("cannot write to the database".into()))?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&MIGRATION_CLASS, &self.schema],
+        )
+        .map_err(upgrade_err("cannot lock the database".into()))?;
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", self.quoted))
+            .map_err(upgrade_err(format!(
+                "cannot create the schema {:?}",
+                self.schema
+            )))?;
+        // Under the lock, the version is read again: another run may have
+        // upgraded the schema meanwhile.
+        let has_meta = tx
+            .query_opt(
+                "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relname = 'meta'",
+                &[&self.schema],
+            )
+            .map_err(upgrade_err("cannot read the database".into()))?
+            .is_some();
+        let version: i64 = if has_meta {
+            tx.query_opt(
+                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
+                &[&schema::VERSION_KEY],
+            )
+            .map_err(upgrade_err("cannot read the database".into()))?
+            .and_then(|r| r.get::<_, String>(0).parse().ok())
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        if version > VERSION {
+            return Err(self.too_new(version));
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let to = i as i64 + 1;
+            let sql = self.sql(sql);
+            tx.batch_execute(&sql)
+                .and_then(|()| {
+                    tx.execute(
+                        &self.sql(
+                            "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
+                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        ),
+                        &[&schema::VERSION_KEY, &to.to_string()],
+                    )
+                })
+                .map_err(upgrade_err(format!(
+                    "cannot upgrade the schema {:?} to version {to}",
+                    self.schema
+                )))?;
+        }
+        tx.commit()
+            .map_err(upgrade_err("cannot write to the database".into()))?;
+        log::info!("{} is at schema version {VERSION}", self.target);
+        Ok(())
+    }
+
+    /// Rows of one day with its rates: date, base, source_date,
+    /// source_timestamp, fetched_at, endpoint, currency, rate.
+    const DAY_COLUMNS: &'static str = "d.date, d.base, d.source_date, d.source_timestamp, \
+                                       d.fetched_at, d.endpoint, r.currency, r.rate";
+
+    fn day_head(&self, row: &postgres::Row) -> Result<StoredDay, StoreError> {
+        let date: NaiveDate = row.get(0);
+        let base: String = row.get(1);
+        let fetched_at: DateTime<Utc> = row.get(4);
+        Ok(StoredDay {
+            date,
+            base: Currency::parse(&base).ok_or_else(|| StoreError::Damaged {
+                target: self.target.clone(),
+                date: date.to_string(),
+            })?,
+            source_date: row.get(2),
+            source_timestamp: row.get(3),
+            fetched_at: timestamp(fetched_at),
+            endpoint: row.get(5),
+            rates: RateSet::with_capacity(180),
+        })
+    }
+
+    fn push_rate(day: &mut StoredDay, row: &postgres::Row) {
+        let code: Option<&str> = row.get(6);
+        let rate: Option<&str> = row.get(7);
+        if let (Some(code), Some(rate)) = (code, rate)
+            && let Some(c) = Currency::parse(code)
+        {
+            day.rates.push(c, rate);
+        }
+    }
+
+    fn dates(
+        &self,
+        sql: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
+        let rows = self
+            .conn()
+            .query(&self.sql(sql), &[&from, &to])
+            .map_err(self.read_err())?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn count(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_one(&self.sql(sql), params)
+            .map_err(self.read_err())?
+            .get(0);
+        Ok(n as u64)
+    }
+}
+
+/// A driver error as a [`StoreError`]: a lost connection is worth a retry,
+/// a missing privilege needs a grant, anything else is the store failing.
+fn classify(target: &Target, what: String, e: postgres::Error) -> StoreError {
+    let code = e.code().map(SqlState::code).unwrap_or("");
+    if e.is_closed()
+        || code.starts_with("08")
+        || matches!(code, "57P01" | "57P02" | "57P03")
+        || (e.as_db_error().is_none() && e.to_string().starts_with("error communicating"))
+    {
+        return StoreError::Lost {
+            target: target.clone(),
+            what,
+            cause: Box::new(e),
+        };
+    }
+    if code == SqlState::INSUFFICIENT_PRIVILEGE.code() {
+        let detail = e
+            .as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_default();
+        return StoreError::Denied {
+            target: target.clone(),
+            what,
+            detail,
+        };
+    }
+    let what = match e.as_db_error() {
+        Some(db) => format!("{what} ({target}: {})", db.message()),
+        None => format!("{what} ({target})"),
+    };
+    StoreError::io(what, e)
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl super::Store for PgStore {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn has_day(&self, date: NaiveDate) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_opt(
+                &self.sql("SELECT 1 FROM {s}.days WHERE date = $1"),
+                &[&date],
+            )
+            .map_err(self.read_err())?
+            .is_some())
+    }
+
+    fn day_on_or_before(
+        &self,
+        date: Option<NaiveDate>,
+        max_back: u64,
+    ) -> Result<Option<StoredDay>, StoreError> {
+        let (filter, params): (&str, Vec<NaiveDate>) = match date {
+            None => ("", vec![]),
+            Some(d) => (
+                " WHERE date <= $1 AND date >= $2",
+                vec![
+                    d,
+                    d.checked_sub_days(chrono::Days::new(max_back)).unwrap_or(d),
+                ],
+            ),
+        };
+        let sql = self.sql(&format!(
+            "SELECT {} FROM {{s}}.days AS d LEFT JOIN {{s}}.day_rates AS r ON r.date = d.date
+             WHERE d.date = (SELECT max(date) FROM {{s}}.days{filter})
+             ORDER BY r.currency",
+            Self::DAY_COLUMNS
+        ));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|d| d as &(dyn ToSql + Sync)).collect();
+        let rows = self.conn().query(&sql, &params).map_err(self.read_err())?;
+        let mut day: Option<StoredDay> = None;
+        for row in &rows {
+            let day = match &mut day {
+                Some(d) => d,
+                None => day.insert(self.day_head(row)?),
+            };
+            Self::push_rate(day, row);
+        }
+        Ok(day.map(finish))
+    }
+
+    fn for_each_day(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        currencies: &[Currency],
+        each: &mut dyn FnMut(StoredDay) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        let codes: Vec<&str> = currencies.iter().map(|c| c.as_str()).collect();
+        let filter = if codes.is_empty() {
+            ""
+        } else {
+            " AND r.currency = ANY($3)"
+        };
+        let sql = self.sql(&format!(
+            "SELECT {} FROM {{s}}.days AS d JOIN {{s}}.day_rates AS r ON r.date = d.date
+             WHERE r.date >= $1 AND r.date <= $2{filter}
+             ORDER BY r.date, r.currency",
+            Self::DAY_COLUMNS
+        ));
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&from, &to];
+        if !codes.is_empty() {
+            params.push(&codes);
+        }
+        let mut conn = self.conn();
+        // Streamed: a full history is over a million rows.
+        let mut rows = conn
+            .query_raw(&sql, params.iter().copied())
+            .map_err(self.read_err())?;
+        let mut current: Option<StoredDay> = None;
+        let mut count = 0;
+        while let Some(row) = rows.next().map_err(self.read_err())? {
+            let date: NaiveDate = row.get(0);
+            if current.as_ref().is_none_or(|d| d.date != date) {
+                let next = self.day_head(&row)?;
+                if let Some(day) = current.replace(next) {
+                    count += 1;
+                    if each(finish(day)).is_break() {
+                        return Ok(count);
+                    }
+                }
+            }
+            if let Some(day) = current.as_mut() {
+                Self::push_rate(day, &row);
+            }
+        }
+        if let Some(day) = current {
+            count += 1;
+            let _ = each(finish(day));
+        }
+        Ok(count)
+    }
+
+    fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM {s}.days WHERE date >= $1 AND date <= $2",
+            &[&from, &to],
+        )
+    }
+
+    fn has_currency_between(
+        &self,
+        currency: Currency,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_opt(
+                &self.sql(
+                    "SELECT 1 FROM {s}.day_rates WHERE currency = $1 AND date >= $2 AND date <= $3 \
+                     LIMIT 1",
+                ),
+                &[&currency.as_str(), &from, &to],
+            )
+            .map_err(self.read_err())?
+            .is_some())
+    }
+
+    fn stored_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
+        self.dates(
+            "SELECT date FROM {s}.days WHERE date >= $1 AND date <= $2",
+            from,
+            to,
+        )
+    }
+
+    fn unavailable_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<NaiveDate>, StoreError> {
+        self.dates(
+            "SELECT date FROM {s}.unavailable_days WHERE date >= $1 AND date <= $2",
+            from,
+            to,
+        )
+    }
+
+    fn unavailable_days(&self) -> Result<Vec<super::UnavailableDay>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql(
+                    "SELECT date, recorded_at, reason FROM {s}.unavailable_days ORDER BY date",
+                ),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        Ok(rows
+            .iter()
+            .map(|r| super::UnavailableDay {
+                date: r.get(0),
+                recorded_at: r.get(1),
+                reason: r.get(2),
+            })
+            .collect())
+    }
+
+    fn summary(&self) -> Result<Summary, StoreError> {
+        let row = self
+            .conn()
+            .query_one(
+                &self.sql("SELECT count(*), min(date), max(date) FROM {s}.days"),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        Ok(Summary {
+            days: row.get::<_, i64>(0) as u64,
+            oldest: row.get(1),
+            latest: row.get(2),
+        })
+    }
+
+    fn put_days(
+        &mut self,
+        days: &[NewDay<'_>],
+        base: Currency,
+        provenance: &Provenance<'_>,
+    ) -> Result<(), StoreError> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        // Whole arrays in four statements, however many days: a timeseries
+        // answer of a year is one round trip per statement, not 60,000.
+        let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+        let source_dates: Vec<NaiveDate> = days.iter().map(|d| d.source_date).collect();
+        let source_ts: Vec<Option<i64>> = days.iter().map(|d| d.source_timestamp).collect();
+        let total: usize = days.iter().map(|d| d.rates.len()).sum();
+        let (mut rate_dates, mut codes, mut values) = (
+            Vec::with_capacity(total),
+            Vec::with_capacity(total),
+            Vec::with_capacity(total),
+        );
+        for d in days {
+            for (currency, decimal) in d.rates.iter() {
+                rate_dates.push(d.date);
+                codes.push(currency.as_str().to_string());
+                values.push(decimal);
+            }
+        }
+        let sql = [
+            self.sql("DELETE FROM {s}.day_rates WHERE date = ANY($1)"),
+            self.sql(
+                "INSERT INTO {s}.days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
+                 SELECT d, $2::text, 'fixer', $3::text, s, t, $4::timestamptz
+                 FROM unnest($1::date[], $5::date[], $6::bigint[]) AS x (d, s, t)
+                 ON CONFLICT (date) DO UPDATE SET base = excluded.base, source = excluded.source,
+                     endpoint = excluded.endpoint, source_date = excluded.source_date,
+                     source_timestamp = excluded.source_timestamp, fetched_at = excluded.fetched_at",
+            ),
+            self.sql(
+                "INSERT INTO {s}.day_rates (date, currency, rate)
+                 SELECT * FROM unnest($1::date[], $2::text[], $3::text[])",
+            ),
+            self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
+        ];
+        let target = self.target.clone();
+        let mut conn = self.conn();
+        let store_err = || {
+            let target = target.clone();
+            move |e| classify(&target, "cannot store rates in the database".into(), e)
+        };
+        let mut tx = conn.transaction().map_err(store_err())?;
+        tx.execute(&sql[0], &[&dates]).map_err(store_err())?;
+        tx.execute(
+            &sql[1],
+            &[
+                &dates,
+                &base.as_str(),
+                &provenance.endpoint,
+                &provenance.fetched_at,
+                &source_dates,
+                &source_ts,
+            ],
+        )
+        .map_err(store_err())?;
+        tx.execute(&sql[2], &[&rate_dates, &codes, &values])
+            .map_err(store_err())?;
+        tx.execute(&sql[3], &[&dates]).map_err(store_err())?;
+        tx.commit().map_err(store_err())
+    }
+
+    fn mark_unavailable(
+        &mut self,
+        date: NaiveDate,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self.sql(
+                    "INSERT INTO {s}.unavailable_days (date, recorded_at, reason) VALUES ($1, $2, $3)
+                     ON CONFLICT (date) DO UPDATE SET recorded_at = excluded.recorded_at,
+                         reason = excluded.reason",
+                ),
+                &[&date, &at, &reason],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        Ok(Pruned {
+            days: self.count("SELECT count(*) FROM {s}.days WHERE date < $1", &[&cutoff])?,
+            rates: self.count(
+                "SELECT count(*) FROM {s}.day_rates WHERE date < $1",
+                &[&cutoff],
+            )?,
+            unavailable: self.count(
+                "SELECT count(*) FROM {s}.unavailable_days WHERE date < $1",
+                &[&cutoff],
+            )?,
+        })
+    }
+
+    fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        let sql = [
+            self.sql("DELETE FROM {s}.day_rates WHERE date < $1"),
+            self.sql("DELETE FROM {s}.days WHERE date < $1"),
+            self.sql("DELETE FROM {s}.unavailable_days WHERE date < $1"),
+        ];
+        let target = self.target.clone();
+        let prune_err = || {
+            let target = target.clone();
+            move |e| classify(&target, "cannot prune the database".into(), e)
+        };
+        let mut conn = self.conn();
+        let mut tx = conn.transaction().map_err(prune_err())?;
+        let rates = tx.execute(&sql[0], &[&cutoff]).map_err(prune_err())?;
+        let days = tx.execute(&sql[1], &[&cutoff]).map_err(prune_err())?;
+        let unavailable = tx.execute(&sql[2], &[&cutoff]).map_err(prune_err())?;
+        tx.commit().map_err(prune_err())?;
+        Ok(Pruned {
+            days,
+            rates,
+            unavailable,
+        })
+    }
+
+    fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
+        let id: i64 = self
+            .conn()
+            .query_one(
+                &self.sql(
+                    "INSERT INTO {s}.requests (at, endpoint, outcome) VALUES ($1, $2, $3) RETURNING id",
+                ),
+                &[&request.at, &request.endpoint, &request.outcome],
+            )
+            .map_err(self.err("cannot record a request"))?
+            .get(0);
+        Ok(RequestId(id))
+    }
+
+    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self.sql("UPDATE {s}.requests SET outcome = $2 WHERE id = $1"),
+                &[&id.0, &outcome],
+            )
+            .map(drop)
+            .map_err(self.err("cannot record a request"))
+    }
+
+    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1",
+            &[&since],
+        )
+    }
+
+    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
+        let value: Option<String> = self
+            .conn()
+            .query_opt(
+                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
+                &[&TIMESERIES_KEY],
+            )
+            .map_err(self.read_err())?
+            .map(|r| r.get(0));
+        // An unreadable value is as good as none: the plan is asked again.
+        Ok(value.as_deref().and_then(|v| {
+            let (verdict, on) = v.split_once(' ')?;
+            let allowed = match verdict {
+                "allowed" => true,
+                "refused" => false,
+                _ => return None,
+            };
+            Some(TimeseriesAnswer {
+                allowed,
+                on: crate::calendar::parse_date(on)?,
+            })
+        }))
+    }
+
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self.sql(
+                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ),
+                &[&TIMESERIES_KEY, &answer.to_string()],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
+        let id: i64 = self
+            .conn()
+            .query_one(
+                &self
+                    .sql("INSERT INTO {s}.runs (command, started_at) VALUES ($1, $2) RETURNING id"),
+                &[&command, &at],
+            )
+            .map_err(self.write_err())?
+            .get(0);
+        Ok(RunId(id))
+    }
+
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self
+                    .sql("UPDATE {s}.runs SET finished_at = $2, ok = $3, error = $4 WHERE id = $1"),
+                &[&id.0, &at, &error.is_none(), &error],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let commands: Vec<&str> = commands.to_vec();
+        Ok(self
+            .conn()
+            .query_one(
+                &self.sql("SELECT max(finished_at) FROM {s}.runs WHERE ok AND command = ANY($1)"),
+                &[&commands],
+            )
+            .map_err(self.read_err())?
+            .get(0))
+    }
+
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql(
+                    "SELECT * FROM (
+                         SELECT DISTINCT ON (command) command, started_at, ok, error FROM {s}.runs
+                         ORDER BY command, id DESC
+                     ) AS last ORDER BY command COLLATE \"C\"",
+                ),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        Ok(rows
+            .iter()
+            .map(|r| LastRun {
+                command: r.get(0),
+                started_at: timestamp(r.get(1)),
+                ok: r.get(2),
+                error: r.get(3),
+            })
+            .collect())
+    }
+}
+
+/// A day whose rates are all read.
+fn finish(mut day: StoredDay) -> StoredDay {
+    // Rows come ordered by currency; sorting keeps the RateSet's invariant
+    // even if the server's collation orders codes differently.
+    day.rates.sort_and_find_duplicate();
+    day
+}

@@ -1,0 +1,77 @@
+//! The PostgreSQL format: ordered migrations, versioned in `meta`, all in
+//! one schema (`fxrates` unless `FXRATES_DB_SCHEMA` names another). `{s}`
+//! stands for the quoted schema name.
+//!
+//! `rates` (a view) is the stable read interface for other programs, with
+//! the columns of the SQLite view and PostgreSQL's natural types; the
+//! tables behind it may change between versions, the view may not. Rates
+//! are kept as the exact text the provider sent; the view's `rate` is that
+//! text as an unconstrained NUMERIC, so nothing is padded or rounded.
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the first schema, the SQLite one in PostgreSQL's types.
+    r#"
+CREATE TABLE {s}.days (
+    date             date PRIMARY KEY,        -- the business date
+    base             text NOT NULL,           -- always EUR from fixer
+    source           text NOT NULL,           -- 'fixer'
+    endpoint         text NOT NULL,           -- latest, historical or timeseries
+    source_date      date NOT NULL,           -- the provider's own date
+    source_timestamp bigint,                  -- the provider's Unix timestamp
+    fetched_at       timestamptz NOT NULL
+);
+
+CREATE TABLE {s}.day_rates (
+    date     date NOT NULL REFERENCES {s}.days (date) ON DELETE CASCADE,
+    currency text NOT NULL,
+    rate     text NOT NULL,                   -- the exact decimal the provider sent
+    PRIMARY KEY (date, currency)
+);
+CREATE INDEX day_rates_currency ON {s}.day_rates (currency, date);
+
+CREATE VIEW {s}.rates (date, base, currency, rate, rate_text) AS
+    SELECT r.date, d.base, r.currency, r.rate::numeric, r.rate
+    FROM {s}.day_rates AS r JOIN {s}.days AS d ON d.date = r.date;
+
+-- Every request sent to the provider, for the monthly quota.
+CREATE TABLE {s}.requests (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       timestamptz NOT NULL,
+    endpoint text NOT NULL,
+    outcome  text NOT NULL                    -- 'ok', 'unanswered' or the error
+);
+CREATE INDEX requests_at ON {s}.requests (at);
+
+-- Each run of a command, for `status`.
+CREATE TABLE {s}.runs (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    command     text NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    ok          boolean,
+    error       text
+);
+CREATE INDEX runs_command ON {s}.runs (command, id);
+
+-- Weekdays the provider said it has no rates for (error 106).
+CREATE TABLE {s}.unavailable_days (
+    date        date PRIMARY KEY,
+    recorded_at timestamptz NOT NULL,
+    reason      text NOT NULL
+);
+
+-- Small facts fxrates remembers: the format version, what the plan allows.
+CREATE TABLE {s}.meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+"#,
+];
+
+/// The schema version this binary writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The `meta` key holding the version; its presence marks a schema as
+/// fxrates'.
+pub(super) const VERSION_KEY: &str = "fxrates_schema_version";
