@@ -11,6 +11,7 @@ mod backfill;
 mod chart;
 mod convert;
 mod crash;
+mod endpoint;
 mod faults;
 mod heal;
 mod history;
