@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod engine;
 pub mod error;
 pub mod fixer;
+pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod pg;
@@ -27,22 +28,16 @@ pub mod untrusted;
 pub mod view;
 
 use cli::Cli;
-use commands::Run;
 use error::Exit;
 use settings::Settings;
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
-    // These only print what the clap definitions say: no database, no clock.
-    if let cli::Command::Completions(args) = &cli.command {
-        return args.print();
-    }
-    if let cli::Command::Manpage(args) = &cli.command {
-        return args.print();
-    }
-    let settings = Settings::resolve(cli)?;
-    log::debug!("database: {}", settings.db);
-    cli.command.run(&settings)
+    commands::run(&cli.command, || {
+        let settings = Settings::resolve(cli)?;
+        log::debug!("database: {}", settings.db);
+        Ok(settings)
+    })
 }
 
 /// Parses the command line, runs it, and reports any error as one line.

@@ -189,7 +189,7 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastRun {
     pub command: String,
-    pub started_at: String,
+    pub started_at: DateTime<Utc>,
     /// `None` while running, or when the run was killed before it ended.
     pub ok: Option<bool>,
     pub error: Option<String>,
@@ -364,6 +364,20 @@ impl dyn Store + '_ {
         };
         self.put_days(&[day], snapshot.base, provenance)
     }
+}
+
+/// The weekdays from `from` to `to` that are neither stored nor known to
+/// have no rates: what a backfill fetches and what `status` calls missing.
+pub fn missing_weekdays(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>, StoreError> {
+    let stored = store.stored_between(from, to)?;
+    let unavailable = store.unavailable_between(from, to)?;
+    Ok(crate::calendar::weekdays(from, to)
+        .filter(|d| !stored.contains(d) && !unavailable.contains(d))
+        .collect())
 }
 
 /// [`Store::for_each_day`] with a callback that may fail: its first error
