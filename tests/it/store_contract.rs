@@ -236,13 +236,13 @@ both_stores! {
         let runs = store.last_runs().unwrap();
         let runs: Vec<_> = runs
             .iter()
-            .map(|r| (r.command.as_str(), r.started_at.as_str(), r.ok, r.error.as_deref()))
+            .map(|r| (r.command.as_str(), r.started_at, r.ok, r.error.as_deref()))
             .collect();
         assert_eq!(
             runs,
             [
-                ("ingest", "2024-09-20T09:00:00Z", Some(false), Some("it broke")),
-                ("prune", "2024-09-20T10:00:00Z", None, None)
+                ("ingest", at("2024-09-20T09:00:00Z"), Some(false), Some("it broke")),
+                ("prune", at("2024-09-20T10:00:00Z"), None, None)
             ]
         );
         assert_eq!(
