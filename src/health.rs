@@ -92,9 +92,17 @@ impl Health {
     /// exist yet, reported as empty: that is exactly what monitoring must
     /// hear about.
     pub fn gather(store: Option<&dyn Store>, now: &Now, quota: u64) -> Result<Health, StoreError> {
+        // A damaged file is reported, not read further: what could still
+        // be read of it would not be the truth.
+        let damage = match store.map(|s| s.integrity_problem()) {
+            Some(Ok(problem)) => problem,
+            Some(Err(StoreError::Corrupt { problem, .. })) => Some(problem),
+            Some(Err(e)) => return Err(e),
+            None => None,
+        };
         let facts = match store {
-            Some(store) => Facts::read(store, now, quota)?,
-            None => {
+            Some(store) if damage.is_none() => Facts::read(store, now, quota)?,
+            _ => {
                 // Every weekday of the month is missing from an empty history.
                 let (from, yesterday) = Facts::window(now);
                 Facts {
@@ -103,14 +111,20 @@ impl Health {
                 }
             }
         };
-        Ok(Health::judge(facts, now, quota))
+        Ok(Health::judge(facts, damage, now, quota))
     }
 
-    fn judge(facts: Facts, now: &Now, quota: u64) -> Health {
+    fn judge(facts: Facts, damage: Option<String>, now: &Now, quota: u64) -> Health {
         let today = now.today;
         let latest = facts.summary.latest;
         let expected = previous_weekday(today);
         let mut problems = Vec::new();
+        if let Some(problem) = damage {
+            problems.push(format!(
+                "the database is damaged ({problem}); restore it from a backup (see \"Backups\" \
+                 in DEPLOYMENT.md), then run `fxrates ingest`"
+            ));
+        }
         match latest {
             None => problems.push("no rates are stored; run `fxrates backfill`".to_string()),
             Some(latest) if latest < expected => problems.push(format!(

@@ -40,8 +40,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     })
 }
 
-/// Parses the command line, runs it, and reports any error as one line.
+/// Parses the command line, runs it, and reports any error as one line; a
+/// panic exits 70, as documented, not Rust's 101.
 pub fn main_exit() -> Exit {
+    catching_panics(parse_and_run)
+}
+
+/// `body`'s exit code, or 70 ([`Exit::Software`]) if it panics. The panic
+/// hook ([`logging::init`]) has printed the one error line by then; unwinding
+/// (rather than exiting from the hook) lets an open transaction roll back
+/// and the lock go cleanly.
+pub fn catching_panics(body: impl FnOnce() -> Exit) -> Exit {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(Exit::Software)
+}
+
+fn parse_and_run() -> Exit {
     let cli = match <Cli as clap::Parser>::try_parse() {
         Ok(cli) => cli,
         Err(e) => return logging::report_clap_error(e),

@@ -13,7 +13,7 @@ impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         let health = read_health(settings, self.budget.monthly_quota)?;
         let mut out = std::io::stdout().lock();
-        match self.format {
+        let written = match self.format {
             StatusFormat::Text => write_text(&health, &mut out),
             StatusFormat::Json => serde_json::to_writer_pretty(&mut out, &health)
                 .map_err(std::io::Error::from)
@@ -22,8 +22,13 @@ impl Run for StatusArgs {
                 out.write_all(metrics::render(&metric_values(&health)).as_bytes())
             }
         }
-        .and_then(|()| out.flush())
-        .exit(Exit::IoErr, || "cannot write to stdout".into())?;
+        .and_then(|()| out.flush());
+        match written {
+            // The reader left early (`| head`): the verdict is the point of
+            // `status`, and it still stands.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.exit(Exit::IoErr, || "cannot write to stdout".into())?,
+        }
         if health.healthy {
             Ok(())
         } else {
@@ -34,11 +39,11 @@ impl Run for StatusArgs {
 }
 
 /// The health of the history, from a store opened for reading; a store
-/// that does not exist yet is reported as empty.
+/// that does not exist yet, or is still a 0-byte file, is reported as empty.
 fn read_health(settings: &Settings, quota: u64) -> anyhow::Result<Health> {
     let store = match settings.read_store() {
         Ok(store) => Some(store),
-        Err(StoreError::Missing(_)) => None,
+        Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
         Err(e) => return Err(e.into()),
     };
     Ok(Health::gather(store.as_deref(), &settings.now, quota)?)

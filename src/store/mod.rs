@@ -41,8 +41,9 @@
 //! further methods; the write lock above is the single-host form of it.
 //!
 //! # Where things are
-//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, a
-//!   `<db>.lock` sidecar for the write lock, a versioned schema).
+//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, marked
+//!   with an application id, locked with `flock` on the file itself, a
+//!   versioned schema).
 //! - [`postgres`]: the PostgreSQL implementation (one schema, a session
 //!   advisory lock for the write lock, a versioned schema).
 
@@ -346,6 +347,12 @@ pub trait Store {
 
     /// The last run of each command, in command-name order.
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError>;
+
+    /// What the store's own consistency check finds wrong, if anything (a
+    /// damaged file). A store that has no such check finds nothing.
+    fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl dyn Store + '_ {
