@@ -30,3 +30,4 @@ mod secrets;
 mod show;
 mod status;
 mod storage;
+mod store_contract;
