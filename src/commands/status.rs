@@ -35,6 +35,10 @@ struct Report {
     /// "refused YYYY-MM-DD", or null when it was never asked.
     timeseries: Option<String>,
     last_runs: BTreeMap<String, RunView>,
+    /// The last run of each command on each host, where the store records
+    /// hosts (PostgreSQL): host, then command.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    hosts: BTreeMap<String, BTreeMap<String, RunView>>,
     /// When an ingest or backfill last succeeded (for the metrics).
     #[serde(skip)]
     last_success: Option<DateTime<Utc>>,
@@ -46,6 +50,26 @@ struct RunView {
     /// "ok", "failed", or "unfinished" (killed, or still running).
     outcome: &'static str,
     error: Option<String>,
+    /// The machine it ran on, where the store records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+}
+
+impl From<LastRun> for RunView {
+    fn from(r: LastRun) -> RunView {
+        RunView {
+            started_at: r.started_at,
+            outcome: match r.ok {
+                Some(true) => "ok",
+                Some(false) => "failed",
+                None => "unfinished",
+            },
+            // Stored by this or an older version, which kept the provider's
+            // text raw.
+            error: r.error.as_deref().map(crate::untrusted::one_line),
+            host: r.host,
+        }
+    }
 }
 
 impl Run for StatusArgs {
@@ -79,7 +103,7 @@ impl Report {
         let (from, _) = window_ending(today, MONTH_DAYS);
         // A database that does not exist yet is reported as empty: that is
         // exactly what monitoring must hear about.
-        let (summary, stored, unavailable, runs, used, timeseries, last_success) =
+        let (summary, stored, unavailable, runs, used, timeseries, last_success, host_runs) =
             match settings.read_store() {
                 Ok(store) => {
                     let budget = Budget::read(&*store, &settings.now, quota)?;
@@ -91,6 +115,7 @@ impl Report {
                         budget.used,
                         store.timeseries_answer()?.map(|a| a.to_string()),
                         store.last_success(&["ingest", "backfill"])?,
+                        store.last_runs_by_host()?,
                     )
                 }
                 Err(StoreError::Missing(_)) => Default::default(),
@@ -108,6 +133,16 @@ impl Report {
         );
         report.timeseries = timeseries;
         report.last_success = last_success;
+        for run in host_runs {
+            if let Some(host) = run.host.clone() {
+                let command = run.command.clone();
+                report
+                    .hosts
+                    .entry(host)
+                    .or_default()
+                    .insert(command, RunView::from(run));
+            }
+        }
         Ok(report)
     }
 
@@ -124,6 +159,19 @@ impl Report {
             requests_this_month: self.requests_this_month,
             monthly_quota: self.monthly_quota,
             healthy: self.healthy,
+            host_runs: self
+                .hosts
+                .iter()
+                .flat_map(|(host, runs)| {
+                    runs.iter().map(move |(command, run)| metrics::HostRun {
+                        host: host.clone(),
+                        command: command.clone(),
+                        started_at: DateTime::parse_from_rfc3339(&run.started_at)
+                            .map_or(DateTime::UNIX_EPOCH, |t| t.to_utc()),
+                        ok: run.outcome == "ok",
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -179,24 +227,9 @@ impl Report {
             last_success: None,
             last_runs: runs
                 .into_iter()
-                .map(|r| {
-                    let outcome = match r.ok {
-                        Some(true) => "ok",
-                        Some(false) => "failed",
-                        None => "unfinished",
-                    };
-                    (
-                        r.command,
-                        RunView {
-                            started_at: r.started_at,
-                            outcome,
-                            // Stored by this or an older version, which
-                            // kept the provider's text raw.
-                            error: r.error.as_deref().map(crate::untrusted::one_line),
-                        },
-                    )
-                })
+                .map(|r| (r.command.clone(), RunView::from(r)))
                 .collect(),
+            hosts: BTreeMap::new(),
         }
     }
 
@@ -251,11 +284,30 @@ impl Report {
                 .as_deref()
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default();
+            let host = run
+                .host
+                .as_deref()
+                .map(|h| format!(" on {h}"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "last {command:<8} {} {}{error}",
+                "last {command:<8} {} {}{host}{error}",
                 run.started_at, run.outcome
             )?;
+        }
+        for (host, runs) in &self.hosts {
+            for (command, run) in runs {
+                let error = run
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "host {host}: last {command} {} {}{error}",
+                    run.started_at, run.outcome
+                )?;
+            }
         }
         Ok(())
     }

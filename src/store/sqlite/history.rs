@@ -235,6 +235,7 @@ impl SqliteStore {
                     started_at: r.get(1)?,
                     ok: r.get::<_, Option<bool>>(2)?,
                     error: r.get(3)?,
+                    host: None,
                 })
             })?
             .collect()

@@ -85,6 +85,7 @@ pub(super) fn acquire(db: &Path, wait: Duration) -> Result<WriteLock, StoreError
             return Err(StoreError::Locked {
                 target: Target::Sqlite(db.to_owned()),
                 waited: wait,
+                by: None,
             });
         }
         if !told {
