@@ -844,7 +844,7 @@ impl PgStore {
             .iter()
             .map(|r| LastRun {
                 command: r.get(0),
-                started_at: timestamp(r.get(1)),
+                started_at: r.get(1),
                 ok: r.get(2),
                 error: r.get(3),
                 host: r.get(4),
