@@ -40,8 +40,6 @@
 //! The public modules are the small surface the integration tests and the
 //! benchmarks use; everything else is private to the crate.
 
-#![forbid(unsafe_code)]
-
 // The public surface, for the binary, the tests and the benchmarks.
 pub mod calendar;
 pub mod fixer;
