@@ -2,6 +2,11 @@
 //! `YYYY-MM-DD` and `timeseries` (with weekend keys, as paid plans may send),
 //! keep-alive, one thread per connection. It counts requests and the time it
 //! spends on them, so that its own share can be taken out of a measurement.
+//!
+//! It is deliberately not the tests' fake server (`tests/it/common/server.rs`):
+//! the benchmark is its own target, built and run outside the test binary
+//! (`fxbench serve` runs it alone for profiling), and per request it must
+//! cost next to nothing: no recording of requests, no gate, no handler.
 
 use crate::history::History;
 use chrono::NaiveDate;

@@ -37,20 +37,43 @@ fn slow_server(delay: Duration) -> FakeFixer {
 }
 
 /// What a crashed run must leave: an intact database in which every stored
-/// day has all its rates.
+/// day has all its rates. It is opened for writing, as the next run opens
+/// it: a process killed mid-write can leave a write-ahead log that only a
+/// writer may recover (a read-only connection fails with
+/// SQLITE_READONLY_RECOVERY).
 fn assert_consistent(env: &TestEnv) {
     if !env.db.exists() {
         return;
     }
-    assert_eq!(env.sql("PRAGMA integrity_check"), [["ok"]]);
-    assert_eq!(
-        env.sql("PRAGMA foreign_key_check"),
-        Vec::<Vec<String>>::new()
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let rows = |query: &str| -> Vec<(String, i64)> {
+        let mut stmt = conn.prepare(query).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    // Killed before its schema was committed: an empty database, which
+    // the next run sets up.
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    if tables == 0 {
+        return;
+    }
+    let mut fk = conn.prepare("PRAGMA foreign_key_check").unwrap();
+    assert!(
+        fk.query([]).unwrap().next().unwrap().is_none(),
+        "a foreign key is broken"
     );
-    for row in env.sql(
+    for (date, rates) in rows(
         "SELECT d.date, count(r.currency) FROM days d LEFT JOIN day_rates r ON r.date = d.date GROUP BY d.date",
     ) {
-        assert_eq!(row[1], "170", "day {} is incomplete", row[0]);
+        assert_eq!(rates, 170, "day {date} is incomplete");
     }
 }
 
@@ -119,6 +142,9 @@ fn ingests_killed_at_random_moments_leave_whole_days_and_the_next_run_resumes() 
 #[test]
 fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes() {
     let server = slow_server(Duration::from_millis(10));
+    // Five answers per run at most, then the server holds: no run can
+    // finish before it is killed.
+    server.gate().hold_after(0);
     let env = TestEnv::new(&server.url, NOW);
     let args = [
         "backfill",
@@ -138,12 +164,12 @@ fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes(
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Let it store some days, then kill it in the middle of whatever it
-        // is doing: a request, a write, a commit.
-        let asked = server.count();
-        while server.count() < asked + 3 && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        // Let it have three answers and store them, then kill it in the
+        // middle of whatever it is doing: a request, a write, a commit, or
+        // waiting at the gate.
+        let answered = server.gate().answered();
+        server.gate().allow(5);
+        server.gate().wait_answered(answered + 3);
         std::thread::sleep(pause * 5);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -160,6 +186,7 @@ fn a_backfill_killed_again_and_again_leaves_whole_days_and_the_next_run_resumes(
     );
     let asked_before = asked(&server);
 
+    server.gate().open();
     let env = env.env("FXRATES_LOCK_TIMEOUT", "0");
     let (code, _, err) = env.run(&args);
     assert_eq!(code, 0, "{err}");

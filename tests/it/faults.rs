@@ -3,7 +3,6 @@
 //! right message, nothing half stored, and every request recorded.
 
 use crate::common::*;
-use crate::raw::{Behaviour, RawServer, refused_url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -181,7 +180,7 @@ fn answers_that_cannot_improve_are_never_retried() {
 
 #[test]
 fn a_refused_connection_is_retried_then_reported_as_temporary() {
-    let env = env(&refused_url());
+    let env = env(&refused_endpoint());
     let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 75, "{err}");
     assert!(err.starts_with("fxrates: error: 3 tries failed: "), "{err}");
@@ -201,7 +200,7 @@ fn a_refused_connection_is_retried_then_reported_as_temporary() {
 
 #[test]
 fn a_server_that_hangs_up_is_retried() {
-    let server = RawServer::start(Behaviour::Hangup);
+    let server = FakeFixer::misbehaving(Behaviour::Hangup);
     let env = env(&server.url);
     let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 75, "{err}");
@@ -212,7 +211,7 @@ fn a_server_that_hangs_up_is_retried() {
 
 #[test]
 fn a_server_that_never_answers_ends_within_the_timeout() {
-    let server = RawServer::start(Behaviour::Silent);
+    let server = FakeFixer::misbehaving(Behaviour::Silent);
     let env = env(&server.url);
     let (code, _, err) = env.run(&[
         "ingest",
@@ -263,7 +262,7 @@ fn the_timeouts_are_read_from_the_environment_too() {
 
 #[test]
 fn a_trickling_server_ends_within_the_timeout() {
-    let server = RawServer::start(Behaviour::Trickle);
+    let server = FakeFixer::misbehaving(Behaviour::Trickle);
     let env = env(&server.url);
     let (code, _, err) = env.run(&[
         "ingest",
@@ -281,7 +280,7 @@ fn a_trickling_server_ends_within_the_timeout() {
 
 #[test]
 fn the_run_budget_stops_retries_against_a_slow_provider() {
-    let server = RawServer::start(Behaviour::Silent);
+    let server = FakeFixer::misbehaving(Behaviour::Silent);
     let env = env(&server.url);
     let (code, _, err) = env.run(&[
         "ingest",
@@ -306,7 +305,7 @@ fn the_run_budget_stops_retries_against_a_slow_provider() {
 
 #[test]
 fn an_endless_body_is_cut_at_the_cap_and_not_retried() {
-    let server = RawServer::start(Behaviour::Endless);
+    let server = FakeFixer::misbehaving(Behaviour::Endless);
     let env = env(&server.url);
     let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 65, "{err}");

@@ -6,28 +6,19 @@ use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 const NOW: &str = "2024-09-20T09:00:00Z";
 const TODAY: &str = "2024-09-20";
 
-/// A free-plan server whose answers wait until the gate opens.
-fn gated() -> (FakeFixer, Arc<AtomicBool>) {
-    let open = Arc::new(AtomicBool::new(false));
-    let gate = Arc::clone(&open);
-    let server = FakeFixer::start(move |s| {
-        while !gate.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        match s.function() {
-            "latest" => Reply::ok(latest_body(TODAY)),
-            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
-            date => Reply::ok(historical_body(date)),
-        }
+/// A free-plan server that holds every answer until its gate opens.
+fn gated() -> FakeFixer {
+    let server = FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body(TODAY)),
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        date => Reply::ok(historical_body(date)),
     });
-    (server, open)
+    server.gate().hold_after(0);
+    server
 }
 
 /// Starts the binary in the test's environment without waiting for it.
@@ -40,16 +31,6 @@ fn spawn(env: &TestEnv, args: &[&str], extra: &[(&str, &str)]) -> Child {
     cmd.spawn().unwrap()
 }
 
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..1000 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
-}
-
 fn finish(child: Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -59,10 +40,11 @@ fn finish(child: Child) -> (i32, String) {
 
 #[test]
 fn a_second_ingest_waits_and_then_finds_the_day_stored() {
-    let (server, gate) = gated();
+    let server = gated();
     let env = TestEnv::new(&server.url, NOW);
     let first = spawn(&env, &["ingest", "--no-heal"], &[]);
-    wait_for("the first request", || server.count() == 1);
+    server.gate().wait_held(1);
+    assert_eq!(server.count(), 1);
     let mut second = spawn(&env, &["ingest", "--no-heal", "-v"], &[]);
     // Let the first run finish only once the second is waiting for it.
     let mut lines = BufReader::new(second.stderr.take().unwrap()).lines();
@@ -76,7 +58,7 @@ fn a_second_ingest_waits_and_then_finds_the_day_stored() {
         }
     }
     assert!(said.contains(&env.db.display().to_string()), "{said}");
-    gate.store(true, Ordering::SeqCst);
+    server.gate().open();
     let (code, err) = finish(first);
     assert_eq!(code, 0, "{err}");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
@@ -98,17 +80,18 @@ fn a_second_ingest_waits_and_then_finds_the_day_stored() {
 
 #[test]
 fn a_second_writer_gives_up_after_the_lock_timeout() {
-    let (server, gate) = gated();
+    let server = gated();
     let env = TestEnv::new(&server.url, NOW);
     let first = spawn(&env, &["ingest", "--no-heal"], &[]);
-    wait_for("the first request", || server.count() == 1);
+    server.gate().wait_held(1);
+    assert_eq!(server.count(), 1);
     let second = spawn(
         &env,
         &["ingest", "--no-heal", "--date", "2024-09-19"],
         &[("FXRATES_LOCK_TIMEOUT", "1")],
     );
     let (code, err) = finish(second);
-    gate.store(true, Ordering::SeqCst);
+    server.gate().open();
     assert_eq!(code, 73, "{err}");
     assert_eq!(
         err,
@@ -128,16 +111,16 @@ fn a_second_writer_gives_up_after_the_lock_timeout() {
 
 #[test]
 fn readers_are_not_held_up_by_a_writer() {
-    let (server, gate) = gated();
+    let server = gated();
     let env = TestEnv::new(&server.url, NOW);
-    gate.store(true, Ordering::SeqCst);
+    server.gate().allow(1);
     assert_eq!(
         env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]).0,
         0
     );
-    gate.store(false, Ordering::SeqCst);
     let mut writer = spawn(&env, &["ingest", "--no-heal"], &[]);
-    wait_for("the writer's request", || server.count() == 2);
+    server.gate().wait_held(1);
+    assert_eq!(server.count(), 2);
     // The writer holds the lock and waits for the gate; show runs anyway.
     let (code, out, err) = env.run(&["show", "--format", "csv", "--symbols", "USD"]);
     assert_eq!(code, 0, "{err}");
@@ -146,7 +129,7 @@ fn readers_are_not_held_up_by_a_writer() {
         writer.try_wait().unwrap().is_none(),
         "the writer ended early"
     );
-    gate.store(true, Ordering::SeqCst);
+    server.gate().open();
     assert_eq!(finish(writer).0, 0);
     assert_eq!(env.stored_dates(), ["2024-09-19", TODAY]);
 }
@@ -166,10 +149,11 @@ fn a_lock_timeout_that_is_not_a_number_is_refused() {
 
 #[test]
 fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
-    let (server, gate) = gated();
+    let server = gated();
     let env = TestEnv::new(&server.url, NOW);
     let backfill = spawn(&env, &["backfill", "--days", "7"], &[]);
-    wait_for("the backfill's first request", || server.count() == 1);
+    server.gate().wait_held(1);
+    assert_eq!(server.count(), 1);
 
     // Impatient: gives up, having sent nothing.
     let (code, err) = finish(spawn(
@@ -189,7 +173,7 @@ fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
             break;
         }
     }
-    gate.store(true, Ordering::SeqCst);
+    server.gate().open();
     let (code, err) = finish(backfill);
     assert_eq!(code, 0, "{err}");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();

@@ -1,10 +1,9 @@
 //! The integration tests: one binary, one module per area, shared fixtures
-//! in `common` (the fake fixer server and the test environment), `seed`
-//! (stored history) and `raw` (a TCP server for broken HTTP).
+//! in `common` (the fake fixer server and the test environment) and `seed`
+//! (stored history).
 
 #[macro_use]
 mod common;
-mod raw;
 mod seed;
 
 mod auth;

@@ -26,12 +26,9 @@ fn pinged(monitor: &FakeFixer) -> Vec<String> {
         .collect()
 }
 
-/// A URL nothing listens on: the port was just free.
+/// A ping URL nothing listens on.
 fn dead_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/ping/{PING_ID}")
+    refused_endpoint().replace("/api", &format!("/ping/{PING_ID}"))
 }
 
 fn assert_no_ping_id(text: &str) {

@@ -3,7 +3,6 @@
 //! database, not in a panic. A key file must be private and not empty.
 
 use crate::common::*;
-use crate::raw::{Behaviour, RawServer, refused_url};
 use std::fs;
 use std::process::Command;
 
@@ -157,10 +156,10 @@ fn the_key_never_appears_in_any_output_of_a_failing_run() {
     let quota = FakeFixer::start(|_| {
         Reply::json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "86400")
     });
-    let silent = RawServer::start(Behaviour::Silent);
-    let endless = RawServer::start(Behaviour::Endless);
-    let hangup = RawServer::start(Behaviour::Hangup);
-    let refused = refused_url();
+    let silent = FakeFixer::misbehaving(Behaviour::Silent);
+    let endless = FakeFixer::misbehaving(Behaviour::Endless);
+    let hangup = FakeFixer::misbehaving(Behaviour::Hangup);
+    let refused = refused_endpoint();
     let timeouts = [
         "--timeout",
         "1",

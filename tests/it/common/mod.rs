@@ -1,174 +1,22 @@
-//! Shared test fixtures: a real HTTP server on 127.0.0.1 that answers as
-//! fixer.io does, and a clean environment to run the real binary in.
-#![allow(dead_code)] // each test binary uses a different part of this
+//! Shared test fixtures: the fake fixer server (`server`), the answers it
+//! gives, and a clean environment to run the real binary in.
 
+mod server;
+
+pub use server::*;
+
+// Reached through `both_stores!`, which not every test module uses yet.
+#[allow(dead_code)]
 mod pg;
 
 pub use pg::*;
 
 use assert_cmd::Command;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use tempfile::TempDir;
 
 /// The key every test uses: recognisable, so a leak is easy to find.
 pub const FAKE_KEY: &str = "FAKEKEY-0123456789abcdef-SECRET";
-
-/// A request as the fake server saw it.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub path: String,
-    pub query: HashMap<String, String>,
-    pub headers: HashMap<String, String>,
-    pub raw_url: String,
-}
-
-impl Seen {
-    /// The last path segment below the API base: `latest`, `2024-09-20`, ...
-    pub fn function(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or_default()
-    }
-}
-
-/// What the fake server answers.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.into().into_bytes(),
-        }
-    }
-
-    pub fn ok(body: impl Into<String>) -> Reply {
-        Reply::json(200, body)
-    }
-
-    /// fixer's legacy error envelope, HTTP 200.
-    pub fn fixer_error(code: u32, kind: &str) -> Reply {
-        Reply::ok(format!(
-            r#"{{"success":false,"error":{{"code":{code},"type":"{kind}","info":"Error {code} from the fake server."}}}}"#
-        ))
-    }
-
-    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
-
-/// A fixer-compatible HTTP server on 127.0.0.1:0 that records every request.
-pub struct FakeFixer {
-    pub url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl FakeFixer {
-    /// A server that answers every request with `handler`.
-    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
-        let port = server.server_addr().to_ip().expect("ip address").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let thread = {
-            let server = Arc::clone(&server);
-            let seen = Arc::clone(&seen);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let s = parse_request(&request);
-                    seen.lock().unwrap().push(s.clone());
-                    let reply = handler(&s);
-                    let mut response =
-                        tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-                    for (k, v) in &reply.headers {
-                        response.add_header(
-                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
-                        );
-                    }
-                    let _ = request.respond(response);
-                }
-            })
-        };
-        FakeFixer {
-            url: format!("http://127.0.0.1:{port}/api"),
-            seen,
-            server,
-            thread: Some(thread),
-        }
-    }
-
-    /// A server that behaves like fixer's free plan: `latest` answers for
-    /// `today`, a date path answers that date, `timeseries` is refused (105).
-    pub fn free_plan(today: &str) -> FakeFixer {
-        let today = today.to_string();
-        FakeFixer::start(move |s| match s.function() {
-            "latest" => Reply::ok(latest_body(&today)),
-            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
-            date if is_date(date) => Reply::ok(historical_body(date)),
-            _ => Reply::fixer_error(302, "invalid_date"),
-        })
-    }
-
-    /// Every request seen so far.
-    pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    pub fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-}
-
-impl Drop for FakeFixer {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn parse_request(r: &tiny_http::Request) -> Seen {
-    let raw_url = r.url().to_string();
-    let (path, query) = raw_url.split_once('?').unwrap_or((&raw_url, ""));
-    let query = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    let headers = r
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
-    Seen {
-        path: path.to_string(),
-        query,
-        headers,
-        raw_url,
-    }
-}
 
 /// Every date from `from` to `to` (both included), as text. Written with
 /// chrono alone, independently of the calendar code under test.
@@ -536,14 +384,6 @@ pub fn error_line(stderr: &str) -> String {
         .collect();
     assert_eq!(errors.len(), 1, "expected one error line: {stderr}");
     errors[0]["fxrates: error: ".len()..].to_string()
-}
-
-/// An http URL on which nothing listens: a port that was bound, then freed.
-pub fn refused_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/api")
 }
 
 /// A fixer answer for `date` with the given `rates` object.

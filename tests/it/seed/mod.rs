@@ -1,6 +1,5 @@
 //! Stores days straight through the library's Store, for tests that read
 //! history and need many days with rates that move.
-#![allow(dead_code)] // each test binary uses a different part of this
 
 use crate::common::{TestEnv, weekdays};
 use chrono::{DateTime, NaiveDate};

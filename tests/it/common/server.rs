@@ -1,0 +1,488 @@
+//! The fake fixer server: real HTTP/1.1 on 127.0.0.1:0, one thread per
+//! connection, keep-alive. It records every request, answers each with a
+//! handler's [`Reply`] or misbehaves on purpose ([`Behaviour`]), and can
+//! hold answers at a gate until the test lets them through.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A request as the fake server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub query: HashMap<String, String>,
+    /// Header names in lower case.
+    pub headers: HashMap<String, String>,
+    pub raw_url: String,
+}
+
+impl Seen {
+    /// The last path segment below the API base: `latest`, `2024-09-20`, ...
+    pub fn function(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// What the fake server answers.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub fn ok(body: impl Into<String>) -> Reply {
+        Reply::json(200, body)
+    }
+
+    /// fixer's legacy error envelope, HTTP 200.
+    pub fn fixer_error(code: u32, kind: &str) -> Reply {
+        Reply::ok(format!(
+            r#"{{"success":false,"error":{{"code":{code},"type":"{kind}","info":"Error {code} from the fake server."}}}}"#
+        ))
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// What a misbehaving server does once it has read a request: what no HTTP
+/// library would write.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// Never answers.
+    Silent,
+    /// Sends the headers, then the body one byte a second.
+    Trickle,
+    /// Sends a body that never ends.
+    Endless,
+    /// Closes the connection without a word.
+    Hangup,
+}
+
+type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+#[derive(Clone)]
+enum Mode {
+    Answer(Arc<Handler>),
+    Misbehave(Behaviour),
+}
+
+/// Lets a set number of answers through, then holds each further request
+/// until the test allows more (or opens it for good). A held request whose
+/// client has gone (killed) is dropped, never answered later.
+pub struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+struct GateState {
+    open: bool,
+    allowed: usize,
+    held: usize,
+    answered: usize,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            state: Mutex::new(GateState {
+                open: true,
+                allowed: 0,
+                held: 0,
+                answered: 0,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// From now on, `n` more answers, then hold.
+    pub fn hold_after(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.open = false;
+        s.allowed = n;
+        self.changed.notify_all();
+    }
+
+    /// `n` more answers than already allowed.
+    pub fn allow(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.allowed += n;
+        self.changed.notify_all();
+    }
+
+    /// Every request is answered from now on, held ones included.
+    pub fn open(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.open = true;
+        self.changed.notify_all();
+    }
+
+    /// Requests answered since the server started.
+    pub fn answered(&self) -> usize {
+        self.state.lock().unwrap().answered
+    }
+
+    /// Waits until `n` requests are held (panics after 20 s).
+    pub fn wait_held(&self, n: usize) {
+        self.wait(&format!("{n} held request(s)"), |s| s.held >= n);
+    }
+
+    /// Waits until `n` requests have been answered (panics after 20 s).
+    pub fn wait_answered(&self, n: usize) {
+        self.wait(&format!("{n} answer(s)"), |s| s.answered >= n);
+    }
+
+    fn wait(&self, what: &str, done: impl Fn(&GateState) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut s = self.state.lock().unwrap();
+        while !done(&s) {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| panic!("timed out waiting for {what}"));
+            s = self.changed.wait_timeout(s, left).unwrap().0;
+        }
+    }
+
+    /// Blocks until this request may be answered; false if its client went
+    /// away meanwhile.
+    fn pass(&self, stream: &TcpStream) -> bool {
+        let mut s = self.state.lock().unwrap();
+        if !s.open && s.allowed == 0 {
+            s.held += 1;
+            self.changed.notify_all();
+            while !s.open && s.allowed == 0 {
+                if peer_gone(stream) {
+                    s.held -= 1;
+                    self.changed.notify_all();
+                    return false;
+                }
+                s = self
+                    .changed
+                    .wait_timeout(s, Duration::from_millis(20))
+                    .unwrap()
+                    .0;
+            }
+            s.held -= 1;
+        }
+        if !s.open {
+            s.allowed -= 1;
+        }
+        true
+    }
+
+    fn answered_one(&self) {
+        self.state.lock().unwrap().answered += 1;
+        self.changed.notify_all();
+    }
+}
+
+/// Whether the client closed its end (a killed process's socket is closed
+/// by the kernel).
+fn peer_gone(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let gone = match stream.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    let _ = stream.set_nonblocking(false);
+    gone
+}
+
+/// A fixer-compatible HTTP server on 127.0.0.1:0 that records every request.
+pub struct FakeFixer {
+    /// The API base: `http://127.0.0.1:PORT/api`.
+    pub url: String,
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<AtomicUsize>,
+    gate: Arc<Gate>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeFixer {
+    /// A server that answers every request with `handler`.
+    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
+        FakeFixer::serve(Mode::Answer(Arc::new(handler)))
+    }
+
+    /// A server that reads each request, then misbehaves.
+    pub fn misbehaving(behaviour: Behaviour) -> FakeFixer {
+        FakeFixer::serve(Mode::Misbehave(behaviour))
+    }
+
+    fn serve(mode: Mode) -> FakeFixer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Gate::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (seen, connections, gate, stop) = (
+                Arc::clone(&seen),
+                Arc::clone(&connections),
+                Arc::clone(&gate),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let conn = Connection {
+                        mode: mode.clone(),
+                        seen: Arc::clone(&seen),
+                        gate: Arc::clone(&gate),
+                        stop: Arc::clone(&stop),
+                    };
+                    std::thread::spawn(move || conn.run(stream));
+                }
+            })
+        };
+        FakeFixer {
+            url: format!("http://127.0.0.1:{port}/api"),
+            port,
+            seen,
+            connections,
+            gate,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that behaves like fixer's free plan: `latest` answers for
+    /// `today`, a date path answers that date, `timeseries` is refused (105).
+    pub fn free_plan(today: &str) -> FakeFixer {
+        let today = today.to_string();
+        FakeFixer::start(move |s| match s.function() {
+            "latest" => Reply::ok(super::latest_body(&today)),
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            date if super::is_date(date) => Reply::ok(super::historical_body(date)),
+            _ => Reply::fixer_error(302, "invalid_date"),
+        })
+    }
+
+    /// Every request seen so far, held ones included.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// The gate in front of the answers: open unless the test closes it.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+}
+
+impl Drop for FakeFixer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.gate.open();
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Connection {
+    mode: Mode,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    gate: Arc<Gate>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn run(self, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let Ok(mut writer) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream);
+        while let Some((seen, close)) = read_request(&mut reader) {
+            self.seen.lock().unwrap().push(seen.clone());
+            if !self.gate.pass(reader.get_ref()) {
+                return;
+            }
+            let keep = match &self.mode {
+                Mode::Answer(handler) => {
+                    let reply = handler(&seen);
+                    write_reply(&mut writer, &reply, close).is_ok() && !close
+                }
+                Mode::Misbehave(b) => {
+                    misbehave(&mut writer, *b, &self.stop);
+                    false
+                }
+            };
+            self.gate.answered_one();
+            if !keep {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads one request head (and any body); `None` at the end of the
+/// connection. The flag says whether the client asked to close it.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Seen, bool)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let _method = parts.next()?;
+    let raw_url = parts.next()?.to_string();
+    let mut headers = HashMap::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let close = headers
+        .get("connection")
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let (path, query) = raw_url.split_once('?').unwrap_or((&raw_url, ""));
+    let query = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let seen = Seen {
+        path: path.to_string(),
+        query,
+        headers,
+        raw_url: raw_url.clone(),
+    };
+    Some((seen, close))
+}
+
+fn write_reply(w: &mut TcpStream, reply: &Reply, close: bool) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
+        reply.status,
+        reason(reply.status),
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())?;
+    w.write_all(&reply.body)?;
+    w.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+fn misbehave(w: &mut TcpStream, behaviour: Behaviour, stop: &AtomicBool) {
+    let pause = |d: Duration| {
+        std::thread::sleep(d);
+        !stop.load(Ordering::SeqCst)
+    };
+    match behaviour {
+        Behaviour::Silent => while pause(Duration::from_millis(50)) && !peer_gone(w) {},
+        Behaviour::Hangup => {}
+        Behaviour::Trickle => {
+            let body = br#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":1.1}}"#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            if w.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for b in body {
+                if w.write_all(&[*b]).is_err() || !pause(Duration::from_secs(1)) {
+                    return;
+                }
+            }
+        }
+        Behaviour::Endless => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"success\":true,\"base\":\"EUR\",\"date\":\"2024-09-20\",\"rates\":{\"USD\":1.";
+            if w.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = [b'1'; 64 * 1024];
+            while !stop.load(Ordering::SeqCst) && w.write_all(&chunk).is_ok() {}
+        }
+    }
+}
+
+/// An http URL on which nothing listens: a port that was bound, then freed.
+pub fn refused_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/api")
+}
