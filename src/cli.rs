@@ -72,6 +72,9 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Draw a currency's rate over a range of days in the terminal
     Chart(ChartArgs),
+    /// Copy the stored days from one store to another (SQLite file or
+    /// PostgreSQL URL, either way), adding only the days DEST lacks
+    Copy(CopyArgs),
     /// Print a shell completion script (install.sh installs them)
     Completions(CompletionsArgs),
     /// Print the man page fxrates(1), or write one page per command into a
@@ -264,6 +267,18 @@ pub struct ShowArgs {
     /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The store to copy from: a SQLite file or a postgresql:// URL
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+
+    /// The store to copy into, created if missing: a SQLite file or a
+    /// postgresql:// URL (its schema is FXRATES_DB_SCHEMA, else fxrates)
+    #[arg(value_name = "DEST")]
+    pub dest: String,
 }
 
 #[derive(Debug, Args)]

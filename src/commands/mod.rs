@@ -4,6 +4,7 @@ mod backfill;
 mod chart;
 mod completions;
 mod convert;
+mod copy;
 mod ingest;
 mod manpage;
 mod prune;
@@ -34,6 +35,7 @@ impl Run for Command {
             Command::Status(args) => args.run(settings),
             Command::Convert(args) => args.run(settings),
             Command::Chart(args) => args.run(settings),
+            Command::Copy(args) => args.run(settings),
             Command::Completions(args) => args.print(),
             Command::Manpage(args) => args.print(),
         }

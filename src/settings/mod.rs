@@ -72,6 +72,18 @@ impl Settings {
         })
     }
 
+    /// The store `text` names (a SQLite file or a PostgreSQL URL), as
+    /// `--db` would: for commands that take stores as arguments.
+    pub fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+        if text.is_empty() {
+            return Err(fail(
+                Exit::Usage,
+                "a store must be a file path or a postgresql:// URL, not empty",
+            ));
+        }
+        database(Some(Path::new(text)))
+    }
+
     /// Opens the history for reading.
     pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
         store::open(&self.db, Access::Read)

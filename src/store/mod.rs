@@ -120,7 +120,18 @@ pub struct StoredDay {
     pub source_timestamp: Option<i64>,
     /// When it was fetched: UTC, RFC 3339, whole seconds.
     pub fetched_at: String,
+    /// The provider's endpoint it came from: latest, historical or
+    /// timeseries (provenance, which `copy` carries over).
+    pub endpoint: String,
     pub rates: RateSet,
+}
+
+/// A day the provider said it has no rates for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnavailableDay {
+    pub date: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// One day to store: its business date and what the provider sent.
@@ -262,6 +273,9 @@ pub trait Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<BTreeSet<NaiveDate>, StoreError>;
+
+    /// Every day the provider said it has no rates for, in date order.
+    fn unavailable_days(&self) -> Result<Vec<UnavailableDay>, StoreError>;
 
     /// The dates the provider said it has no rates for, from `from` to `to`.
     fn unavailable_between(

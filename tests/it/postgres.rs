@@ -532,3 +532,116 @@ fn a_connection_lost_mid_run_stores_no_half_day_and_ends_75() {
         assert_eq!(env.rates_on(day).len(), 7, "{day} is whole");
     }
 }
+
+/// `fxrates copy` from `from` into `to`, as `env` runs it.
+fn copy(env: &TestEnv, from: &str, to: &str) -> (i32, String, String) {
+    env.run(&["copy", from, to])
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn copy_moves_a_history_both_ways_and_only_what_is_missing() {
+    let server = server_with_a_hole();
+    let sqlite = TestEnv::new(&server.url, NOW);
+    assert_eq!(
+        sqlite
+            .run(&["backfill", "--from", "2024-08-26", "--to", "2024-09-20"])
+            .0,
+        0
+    );
+    let sent = server.count();
+    let url = server_url();
+    let schema = unique_schema("copy");
+    let db = sqlite.db.to_str().unwrap().to_string();
+    let pg = TestEnv::new(&server.url, NOW).postgres(PgSchema {
+        url: url.clone(),
+        schema: schema.clone(),
+    });
+    // SQLite into a new PostgreSQL schema.
+    let (code, out, err) = copy(&pg, &db, &url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "copied 19 days (95 rates) and 1 unavailable-day record from {db} to "
+        )),
+        "{out}"
+    );
+    assert!(out.contains("0 days were there already"), "{out}");
+    assert!(out.contains("the request log was not copied"), "{out}");
+    assert_eq!(server.count(), sent, "a copy asks the provider nothing");
+    // Everything a user reads is the same, provenance included.
+    for args in [
+        &["show", "--from", "2024-08-26", "--format", "json"][..],
+        &["show", "--date", "2024-09-11"][..],
+    ] {
+        assert_eq!(sqlite.run(args).1, pg.run(args).1, "{args:?}");
+    }
+    assert_eq!(
+        sqlite.sql("SELECT date, endpoint, source_date, source_timestamp FROM days ORDER BY date"),
+        pg.sql(
+            "SELECT date::text, endpoint, source_date::text, source_timestamp::text FROM days \
+             ORDER BY date"
+        )
+    );
+    assert_eq!(
+        pg.sql("SELECT date::text, reason FROM unavailable_days"),
+        sqlite.sql("SELECT date, reason FROM unavailable_days")
+    );
+    // The request log stays behind.
+    assert_eq!(pg.sql("SELECT count(*) FROM requests"), [["0"]]);
+
+    // Again: nothing is missing, nothing is copied.
+    let (code, out, _) = copy(&pg, &db, &url);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("copied 0 days (0 rates) and 0 unavailable-day records"),
+        "{out}"
+    );
+    assert!(out.contains("19 days were there already"), "{out}");
+
+    // PostgreSQL back into a new SQLite file, with a day only PostgreSQL has.
+    assert_eq!(pg.run(&["ingest", "--date", "2024-08-23"]).0, 0);
+    let back = sqlite.path().join("back.db");
+    let back = back.to_str().unwrap();
+    let (code, out, err) = copy(&pg, &url, back);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("copied 20 days (100 rates) and 1 unavailable-day record"),
+        "{out}"
+    );
+    let again = TestEnv::new(&server.url, NOW).env("FXRATES_DB", back);
+    assert_eq!(
+        again
+            .run(&["show", "--from", "2024-08-01", "--format", "csv"])
+            .1,
+        pg.run(&["show", "--from", "2024-08-01", "--format", "csv"])
+            .1
+    );
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn copy_refuses_a_dest_of_another_program_and_the_same_store() {
+    let server = server_with_a_hole();
+    let sqlite = TestEnv::new(&server.url, NOW);
+    assert_eq!(sqlite.run(&["ingest", "--no-heal"]).0, 0);
+    let db = sqlite.db.to_str().unwrap().to_string();
+    let schema = unique_schema("notes");
+    admin()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; CREATE TABLE {schema}.notes (body text)"
+        ))
+        .unwrap();
+    let pg = TestEnv::new(&server.url, NOW).env("FXRATES_DB_SCHEMA", &schema);
+    let msg = pg.fails(&["copy", &db, &server_url()], 74);
+    assert!(msg.contains("notes"), "{msg}");
+    let other = sqlite.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body)")
+        .unwrap();
+    let msg = sqlite.fails(&["copy", &db, other.to_str().unwrap()], 74);
+    assert!(msg.contains("another program"), "{msg}");
+    let msg = sqlite.fails(&["copy", &db, &db], 2);
+    assert!(msg.contains("the same store"), "{msg}");
+}

@@ -81,13 +81,14 @@ fn prune_keeps_the_last_month_and_the_request_record() {
     assert_eq!(server.count(), n);
 }
 
-#[test]
-fn the_default_keeps_a_year() {
-    let server = paid_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    assert_eq!(env.run(&["backfill", "--from", "2023-06-01"]).0, 0);
-    assert_eq!(env.run(&["prune"]).0, 0);
-    assert_eq!(env.stored_dates(), weekdays("2023-09-22", "2024-09-20"));
+both_stores! {
+    fn the_default_keeps_a_year(backend) {
+        let server = paid_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        assert_eq!(env.run(&["backfill", "--from", "2023-06-01"]).0, 0);
+        assert_eq!(env.run(&["prune"]).0, 0);
+        assert_eq!(env.stored_dates(), weekdays("2023-09-22", "2024-09-20"));
+    }
 }
 
 #[test]

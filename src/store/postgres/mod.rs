@@ -314,6 +314,7 @@ impl PgStore {
             source_date: row.get(2),
             source_timestamp: row.get(3),
             fetched_at: timestamp(fetched_at),
+            endpoint: row.get(5),
             rates: RateSet::with_capacity(180),
         })
     }
@@ -540,6 +541,26 @@ impl super::Store for PgStore {
             from,
             to,
         )
+    }
+
+    fn unavailable_days(&self) -> Result<Vec<super::UnavailableDay>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql(
+                    "SELECT date, recorded_at, reason FROM {s}.unavailable_days ORDER BY date",
+                ),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        Ok(rows
+            .iter()
+            .map(|r| super::UnavailableDay {
+                date: r.get(0),
+                recorded_at: r.get(1),
+                reason: r.get(2),
+            })
+            .collect())
     }
 
     fn summary(&self) -> Result<Summary, StoreError> {

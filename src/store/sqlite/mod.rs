@@ -311,7 +311,7 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate
+                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint
                  FROM days AS d LEFT JOIN day_rates AS r ON r.date = d.date
                  WHERE d.date = ?1 ORDER BY r.currency",
             )
@@ -330,15 +330,17 @@ impl SqliteStore {
     }
 
     /// A day without its rates, from the first row that names it (columns
-    /// date, base, source_date, source_timestamp, fetched_at).
+    /// date, base, source_date, source_timestamp, fetched_at, and endpoint
+    /// in column 7).
     fn day_head(&self, row: &rusqlite::Row<'_>) -> Result<StoredDay, StoreError> {
-        let (date, base, source_date, source_timestamp, fetched_at) = (|| {
+        let (date, base, source_date, source_timestamp, fetched_at, endpoint) = (|| {
             Ok::<_, rusqlite::Error>((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, Option<i64>>(3)?,
                 row.get::<_, String>(4)?,
+                row.get::<_, String>(7)?,
             ))
         })()
         .io(self.read_err())?;
@@ -355,6 +357,7 @@ impl SqliteStore {
             source_date: s,
             source_timestamp,
             fetched_at,
+            endpoint,
             rates: RateSet::with_capacity(180),
         })
     }
@@ -481,6 +484,34 @@ impl super::Store for SqliteStore {
         to: NaiveDate,
     ) -> Result<BTreeSet<NaiveDate>, StoreError> {
         SqliteStore::unavailable_between(self, from, to)
+    }
+
+    fn unavailable_days(&self) -> Result<Vec<super::UnavailableDay>, StoreError> {
+        let read = || -> rusqlite::Result<Vec<(String, String, String)>> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT date, recorded_at, reason FROM unavailable_days ORDER BY date")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        };
+        let rows = read().io(self.read_err())?;
+        rows.into_iter()
+            .map(|(date, at, reason)| {
+                let parsed = parse_date(&date).zip(
+                    DateTime::parse_from_rfc3339(&at)
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc)),
+                );
+                match parsed {
+                    Some((date, recorded_at)) => Ok(super::UnavailableDay {
+                        date,
+                        recorded_at,
+                        reason,
+                    }),
+                    None => Err(self.damaged(date)),
+                }
+            })
+            .collect()
     }
 
     fn summary(&self) -> Result<Summary, StoreError> {

@@ -5,8 +5,7 @@ mod server;
 
 pub use server::*;
 
-// Reached through `both_stores!`, which not every test module uses yet.
-#[allow(dead_code)]
+#[macro_use]
 mod pg;
 
 pub use pg::*;
@@ -324,11 +323,14 @@ impl TestEnv {
         if let Some(pg) = &self.pg {
             return pg.sql(query);
         }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // cannot recover the WAL a killed writer left, and fails.
         let conn = rusqlite::Connection::open_with_flags(
             &self.db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
         )
         .unwrap();
+        conn.pragma_update(None, "query_only", true).unwrap();
         let mut stmt = conn.prepare(query).unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |row| {
