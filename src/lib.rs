@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod conversion;
 pub mod decimal;
+pub mod engine;
 pub mod error;
 pub mod fixer;
 pub mod logging;
@@ -22,7 +23,6 @@ pub mod secret;
 pub mod series;
 pub mod settings;
 pub mod store;
-pub mod sync;
 pub mod untrusted;
 pub mod view;
 

@@ -83,11 +83,15 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
 pub fn headline(err: &anyhow::Error) -> String {
     let mut head = Vec::new();
     for cause in err.chain() {
-        let text = cause.to_string();
+        let verdict = verdict(cause);
+        let text = match &verdict {
+            Some(v) => v.message.clone(),
+            None => cause.to_string(),
+        };
         if !text.is_empty() {
             head.push(text);
         }
-        if verdict(cause).is_some() {
+        if verdict.is_some() {
             break;
         }
     }

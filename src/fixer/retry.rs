@@ -1,5 +1,6 @@
-//! When and how long to wait before asking again: which failures are worth
-//! another try, exponential backoff with jitter, and `Retry-After`.
+//! How long to wait before asking again: exponential backoff with jitter,
+//! and `Retry-After`. Which failures are worth another try is
+//! `FetchError::retryable`.
 
 use chrono::{DateTime, Utc};
 use std::cell::Cell;
@@ -32,17 +33,6 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(300),
         }
     }
-}
-
-/// Whether a failed request may succeed if sent again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
-    /// It cannot (a refused key, bad data, a plan restriction): sending it
-    /// again would only spend quota.
-    No,
-    /// It may (a timeout, a reset, HTTP 408, 429 or 5xx), after the wait the
-    /// server asked for, if it did.
-    Yes(Option<Duration>),
 }
 
 impl RetryPolicy {

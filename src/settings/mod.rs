@@ -7,9 +7,9 @@
 
 mod key;
 
-use crate::cli::{Cli, ProviderArgs};
+use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
-use crate::fixer::{self, Endpoint, RetryPolicy};
+use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target};
@@ -105,7 +105,11 @@ impl Settings {
     pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
-        let auth = args.auth.unwrap_or_else(|| endpoint.default_auth());
+        let auth = match args.auth {
+            Some(AuthStyle::Query) => Auth::Query,
+            Some(AuthStyle::Header) => Auth::Header,
+            None => endpoint.default_auth(),
+        };
         let key = key::api_key(
             args.api_key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),

@@ -209,3 +209,24 @@ fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
         asked.len().to_string()
     );
 }
+
+#[test]
+fn a_request_in_flight_when_the_run_is_killed_still_counts_toward_the_quota() {
+    let server = gated();
+    let env = TestEnv::new(&server.url, NOW);
+    let mut run = spawn(&env, &["ingest", "--no-heal"], &[]);
+    server.gate().wait_held(1);
+    run.kill().unwrap(); // SIGKILL, while the server holds the answer
+    run.wait().unwrap();
+    server.gate().open();
+    // fixer counted the request; so does fxrates, though no answer came.
+    assert_eq!(
+        env.sql("SELECT endpoint, outcome FROM requests"),
+        [["latest", "unanswered"]]
+    );
+    assert!(env.stored_dates().is_empty());
+    let (code, out, err) = env.run(&["status", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["requests_this_month"], 1, "{out}");
+}
