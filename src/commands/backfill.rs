@@ -1,4 +1,4 @@
-use super::{Run, recorded};
+use super::{Monitored, recorded};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::BackfillArgs;
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
@@ -6,19 +6,24 @@ use crate::error::{Exit, fail};
 use crate::fixer::Client;
 use crate::quota::Budget;
 use crate::settings::Settings;
+use crate::store::Store;
 use chrono::NaiveDate;
 
 /// The window when none is given: the last month.
 const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 
-impl Run for BackfillArgs {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+impl Monitored for BackfillArgs {
+    fn monthly_quota(&self) -> u64 {
+        self.budget.monthly_quota
+    }
+
+    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let (from, to) = self.window(settings.now.today)?;
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let mut store = settings.write_store(true)?;
-        recorded(&mut *store, "backfill", settings, |store| {
+        let store = store.insert(settings.write_store(true)?);
+        recorded(&mut **store, "backfill", settings, |store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
                 log::info!("every weekday from {from} to {to} is stored; no request made");

@@ -1,4 +1,4 @@
-use super::{Run, prune, recorded};
+use super::{Monitored, prune, recorded};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::IngestArgs;
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
@@ -9,8 +9,12 @@ use crate::settings::Settings;
 use crate::store::Store;
 use chrono::NaiveDate;
 
-impl Run for IngestArgs {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+impl Monitored for IngestArgs {
+    fn monthly_quota(&self) -> u64 {
+        self.budget.monthly_quota
+    }
+
+    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let today = settings.now.today;
         let (date, call) = match self.date {
             None => (today, Call::Latest),
@@ -43,8 +47,8 @@ impl Run for IngestArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let mut store = settings.write_store(true)?;
-        recorded(&mut *store, "ingest", settings, |store| {
+        let store = store.insert(settings.write_store(true)?);
+        recorded(&mut **store, "ingest", settings, |store| {
             self.ingest(store, &client, date, call, settings)
         })
     }

@@ -2,9 +2,8 @@
 //! is made from the store alone (no request), so its cost can be shown and
 //! checked against the budget before anything is sent.
 
-use crate::calendar::weekdays;
 use crate::quota::Budget;
-use crate::store::Store;
+use crate::store::{self, Store};
 use chrono::{Days, NaiveDate};
 
 /// The longest window one `timeseries` request may cover, in days.
@@ -51,11 +50,7 @@ impl Plan {
         today: NaiveDate,
         retry_timeseries: bool,
     ) -> anyhow::Result<Plan> {
-        let stored = store.stored_between(from, to)?;
-        let unavailable = store.unavailable_between(from, to)?;
-        let missing: Vec<NaiveDate> = weekdays(from, to)
-            .filter(|d| !stored.contains(d) && !unavailable.contains(d))
-            .collect();
+        let missing = store::missing_weekdays(store, from, to)?;
         // One missing day costs one request either way; the historical
         // endpoint works on every plan.
         let method = if missing.len() < 2 {
@@ -186,6 +181,7 @@ pub fn fit(plan: &mut Plan, budget: &Budget, limit: Limit, what: &str) -> anyhow
 mod tests {
     use super::*;
     use crate::calendar::parse_date;
+    use crate::calendar::weekdays;
 
     fn d(s: &str) -> NaiveDate {
         parse_date(s).unwrap()

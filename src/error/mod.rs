@@ -130,7 +130,7 @@ impl StoreError {
     /// says "try again"; everything else is the store failing.
     pub fn exit(&self) -> Exit {
         match self {
-            StoreError::Missing(_) => Exit::NoInput,
+            StoreError::Missing(_) | StoreError::Empty(_) => Exit::NoInput,
             StoreError::Locked { .. } => Exit::Locked,
             StoreError::Connect(e) if e.temporary => Exit::TempFail,
             StoreError::Connect(_) => Exit::Config,
@@ -169,6 +169,9 @@ pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
                 Sql::SystemIoFailure => Some("disk I/O error: the disk may be full or failing"),
                 Sql::ReadOnly => Some("the file or its directory is read-only"),
                 Sql::CannotOpen => Some("the file or its directory cannot be opened or written"),
+                Sql::DatabaseCorrupt | Sql::NotADatabase => Some(
+                    "the file is damaged: restore it from a backup (see \"Backups\" in DEPLOYMENT.md)",
+                ),
                 _ => None,
             };
         }

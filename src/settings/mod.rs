@@ -16,7 +16,7 @@ use crate::store::{self, Access, StoreError, Target};
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -140,9 +140,20 @@ pub const MAX_BODY: u64 = 8 * 1024 * 1024;
 /// The current time, read once per run and passed down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Now {
+    /// When the run started.
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
     pub today: NaiveDate,
+    /// The monotonic clock at the start, for [`Now::current`].
+    started: Instant,
+}
+
+impl Now {
+    /// The time now: the run's start plus what has passed since (so that a
+    /// test's fixed clock moves on as the run does).
+    pub fn current(&self) -> DateTime<Utc> {
+        self.utc + self.started.elapsed()
+    }
 }
 
 impl Now {
@@ -162,6 +173,7 @@ impl Now {
         Ok(Now {
             utc,
             today: utc.with_timezone(&Local).date_naive(),
+            started: Instant::now(),
         })
     }
 }

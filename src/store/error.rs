@@ -16,6 +16,18 @@ pub enum StoreError {
     )]
     Missing(Target),
 
+    /// A database with nothing in it yet (a 0-byte file, as a reader sees
+    /// one while the first run creates it).
+    #[error("{0} holds no rates yet; run `fxrates backfill` or `fxrates ingest`")]
+    Empty(Target),
+
+    /// The file is damaged: SQLite's own check, or a read, found it so.
+    #[error(
+        "{target} is damaged ({problem}); restore it from a backup (see \"Backups\" in \
+         DEPLOYMENT.md), then run `fxrates ingest` to fetch what is missing since"
+    )]
+    Corrupt { target: Target, problem: String },
+
     /// Another run held the write lock for longer than the wait allowed.
     #[error(
         "another fxrates run is using {target} and did not finish within {} s; try again later, \

@@ -41,8 +41,9 @@
 //! further methods; the write lock above is the single-host form of it.
 //!
 //! # Where things are
-//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, a
-//!   `<db>.lock` sidecar for the write lock, a versioned schema).
+//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, marked
+//!   with an application id, locked with `flock` on the file itself, a
+//!   versioned schema).
 //! - [`postgres`]: the PostgreSQL implementation (one schema, a session
 //!   advisory lock for the write lock, a versioned schema).
 
@@ -189,7 +190,7 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastRun {
     pub command: String,
-    pub started_at: String,
+    pub started_at: DateTime<Utc>,
     /// `None` while running, or when the run was killed before it ended.
     pub ok: Option<bool>,
     pub error: Option<String>,
@@ -346,6 +347,12 @@ pub trait Store {
 
     /// The last run of each command, in command-name order.
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError>;
+
+    /// What the store's own consistency check finds wrong, if anything (a
+    /// damaged file). A store that has no such check finds nothing.
+    fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl dyn Store + '_ {
@@ -364,6 +371,20 @@ impl dyn Store + '_ {
         };
         self.put_days(&[day], snapshot.base, provenance)
     }
+}
+
+/// The weekdays from `from` to `to` that are neither stored nor known to
+/// have no rates: what a backfill fetches and what `status` calls missing.
+pub fn missing_weekdays(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>, StoreError> {
+    let stored = store.stored_between(from, to)?;
+    let unavailable = store.unavailable_between(from, to)?;
+    Ok(crate::calendar::weekdays(from, to)
+        .filter(|d| !stored.contains(d) && !unavailable.contains(d))
+        .collect())
 }
 
 /// [`Store::for_each_day`] with a callback that may fail: its first error

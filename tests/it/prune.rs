@@ -98,3 +98,11 @@ fn prune_never_creates_a_database() {
     assert_eq!(code, 66, "{err}");
     assert!(!env.db.exists());
 }
+
+#[test]
+fn dry_run_into_a_closed_pipe_ends_quietly() {
+    let (_server, env) = history();
+    let (code, err) =
+        run_into_closed_pipe(env.std_cmd(&["prune", "--keep-days", "31", "--dry-run"]));
+    assert_eq!((code, err.as_str()), (0, ""));
+}

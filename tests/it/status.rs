@@ -202,3 +202,17 @@ fn text_stored_by_an_older_version_is_shown_escaped() {
         assert!(!out.contains("\\u001b"), "{format}: {out}");
     }
 }
+
+#[test]
+fn the_verdict_survives_a_closed_pipe() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    for format in ["text", "json", "prometheus"] {
+        let (code, err) = run_into_closed_pipe(env.std_cmd(&["status", "--format", format]));
+        assert_eq!((code, err.as_str()), (1, ""), "{format}: days are missing");
+    }
+    assert_eq!(env.run(&["backfill"]).0, 0);
+    let (code, err) = run_into_closed_pipe(env.std_cmd(&["status"]));
+    assert_eq!((code, err.as_str()), (0, ""), "healthy");
+}

@@ -830,7 +830,7 @@ impl super::Store for PgStore {
             .iter()
             .map(|r| LastRun {
                 command: r.get(0),
-                started_at: timestamp(r.get(1)),
+                started_at: r.get(1),
                 ok: r.get(2),
                 error: r.get(3),
             })

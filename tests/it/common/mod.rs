@@ -394,3 +394,18 @@ pub fn day_body(date: &str, rates: &str) -> String {
         r#"{{"success":true,"timestamp":1726822800,"base":"EUR","date":"{date}","rates":{rates}}}"#
     )
 }
+
+/// Runs `cmd` with stdout a pipe whose reader has already gone, as when
+/// `| head` exits first; returns (exit code, stderr).
+pub fn run_into_closed_pipe(mut cmd: std::process::Command) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = cmd
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_no_key(&err);
+    (out.status.code().unwrap_or(-1), err)
+}
