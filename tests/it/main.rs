@@ -16,6 +16,7 @@ mod faults;
 mod heal;
 mod history;
 mod hostile_storage;
+mod hosts;
 mod ingest;
 mod install;
 mod locking;
