@@ -29,3 +29,4 @@ mod secrets;
 mod show;
 mod status;
 mod storage;
+mod store_contract;
