@@ -60,7 +60,7 @@ impl Cli {
     /// Parses the process's arguments and environment. A variable that is
     /// set but empty (`FXRATES_DB=` in an env file) counts as unset, as it
     /// does for every other setting, rather than as an empty value.
-    pub fn parse_env() -> Result<Cli, clap::Error> {
+    pub(crate) fn parse_env() -> Result<Cli, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let command = Cli::command().mut_subcommands(without_empty_env);
         let command = without_empty_env(command);
@@ -71,7 +71,7 @@ impl Cli {
     /// The environment variable behind `--flag` (as clap names it in an
     /// error, `--flag <VALUE>`), when the value came from it: not given on
     /// the command line, and set.
-    pub fn variable_of(flag: &str) -> Option<String> {
+    pub(crate) fn variable_of(flag: &str) -> Option<String> {
         use clap::CommandFactory;
         let long = flag.trim_start_matches('-').split([' ', '=']).next()?;
         let command = Cli::command();
