@@ -44,10 +44,16 @@
 pub mod calendar;
 pub mod fixer;
 pub mod logging;
+<<<<<<< HEAD
+=======
+pub mod metrics;
+pub mod net;
+>>>>>>> main
 pub mod pg;
 pub mod rates;
 pub mod secret;
 pub mod store;
+<<<<<<< HEAD
 
 pub use error::Exit;
 
@@ -65,6 +71,11 @@ mod progress;
 mod quota;
 mod settings;
 mod untrusted;
+=======
+pub mod tls;
+pub mod untrusted;
+pub mod view;
+>>>>>>> main
 
 use cli::Cli;
 use settings::Settings;

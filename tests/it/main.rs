@@ -35,3 +35,4 @@ mod show;
 mod status;
 mod storage;
 mod store_contract;
+mod tls;
