@@ -273,3 +273,15 @@ fn an_empty_database_has_nothing_to_show() {
     let msg = env.fails(&["show"], 66);
     assert!(msg.contains("no rates") && msg.contains("ingest"), "{msg}");
 }
+
+#[test]
+fn a_date_in_the_future_is_refused_as_convert_refuses_it() {
+    let (_server, env) = two_days(Backend::Sqlite);
+    for args in [
+        &["show", "--date", "2024-09-23"][..],
+        &["convert", "1", "EUR", "USD", "--date", "2024-09-23"],
+    ] {
+        let msg = env.fails(args, 2);
+        assert!(msg.contains("is in the future"), "{args:?}: {msg}");
+    }
+}
