@@ -15,6 +15,7 @@ pub mod fixer;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod pg;
 pub mod ping;
 pub mod progress;
@@ -24,6 +25,7 @@ pub mod secret;
 pub mod series;
 pub mod settings;
 pub mod store;
+pub mod tls;
 pub mod untrusted;
 pub mod view;
 

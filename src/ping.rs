@@ -7,6 +7,7 @@
 //! change to the run's outcome. The URL identifies the check and lets anyone
 //! who has it report on it, so it is a [`Secret`].
 
+use crate::net::Network;
 use crate::secret::{Secret, scrub};
 use std::time::Duration;
 
@@ -87,8 +88,9 @@ pub struct Pinger {
 }
 
 impl Pinger {
-    pub fn new(url: Secret) -> Pinger {
-        let config = ureq::Agent::config_builder()
+    pub fn new(url: Secret, network: &Network) -> Pinger {
+        let config = network
+            .agent_config()
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
             .max_redirects(0)
@@ -129,12 +131,13 @@ impl Pinger {
 /// URL it just runs `work`. The result is `work`'s, whatever the pings do.
 pub fn around(
     url: Option<&Secret>,
+    network: impl FnOnce() -> anyhow::Result<Network>,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let Some(url) = url.filter(|u| !u.expose().is_empty()) else {
         return work();
     };
-    let pinger = Pinger::new(url.clone());
+    let pinger = Pinger::new(url.clone(), &network()?);
     pinger.send(Signal::Start, "");
     let result = work();
     match &result {

@@ -38,6 +38,8 @@ pub enum Auth {
 /// Connection settings.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The trusted CAs (and the proxy) every request goes by.
+    pub network: crate::net::Network,
     pub endpoint: Endpoint,
     pub auth: Auth,
     pub key: Secret,
@@ -126,7 +128,9 @@ struct Answer {
 
 impl Client {
     pub fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let config = ureq::Agent::config_builder()
+        let config = settings
+            .network
+            .agent_config()
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)

@@ -6,16 +6,20 @@
 //! its errors.
 
 mod key;
+mod network;
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
+use crate::net::Network;
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
+use crate::tls::CaSources;
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
@@ -43,6 +47,10 @@ pub struct Settings {
     api_key: Option<Secret>,
     /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
     credentials: Option<PathBuf>,
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    ca: CaSources,
+    /// How HTTP servers are reached, worked out when first needed.
+    network: OnceLock<Network>,
 }
 
 /// What the terminal (or the variables describing it) allows.
@@ -77,7 +85,18 @@ impl Settings {
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
+            ca: network::ca_sources(),
+            network: OnceLock::new(),
         })
+    }
+
+    /// How fixer.io and the monitoring ping are reached: the trusted CAs.
+    pub fn network(&self) -> anyhow::Result<&Network> {
+        if let Some(n) = self.network.get() {
+            return Ok(n);
+        }
+        let n = network::network(&self.ca)?;
+        Ok(self.network.get_or_init(|| n))
     }
 
     /// The store `text` names (a SQLite file or a PostgreSQL URL), as
@@ -128,6 +147,7 @@ impl Settings {
             self.credentials.as_deref(),
         )?;
         Ok(fixer::Settings {
+            network: self.network()?.clone(),
             endpoint,
             auth,
             key,
@@ -242,7 +262,8 @@ fn postgres(text: &str) -> anyhow::Result<Target> {
             .map(PathBuf::from)
             .filter(|p| p.is_absolute()),
     };
-    let server = Server::resolve(url, &os_user(), &sources)?;
+    let mut server = Server::resolve(url, &os_user(), &sources)?;
+    server.system_ca = network::ca_sources();
     Ok(Target::Postgres {
         server: Box::new(server),
         schema: schema_name()?,

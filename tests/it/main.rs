@@ -32,3 +32,4 @@ mod show;
 mod status;
 mod storage;
 mod store_contract;
+mod tls;
