@@ -1,7 +1,7 @@
 //! The command line: clap types only. Doc comments are the help text.
 
 use crate::calendar::parse_date;
-use crate::fixer::{Auth, DEFAULT_ENDPOINT};
+use crate::fixer::DEFAULT_ENDPOINT;
 use crate::rates::Currency;
 use crate::secret::Secret;
 use chrono::NaiveDate;
@@ -72,6 +72,9 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Draw a currency's rate over a range of days in the terminal
     Chart(ChartArgs),
+    /// Copy the stored days from one store to another (SQLite file or
+    /// PostgreSQL URL, either way), adding only the days DEST lacks
+    Copy(CopyArgs),
     /// Print a shell completion script (install.sh installs them)
     Completions(CompletionsArgs),
     /// Print the man page fxrates(1), or write one page per command into a
@@ -109,7 +112,7 @@ pub struct ProviderArgs {
 
     /// Where to send the key [default: header for api.apilayer.com, else query]
     #[arg(long = "auth", env = "FIXER_AUTH", value_enum, value_name = "STYLE")]
-    pub auth: Option<Auth>,
+    pub auth: Option<AuthStyle>,
 
     /// Seconds allowed to connect to the provider
     #[arg(long = "connect-timeout", env = "FXRATES_CONNECT_TIMEOUT", value_name = "SECONDS", default_value_t = 10,
@@ -132,6 +135,15 @@ pub struct ProviderArgs {
     #[arg(long = "max-run-time", env = "FXRATES_MAX_RUN_TIME", value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub max_run_time: u64,
+}
+
+/// Where the key goes (`--auth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthStyle {
+    /// `access_key=KEY` query parameter (data.fixer.io)
+    Query,
+    /// `apikey: KEY` request header (api.apilayer.com)
+    Header,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +276,18 @@ pub struct ShowArgs {
     /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The store to copy from: a SQLite file or a postgresql:// URL
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+
+    /// The store to copy into, created if missing: a SQLite file or a
+    /// postgresql:// URL (its schema is FXRATES_DB_SCHEMA, else fxrates)
+    #[arg(value_name = "DEST")]
+    pub dest: String,
 }
 
 #[derive(Debug, Args)]

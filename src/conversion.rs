@@ -148,6 +148,7 @@ mod tests {
             source_date: date,
             source_timestamp: None,
             fetched_at: "2024-09-20T09:00:00Z".into(),
+            endpoint: "latest".into(),
             rates,
         }
     }

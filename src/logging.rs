@@ -83,17 +83,35 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
 pub fn headline(err: &anyhow::Error) -> String {
     let mut head = Vec::new();
     for cause in err.chain() {
-        let text = cause.to_string();
+        let verdict = verdict(cause);
+        let text = match &verdict {
+            Some(v) => v.message.clone(),
+            None => cause.to_string(),
+        };
         if !text.is_empty() {
             head.push(text);
         }
-        if verdict(cause).is_some() {
+        if verdict.is_some() {
             break;
         }
     }
     let mut line = head.join(": ").replace('\n', " ");
-    if let Some(cause) = storage_cause(err).filter(|_| exit_of(err) == Exit::IoErr) {
-        line = format!("{line} ({cause})");
+    if exit_of(err) == Exit::IoErr {
+        // A storage failure always ends with why: the system's reason in
+        // words when it is a known one, else the cause as it was given.
+        let below = err
+            .chain()
+            .skip_while(|c| verdict(*c).is_none())
+            .skip(1)
+            .last();
+        if let Some(cause) = storage_cause(err) {
+            line = format!("{line} ({cause})");
+        } else if let Some(cause) = below {
+            line = format!(
+                "{line} ({})",
+                crate::untrusted::one_line(&cause.to_string())
+            );
+        }
     }
     scrub(&line).into_owned()
 }

@@ -7,7 +7,9 @@
 //! Python peer, and the `day_rates` layouts.
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
-//! (default all): backfill free show ingest status peer schema. `serve`
+//! (default all): backfill free show ingest status peer schema postgres
+//! (the last when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL names a
+//! PostgreSQL server to write to). `serve`
 //! only serves the history until killed, for profiling by hand, and the
 //! FXBENCH_EXE variable measures another fxrates binary than this build's.
 
@@ -88,6 +90,9 @@ fn main() {
     }
     if want("schema") {
         bench.schema();
+    }
+    if want("postgres") {
+        bench.postgres();
     }
     let _ = writeln!(
         bench.out,
@@ -613,6 +618,127 @@ fn row(s: &Summary) -> String {
 
 /// Other work on the machine inflates wall times: the report says how much
 /// there was.
+impl Bench {
+    /// The PostgreSQL store beside SQLite's: the same full-history backfill
+    /// and `show`, each into a schema of its own on the given server.
+    fn postgres(&mut self) {
+        eprintln!("fxbench: PostgreSQL");
+        let Some(url) = ["FXBENCH_DATABASE_URL", "FXRATES_TEST_DATABASE_URL"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        else {
+            self.out.push_str(
+                "### 8. PostgreSQL\n\nSkipped: set FXBENCH_DATABASE_URL to a server fxrates may \
+                 create schemas on (or run under `.ci/pg-test-server`).\n\n",
+            );
+            return;
+        };
+        let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = write!(
+                    self.out,
+                    "### 8. PostgreSQL\n\nSkipped: cannot connect ({e}).\n\n"
+                );
+                return;
+            }
+        };
+        let sqlite = self.full_db();
+        let sqlite_text = sqlite.to_str().expect("a UTF-8 path").to_string();
+        let version: String = admin
+            .query_one("SHOW server_version", &[])
+            .map(|r| r.get(0))
+            .unwrap_or_default();
+        let pg = |schema: &str, args: &[&str]| {
+            let mut cmd = self.fxrates(Path::new(&url), args);
+            cmd.env("FXRATES_DB_SCHEMA", schema);
+            cmd
+        };
+        let fresh = |admin: &mut postgres::Client, schema: &str| {
+            admin
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .expect("drop the benchmark schema");
+        };
+        self.server.set_plan(Plan::Paid);
+        let from = history_start().to_string();
+        let mut samples = Vec::new();
+        let mut tallies = Vec::new();
+        for _ in 0..self.runs {
+            fresh(&mut admin, "fxbench_full");
+            self.server.reset();
+            samples.push(self.run(
+                &mut pg("fxbench_full", &["backfill", "--from", &from]),
+                &[0],
+            ));
+            tallies.push(self.server.reset());
+        }
+        let count = |admin: &mut postgres::Client, sql: &str| -> i64 {
+            admin.query_one(sql, &[]).map(|r| r.get(0)).unwrap_or(-1)
+        };
+        let days = count(&mut admin, "SELECT count(*) FROM fxbench_full.days");
+        let rows = count(&mut admin, "SELECT count(*) FROM fxbench_full.day_rates");
+        let s = summarize(&samples);
+        let per_s = rows as f64 / s.wall.as_secs_f64().max(1e-9);
+        let show = self.many(|| pg("fxbench_full", &["show", "--date", SHOW_DATE]), &[0]);
+        let year = (self.today() - Days::new(364)).to_string();
+        let range = self.many(
+            || {
+                pg(
+                    "fxbench_full",
+                    &[
+                        "show",
+                        "--from",
+                        &year,
+                        "--symbols",
+                        "USD,GBP,JPY",
+                        "--format",
+                        "csv",
+                    ],
+                )
+            },
+            &[0],
+        );
+        let status = self.many(|| pg("fxbench_full", &["status"]), &[0, 1]);
+        let mut copies = Vec::new();
+        for _ in 0..self.runs.min(3) {
+            fresh(&mut admin, "fxbench_copy");
+            copies.push(self.run(&mut pg("fxbench_copy", &["copy", &sqlite_text, &url]), &[0]));
+        }
+        let c = summarize(&copies);
+        fresh(&mut admin, "fxbench_full");
+        fresh(&mut admin, "fxbench_copy");
+        let _ = write!(
+            self.out,
+            "### 8. PostgreSQL {version} on this machine\n\n\
+             The same full-history backfill as section 1, into a new schema through \
+             `FXRATES_DB=postgresql://...`; then reads of it.\n\n\
+             | figure | value |\n|---|---|\n\
+             | requests (counted by the server) | {} |\n\
+             | days stored / rates stored | {days} / {rows} |\n\
+             | wall time | {} (fastest {}) |\n\
+             | CPU time of fxrates (user + sys) | {} |\n\
+             | peak RSS | {} |\n\
+             | rates stored per second of wall time | {:.0} |\n\
+             | `fxrates copy` of the full SQLite history into a new schema (a transaction per day): wall / CPU | {} / {} |\n\n\
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates show --date {SHOW_DATE}` | {} |\n\
+             | `fxrates show --from {year} --symbols USD,GBP,JPY --format csv` | {} |\n\
+             | `fxrates status` | {} |\n\n",
+            median(tallies.iter().map(|t| t.requests)),
+            ms(s.wall),
+            ms(s.min_wall),
+            ms(s.cpu),
+            mib(s.max_rss),
+            per_s,
+            ms(c.wall),
+            ms(c.cpu),
+            row(&show),
+            row(&range),
+            row(&status),
+        );
+    }
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))

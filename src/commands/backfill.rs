@@ -1,25 +1,30 @@
-use super::{Run, recorded};
+use super::{Monitored, recorded};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::BackfillArgs;
+use crate::engine::{Batch, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::Client;
 use crate::quota::Budget;
 use crate::settings::Settings;
-use crate::sync::{Fetcher, Limit, Plan, fit};
+use crate::store::Store;
 use chrono::NaiveDate;
 
 /// The window when none is given: the last month.
 const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 
-impl Run for BackfillArgs {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+impl Monitored for BackfillArgs {
+    fn monthly_quota(&self) -> u64 {
+        self.budget.monthly_quota
+    }
+
+    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let (from, to) = self.window(settings.now.today)?;
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let mut store = settings.write_store(true)?;
-        recorded(&mut *store, "backfill", settings, |store| {
-            let mut plan = Plan::new(store, from, to, settings.now.today, self.retry_timeseries)?;
+        let store = store.insert(settings.write_store(true)?);
+        recorded(&mut **store, "backfill", settings, |store| {
+            let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
                 log::info!("every weekday from {from} to {to} is stored; no request made");
                 return Ok(());
@@ -32,21 +37,19 @@ impl Run for BackfillArgs {
                 Limit::Refuse
             };
             fit(&mut plan, &budget, limit, "backfill")?;
-            let out = Fetcher {
-                store,
-                client: &client,
-                now: settings.now.utc,
-                today: settings.now.today,
-                budget,
+            let mut engine =
+                Engine::new(store, &client, settings.now.utc, settings.now.today, budget);
+            let batch = Batch {
                 limit,
                 what: "backfill",
                 notes: log::Level::Info,
-            }
-            .run(plan)?;
+            };
+            let out = engine.run(plan, batch)?;
+            let requests = engine.requests();
             log::info!(
                 "stored {} weekdays from {from} to {to} with {} requests{}",
                 out.stored,
-                out.requests,
+                requests,
                 match out.unavailable.len() {
                     0 => String::new(),
                     n => format!("; fixer has no rates for {n}"),

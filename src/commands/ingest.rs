@@ -1,16 +1,20 @@
-use super::{Run, prune, recorded};
+use super::{Monitored, prune, recorded};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::IngestArgs;
+use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::quota::Budget;
 use crate::settings::Settings;
-use crate::store::{Provenance, Store};
-use crate::sync::{Fetcher, Limit, Plan, check_drift, fit, record_attempts};
+use crate::store::Store;
 use chrono::NaiveDate;
 
-impl Run for IngestArgs {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+impl Monitored for IngestArgs {
+    fn monthly_quota(&self) -> u64 {
+        self.budget.monthly_quota
+    }
+
+    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let today = settings.now.today;
         let (date, call) = match self.date {
             None => (today, Call::Latest),
@@ -43,8 +47,8 @@ impl Run for IngestArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let mut store = settings.write_store(true)?;
-        recorded(&mut *store, "ingest", settings, |store| {
+        let store = store.insert(settings.write_store(true)?);
+        recorded(&mut **store, "ingest", settings, |store| {
             self.ingest(store, &client, date, call, settings)
         })
     }
@@ -61,24 +65,34 @@ impl IngestArgs {
     ) -> anyhow::Result<()> {
         // What was done, for the run's one summary line.
         let mut done = Vec::new();
-        let mut requests = 0;
-        if !self.force && store.has_day(date)? {
+        let budget = Budget::read(store, &settings.now, self.budget.monthly_quota)?;
+        let mut engine = Engine::new(
+            &mut *store,
+            client,
+            settings.now.utc,
+            settings.now.today,
+            budget,
+        );
+        if !self.force && engine.store().has_day(date)? {
             log::debug!("{date} is already stored; no request made (--force fetches it again)");
             done.push(format!("{date} was already stored"));
         } else {
-            let (rates, made) = fetch_day(store, client, date, call, settings)?;
-            done.push(format!("stored {rates} rates for {date}"));
-            requests += made;
+            match engine.fetch_day(date, call)? {
+                Day::Stored(rates) => done.push(format!("stored {rates} rates for {date}")),
+                // The day asked for is the run's whole point.
+                Day::Unavailable(e) => return Err(e.into()),
+            }
         }
         if self.date.is_none() && !self.no_heal {
-            match self.heal(store, client, settings)? {
+            match heal(&mut engine, settings)? {
                 None => done.push("no weekday of the last month missing".into()),
-                Some((healed, missing, made)) => {
+                Some((healed, missing)) => {
                     done.push(format!("healed {healed} of {missing} missing weekdays"));
-                    requests += made;
                 }
             }
         }
+        // The engine's work is done; the store is the run's again.
+        let requests = engine.requests();
         if let Some(days) = self.keep_days {
             let (cutoff, pruned) = prune::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {
@@ -98,73 +112,30 @@ impl IngestArgs {
         );
         Ok(())
     }
-
-    /// Fetches the weekdays of the last month that are missing, within the
-    /// monthly budget: the same work as `fxrates backfill`. Returns how many
-    /// were stored, how many were missing and the requests made; `None` when
-    /// none was missing.
-    fn heal(
-        &self,
-        store: &mut dyn Store,
-        client: &Client,
-        settings: &Settings,
-    ) -> anyhow::Result<Option<(usize, usize, u64)>> {
-        let (from, to) = window_ending(settings.now.today, MONTH_DAYS);
-        let mut plan = Plan::new(store, from, to, settings.now.today, false)?;
-        let missing = plan.missing.len();
-        if missing == 0 {
-            return Ok(None);
-        }
-        log::debug!("healing the last month: {}", plan.describe());
-        let budget = Budget::read(store, &settings.now, self.budget.monthly_quota)?;
-        fit(
-            &mut plan,
-            &budget,
-            Limit::Truncate,
-            "healing the last month",
-        )?;
-        if plan.missing.is_empty() {
-            return Ok(Some((0, missing, 0)));
-        }
-        let out = Fetcher {
-            store,
-            client,
-            now: settings.now.utc,
-            today: settings.now.today,
-            budget,
-            limit: Limit::Truncate,
-            what: "healing the last month",
-            notes: log::Level::Debug,
-        }
-        .run(plan)?;
-        Ok(Some((out.stored, missing, out.requests)))
-    }
 }
 
-/// Fetches one day through `call` and stores it under `date`. Returns the
-/// number of rates stored and of requests made.
-fn fetch_day(
-    store: &mut dyn Store,
-    client: &Client,
-    date: NaiveDate,
-    call: Call,
-    settings: &Settings,
-) -> anyhow::Result<(usize, u64)> {
-    let result = match call {
-        Call::Latest => client.latest(),
-        _ => client.historical(date),
+/// Fetches the weekdays of the last month that are missing, within the
+/// monthly budget: the same work as `fxrates backfill`. Returns how many
+/// were stored and how many were missing; `None` when none was missing.
+fn heal(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<Option<(usize, usize)>> {
+    let today = settings.now.today;
+    let (from, to) = window_ending(today, MONTH_DAYS);
+    let mut plan = Plan::new(engine.store(), from, to, today, false)?;
+    let missing = plan.missing.len();
+    if missing == 0 {
+        return Ok(None);
+    }
+    let what = "healing the last month";
+    log::debug!("healing the last month: {}", plan.describe());
+    fit(&mut plan, engine.budget(), Limit::Truncate, what)?;
+    if plan.missing.is_empty() {
+        return Ok(Some((0, missing)));
+    }
+    let batch = Batch {
+        limit: Limit::Truncate,
+        what,
+        notes: log::Level::Debug,
     };
-    let attempts = client.take_attempts();
-    record_attempts(store, &attempts)?;
-    let snapshot = result?;
-    check_drift(date, &snapshot)?;
-    store.put_day(
-        date,
-        &snapshot,
-        &Provenance {
-            endpoint: call.name(),
-            fetched_at: settings.now.utc,
-        },
-    )?;
-    Ok((snapshot.rates.len(), attempts.len() as u64))
+    let out = engine.run(plan, batch)?;
+    Ok(Some((out.stored, missing)))
 }

@@ -4,6 +4,7 @@ mod backfill;
 mod chart;
 mod completions;
 mod convert;
+mod copy;
 mod ingest;
 mod manpage;
 mod prune;
@@ -14,29 +15,41 @@ mod status;
 use crate::cli::Command;
 use crate::ping;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
-pub trait Run {
+/// A command that reads, or writes without being monitored.
+trait Run {
     fn run(&self, settings: &Settings) -> anyhow::Result<()>;
 }
 
-impl Run for Command {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        match self {
-            Command::Ingest(args) => {
-                monitored(settings, args.budget.monthly_quota, || args.run(settings))
-            }
-            Command::Show(args) => args.run(settings),
-            Command::Backfill(args) => {
-                monitored(settings, args.budget.monthly_quota, || args.run(settings))
-            }
-            Command::Prune(args) => args.run(settings),
-            Command::Status(args) => args.run(settings),
-            Command::Convert(args) => args.run(settings),
-            Command::Chart(args) => args.run(settings),
-            Command::Completions(args) => args.print(),
-            Command::Manpage(args) => args.print(),
-        }
+/// A command that writes the history and is monitored: pinged, and followed
+/// by the metrics file.
+trait Monitored {
+    fn monthly_quota(&self) -> u64;
+
+    /// Runs, leaving the store it opened (if it got that far) in `store`,
+    /// so that the metrics are read from it rather than from a second
+    /// connection.
+    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()>;
+}
+
+/// Runs `command`. `settings` resolves the settings, for the commands that
+/// need them: completions and man pages need no home, database or clock.
+pub fn run(
+    command: &Command,
+    settings: impl FnOnce() -> anyhow::Result<Settings>,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Completions(args) => args.print(),
+        Command::Manpage(args) => args.print(),
+        Command::Ingest(args) => monitored(args, &settings()?),
+        Command::Backfill(args) => monitored(args, &settings()?),
+        Command::Show(args) => args.run(&settings()?),
+        Command::Prune(args) => args.run(&settings()?),
+        Command::Status(args) => args.run(&settings()?),
+        Command::Convert(args) => args.run(&settings()?),
+        Command::Chart(args) => args.run(&settings()?),
+        Command::Copy(args) => args.run(&settings()?),
     }
 }
 
@@ -51,8 +64,14 @@ fn recorded<T>(
     let id = store.start_run(command, settings.now.utc)?;
     let result = body(store);
     let error = result.as_ref().err().map(crate::logging::headline);
-    match store.finish_run(id, settings.now.utc, error.as_deref()) {
+    match store.finish_run(id, settings.now.current(), error.as_deref()) {
         Err(e) if result.is_ok() => Err(e.into()),
+        // The run failed because the database went away: its error says
+        // so already, and the record stays "unfinished".
+        Err(e @ (StoreError::Lost { .. } | StoreError::ClaimLost { .. })) => {
+            log::debug!("could not record the end of this run: {e}");
+            result
+        }
         Err(e) => {
             log::warn!("could not record the end of this run: {e}");
             result
@@ -61,18 +80,20 @@ fn recorded<T>(
     }
 }
 
-/// Wraps a command that writes the history in what monitoring needs: the
+/// Runs a command that writes the history with what monitoring needs: the
 /// start, success and failure pings, and the metrics file, written whatever
 /// the outcome. Neither changes the outcome.
-fn monitored(
-    settings: &Settings,
-    monthly_quota: u64,
-    work: impl FnOnce() -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()> {
     ping::around(settings.ping_url.as_ref(), || {
-        let result = work();
+        let mut store = None;
+        let result = command.run(settings, &mut store);
         if let Some(path) = &settings.metrics_file
-            && let Err(e) = status::write_metrics_file(settings, monthly_quota, path)
+            && let Err(e) = status::write_metrics_file(
+                settings,
+                store.as_deref(),
+                command.monthly_quota(),
+                path,
+            )
         {
             log::warn!("{e:#}; the run itself is unaffected");
         }

@@ -1,7 +1,7 @@
 use super::{Run, recorded};
 use crate::calendar::{MONTH_DAYS, window_ending};
 use crate::cli::PruneArgs;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, ResultExt, fail};
 use crate::settings::Settings;
 use crate::store::{Pruned, Store};
 use chrono::NaiveDate;
@@ -19,8 +19,10 @@ impl Run for PruneArgs {
                 "prune would delete {} before {cutoff}; nothing was deleted",
                 counts(&pruned)
             );
+            // The I/O error stays in the chain: a reader that closed the
+            // pipe early (`| head`) ends the run quietly, with 0.
             return writeln!(std::io::stdout().lock(), "{line}")
-                .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}")));
+                .exit(Exit::IoErr, || "cannot write to stdout".into());
         }
         // Never create an empty database just to prune it.
         let mut store = settings.write_store(false)?;

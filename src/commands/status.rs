@@ -1,69 +1,35 @@
 use super::Run;
-use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
+use crate::calendar::MONTH_DAYS;
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, ResultExt, fail};
+use crate::health::Health;
 use crate::metrics;
-use crate::quota::Budget;
 use crate::settings::Settings;
-use crate::store::{LastRun, StoreError, Summary};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::store::{Store, StoreError};
 use std::io::Write;
 use std::path::Path;
 
-/// What `status` prints; also its JSON form.
-#[derive(Debug, Serialize)]
-struct Report {
-    healthy: bool,
-    problems: Vec<String>,
-    today: String,
-    latest_date: Option<String>,
-    latest_age_days: Option<i64>,
-    /// Weekdays of the last month, today excepted, neither stored nor known
-    /// to have no rates.
-    missing_dates: Vec<String>,
-    /// Weekdays of the last month fixer said it has no rates for.
-    unavailable_dates: Vec<String>,
-    days_stored: u64,
-    oldest_date: Option<String>,
-    /// The first day of the month the requests are counted in (UTC).
-    month: String,
-    requests_this_month: u64,
-    monthly_quota: u64,
-    /// What the plan last answered to `timeseries`: "allowed YYYY-MM-DD",
-    /// "refused YYYY-MM-DD", or null when it was never asked.
-    timeseries: Option<String>,
-    last_runs: BTreeMap<String, RunView>,
-    /// When an ingest or backfill last succeeded (for the metrics).
-    #[serde(skip)]
-    last_success: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize)]
-struct RunView {
-    started_at: String,
-    /// "ok", "failed", or "unfinished" (killed, or still running).
-    outcome: &'static str,
-    error: Option<String>,
-}
-
 impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        let report = Report::gather(settings, self.budget.monthly_quota)?;
+        let health = read_health(settings, self.budget.monthly_quota)?;
         let mut out = std::io::stdout().lock();
-        match self.format {
-            StatusFormat::Text => report.write_text(&mut out),
-            StatusFormat::Json => serde_json::to_writer_pretty(&mut out, &report)
+        let written = match self.format {
+            StatusFormat::Text => write_text(&health, &mut out),
+            StatusFormat::Json => serde_json::to_writer_pretty(&mut out, &health)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out)),
             StatusFormat::Prometheus => {
-                out.write_all(metrics::render(&report.metrics()).as_bytes())
+                out.write_all(metrics::render(&metric_values(&health)).as_bytes())
             }
         }
-        .and_then(|()| out.flush())
-        .exit(Exit::IoErr, || "cannot write to stdout".into())?;
-        if report.healthy {
+        .and_then(|()| out.flush());
+        match written {
+            // The reader left early (`| head`): the verdict is the point of
+            // `status`, and it still stands.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.exit(Exit::IoErr, || "cannot write to stdout".into())?,
+        }
+        if health.healthy {
             Ok(())
         } else {
             // The report says why; the exit code is the verdict.
@@ -72,180 +38,107 @@ impl Run for StatusArgs {
     }
 }
 
-impl Report {
-    /// Reads everything the report says from the database.
-    fn gather(settings: &Settings, quota: u64) -> anyhow::Result<Report> {
-        let today = settings.now.today;
-        let (from, _) = window_ending(today, MONTH_DAYS);
-        // A database that does not exist yet is reported as empty: that is
-        // exactly what monitoring must hear about.
-        let (summary, stored, unavailable, runs, used, timeseries, last_success) =
-            match settings.read_store() {
-                Ok(store) => {
-                    let budget = Budget::read(&*store, &settings.now, quota)?;
-                    (
-                        store.summary()?,
-                        store.stored_between(from, today)?,
-                        store.unavailable_between(from, today)?,
-                        store.last_runs()?,
-                        budget.used,
-                        store.timeseries_answer()?.map(|a| a.to_string()),
-                        store.last_success(&["ingest", "backfill"])?,
-                    )
-                }
-                Err(StoreError::Missing(_)) => Default::default(),
-                Err(e) => return Err(e.into()),
-            };
-        let mut report = Report::new(
-            today,
-            &settings.now,
-            summary,
-            &stored,
-            &unavailable,
-            runs,
-            used,
-            quota,
-        );
-        report.timeseries = timeseries;
-        report.last_success = last_success;
-        Ok(report)
-    }
+/// The health of the history, from a store opened for reading; a store
+/// that does not exist yet, or is still a 0-byte file, is reported as empty.
+fn read_health(settings: &Settings, quota: u64) -> anyhow::Result<Health> {
+    let store = match settings.read_store() {
+        Ok(store) => Some(store),
+        Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Health::gather(store.as_deref(), &settings.now, quota)?)
+}
 
-    /// The values the Prometheus metrics carry.
-    fn metrics(&self) -> metrics::Values {
-        metrics::Values {
-            last_success: self.last_success,
-            latest_rate_date: self
-                .latest_date
-                .as_deref()
-                .and_then(crate::calendar::parse_date),
-            missing_weekdays: self.missing_dates.len() as u64,
-            stored_days: self.days_stored,
-            requests_this_month: self.requests_this_month,
-            monthly_quota: self.monthly_quota,
-            healthy: self.healthy,
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        today: NaiveDate,
-        now: &crate::settings::Now,
-        summary: Summary,
-        stored: &BTreeSet<NaiveDate>,
-        unavailable: &BTreeSet<NaiveDate>,
-        runs: Vec<LastRun>,
-        used: u64,
-        quota: u64,
-    ) -> Report {
-        let (from, _) = window_ending(today, MONTH_DAYS);
-        // Today is not required: the morning run may not have happened yet.
-        let yesterday = today.pred_opt().unwrap_or(today);
-        let missing: Vec<NaiveDate> = weekdays(from, yesterday)
-            .filter(|d| !stored.contains(d) && !unavailable.contains(d))
-            .collect();
-        let expected = previous_weekday(today);
-        let mut problems = Vec::new();
-        match summary.latest {
-            None => problems.push("no rates are stored; run `fxrates backfill`".to_string()),
-            Some(latest) if latest < expected => problems.push(format!(
-                "the latest stored day is {latest}, older than {expected}, the last weekday \
-                 before today; check that `fxrates ingest` runs and succeeds"
-            )),
-            Some(_) => {}
-        }
-        if !missing.is_empty() {
-            problems.push(format!(
-                "{} weekday{} of the last {MONTH_DAYS} days {} missing; run `fxrates backfill`",
-                missing.len(),
-                if missing.len() == 1 { "" } else { "s" },
-                if missing.len() == 1 { "is" } else { "are" },
-            ));
-        }
-        Report {
-            healthy: problems.is_empty(),
-            problems,
-            today: today.to_string(),
-            latest_date: summary.latest.map(|d| d.to_string()),
-            latest_age_days: summary.latest.map(|d| (today - d).num_days()),
-            missing_dates: missing.iter().map(NaiveDate::to_string).collect(),
-            unavailable_dates: unavailable.iter().map(NaiveDate::to_string).collect(),
-            days_stored: summary.days,
-            oldest_date: summary.oldest.map(|d| d.to_string()),
-            month: crate::quota::month_start(now.utc).date_naive().to_string(),
-            requests_this_month: used,
-            monthly_quota: quota,
-            timeseries: None,
-            last_success: None,
-            last_runs: runs
-                .into_iter()
-                .map(|r| {
-                    let outcome = match r.ok {
-                        Some(true) => "ok",
-                        Some(false) => "failed",
-                        None => "unfinished",
-                    };
-                    (
-                        r.command,
-                        RunView {
-                            started_at: r.started_at,
-                            outcome,
-                            // Stored by this or an older version, which
-                            // kept the provider's text raw.
-                            error: r.error.as_deref().map(crate::untrusted::one_line),
-                        },
-                    )
+/// The values the Prometheus metrics carry.
+fn metric_values(h: &Health) -> metrics::Values {
+    metrics::Values {
+        last_success: h.last_success,
+        latest_rate_date: h.latest_date,
+        missing_weekdays: h.missing_dates.len() as u64,
+        stored_days: h.days_stored,
+        requests_this_month: h.requests_this_month,
+        monthly_quota: h.monthly_quota,
+        healthy: h.healthy,
+        host_runs: h
+            .hosts
+            .iter()
+            .flat_map(|(host, runs)| {
+                runs.iter().map(move |(command, run)| metrics::HostRun {
+                    host: host.clone(),
+                    command: command.clone(),
+                    started_at: run.started_at,
+                    ok: run.outcome == crate::health::RunOutcome::Ok,
                 })
-                .collect(),
-        }
+            })
+            .collect(),
     }
+}
 
-    fn write_text(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let list = |dates: &[String]| -> String {
-            if dates.is_empty() {
-                "none".into()
-            } else {
-                dates.join(", ")
-            }
-        };
-        let verdict = if self.healthy { "healthy" } else { "UNHEALTHY" };
-        writeln!(out, "status:       {verdict}")?;
-        for p in &self.problems {
-            writeln!(out, "  problem:    {p}")?;
+fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
+    let list = |dates: &[chrono::NaiveDate]| -> String {
+        if dates.is_empty() {
+            "none".into()
+        } else {
+            let text: Vec<String> = dates.iter().map(ToString::to_string).collect();
+            text.join(", ")
         }
-        match (&self.latest_date, self.latest_age_days) {
-            (Some(d), Some(age)) => writeln!(
-                out,
-                "latest:       {d} ({age} day{} old)",
-                if age == 1 { "" } else { "s" }
-            )?,
-            _ => writeln!(out, "latest:       none")?,
-        }
+    };
+    let verdict = if h.healthy { "healthy" } else { "UNHEALTHY" };
+    writeln!(out, "status:       {verdict}")?;
+    for p in &h.problems {
+        writeln!(out, "  problem:    {p}")?;
+    }
+    match (&h.latest_date, h.latest_age_days) {
+        (Some(d), Some(age)) => writeln!(
+            out,
+            "latest:       {d} ({age} day{} old)",
+            if age == 1 { "" } else { "s" }
+        )?,
+        _ => writeln!(out, "latest:       none")?,
+    }
+    writeln!(
+        out,
+        "missing:      {} (weekdays of the last {MONTH_DAYS} days, today excepted)",
+        list(&h.missing_dates)
+    )?;
+    writeln!(
+        out,
+        "no rates:     {} (fixer has none; not asked again)",
+        list(&h.unavailable_dates)
+    )?;
+    match &h.oldest_date {
+        Some(d) => writeln!(out, "stored:       {} days, oldest {d}", h.days_stored)?,
+        None => writeln!(out, "stored:       0 days")?,
+    }
+    writeln!(
+        out,
+        "requests:     {} of {} this month (since {}, UTC)",
+        h.requests_this_month, h.monthly_quota, h.month
+    )?;
+    match &h.timeseries {
+        Some(answer) => writeln!(out, "timeseries:   {answer}")?,
+        None => writeln!(out, "timeseries:   never asked")?,
+    }
+    for (command, run) in &h.last_runs {
+        let error = run
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        let host = run
+            .host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "missing:      {} (weekdays of the last {MONTH_DAYS} days, today excepted)",
-            list(&self.missing_dates)
+            "last {command:<8} {} {}{host}{error}",
+            crate::store::timestamp(run.started_at),
+            run.outcome.as_str()
         )?;
-        writeln!(
-            out,
-            "no rates:     {} (fixer has none; not asked again)",
-            list(&self.unavailable_dates)
-        )?;
-        match &self.oldest_date {
-            Some(d) => writeln!(out, "stored:       {} days, oldest {d}", self.days_stored)?,
-            None => writeln!(out, "stored:       0 days")?,
-        }
-        writeln!(
-            out,
-            "requests:     {} of {} this month (since {}, UTC)",
-            self.requests_this_month, self.monthly_quota, self.month
-        )?;
-        writeln!(
-            out,
-            "timeseries:   {}",
-            self.timeseries.as_deref().unwrap_or("never asked")
-        )?;
-        for (command, run) in &self.last_runs {
+    }
+    for (host, runs) in &h.hosts {
+        for (command, run) in runs {
             let error = run
                 .error
                 .as_deref()
@@ -253,23 +146,30 @@ impl Report {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "last {command:<8} {} {}{error}",
-                run.started_at, run.outcome
+                "host {host}: last {command} {} {}{error}",
+                crate::store::timestamp(run.started_at),
+                run.outcome.as_str()
             )?;
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Writes the metrics `status --format prometheus` prints to `path`,
-/// replacing the file atomically.
-pub fn write_metrics_file(
+/// replacing the file atomically, from the run's own store when it opened
+/// one (else from a store opened for reading, if there is one).
+pub(super) fn write_metrics_file(
     settings: &Settings,
+    store: Option<&dyn Store>,
     monthly_quota: u64,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let report = Report::gather(settings, monthly_quota)?;
-    metrics::write_atomically(path, &metrics::render(&report.metrics())).exit(Exit::IoErr, || {
+    let health = match store {
+        Some(store) => Health::gather(Some(store), &settings.now, monthly_quota)?,
+        None => read_health(settings, monthly_quota)?,
+    };
+    let text = metrics::render(&metric_values(&health));
+    metrics::write_atomically(path, &text).exit(Exit::IoErr, || {
         format!(
             "cannot write the metrics file {} (FXRATES_METRICS_FILE)",
             path.display()

@@ -4,20 +4,22 @@
 //! All fixer-specific knowledge lives in this module; the rest of fxrates sees
 //! [`Snapshot`]s and [`RateSet`]s.
 
-mod errors;
+mod answer;
+mod endpoint;
+mod error;
 pub mod response;
 mod retry;
 
-use crate::error::{Exit, ResultExt, fail};
+pub use endpoint::Endpoint;
+pub use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
+pub use retry::RetryPolicy;
+
 use crate::rates::{EUR, RateSet, Snapshot};
 use crate::secret::{Secret, percent_encode, scrub};
+use answer::Headers;
 use chrono::{DateTime, NaiveDate, Utc};
-pub use errors::ProviderCode;
-use errors::{Asked, api_failure, status_failure};
 use response::Parsed;
-pub use retry::RetryPolicy;
-use retry::{Jitter, Retry};
-use std::cell::RefCell;
+use retry::Jitter;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -25,62 +27,12 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_ENDPOINT: &str = "https://data.fixer.io/api";
 
 /// Where the key goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Auth {
     /// `access_key=KEY` query parameter (data.fixer.io).
     Query,
     /// `apikey: KEY` request header (api.apilayer.com).
     Header,
-}
-
-/// A validated endpoint base URL, without a trailing slash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    url: String,
-    host: String,
-    https: bool,
-}
-
-impl Endpoint {
-    pub fn parse(text: &str) -> Result<Endpoint, String> {
-        let url = text.trim().trim_end_matches('/');
-        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(format!("{url:?} must start with http:// or https://"));
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        if host.is_empty() || authority.contains('@') || rest.contains(['?', '#', ' ']) {
-            return Err(format!(
-                "{url:?} is not a plain base URL such as {DEFAULT_ENDPOINT}"
-            ));
-        }
-        Ok(Endpoint {
-            url: url.to_string(),
-            host: host.to_ascii_lowercase(),
-            https,
-        })
-    }
-
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.url
-    }
-
-    /// The auth style that fits this endpoint when none is configured.
-    pub fn default_auth(&self) -> Auth {
-        if self.host == "api.apilayer.com" {
-            Auth::Header
-        } else {
-            Auth::Query
-        }
-    }
 }
 
 /// Connection settings.
@@ -95,12 +47,16 @@ pub struct Settings {
     pub retry: RetryPolicy,
 }
 
-/// One request fxrates made, for the quota record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attempt {
-    pub at: DateTime<Utc>,
-    pub endpoint: &'static str,
-    pub outcome: String,
+/// Keeps the record of requests for the monthly quota. The client calls
+/// [`Recorder::sending`] before every request it sends, and sends nothing
+/// the recorder refused; then [`Recorder::answered`] with its outcome.
+pub trait Recorder {
+    /// A request to `endpoint` is about to be sent, at `at`. Returns a token
+    /// for [`Recorder::answered`].
+    fn sending(&mut self, at: DateTime<Utc>, endpoint: &'static str) -> Result<i64, RecordError>;
+
+    /// The request `token` ended with `outcome`: `ok`, or what went wrong.
+    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError>;
 }
 
 /// What to ask for.
@@ -135,12 +91,15 @@ impl Call {
             Call::Timeseries(..) => "timeseries",
         }
     }
+}
 
-    fn describe(&self) -> String {
+/// What was asked for, as messages name it.
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Call::Latest => "the latest rates".into(),
-            Call::Historical(d) => d.to_string(),
-            Call::Timeseries(a, b) => format!("{a} to {b}"),
+            Call::Latest => f.write_str("the latest rates"),
+            Call::Historical(d) => write!(f, "{d}"),
+            Call::Timeseries(a, b) => write!(f, "{a} to {b}"),
         }
     }
 }
@@ -148,28 +107,21 @@ impl Call {
 pub struct Client {
     agent: ureq::Agent,
     settings: Settings,
-    /// The run's clock: requests are recorded at the time the run started.
+    /// The run's clock; each request is stamped with it plus the time passed
+    /// since the client was made.
     now: DateTime<Utc>,
     /// When the client was made: the run's time budget for requests counts
     /// from here.
     started: Instant,
     jitter: Jitter,
-    attempts: RefCell<Vec<Attempt>>,
 }
 
-/// A failed try, and whether another may succeed.
-struct Failed {
-    error: anyhow::Error,
-    retry: Retry,
-}
-
-impl Failed {
-    fn no(error: anyhow::Error) -> Failed {
-        Failed {
-            error,
-            retry: Retry::No,
-        }
-    }
+/// An answer as it came: status, the headers that matter, the body.
+struct Answer {
+    status: u16,
+    headers: Headers,
+    location: Option<String>,
+    body: Vec<u8>,
 }
 
 impl Client {
@@ -189,27 +141,13 @@ impl Client {
             now,
             started: Instant::now(),
             jitter: Jitter::new(),
-            attempts: RefCell::new(Vec::new()),
         }
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.settings.endpoint
-    }
-
-    /// The requests made since the last call, for the quota record.
-    pub fn take_attempts(&self) -> Vec<Attempt> {
-        std::mem::take(&mut *self.attempts.borrow_mut())
-    }
-
-    /// Today's rates from `latest`, base EUR.
-    pub fn latest(&self) -> anyhow::Result<Snapshot> {
-        self.day(Call::Latest)
-    }
-
-    /// One past day from the historical endpoint, base EUR.
-    pub fn historical(&self, date: NaiveDate) -> anyhow::Result<Snapshot> {
-        self.day(Call::Historical(date))
+    /// One day's rates, base EUR: today's from `latest`, or a past day's
+    /// from the historical endpoint.
+    pub fn day(&self, call: Call, recorder: &mut dyn Recorder) -> Result<Snapshot, FetchError> {
+        self.fetch(call, recorder, |body| response::parse_day(body, EUR))
     }
 
     /// The days from `from` to `to` from `timeseries` (paid plans).
@@ -217,76 +155,85 @@ impl Client {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> anyhow::Result<Vec<(NaiveDate, RateSet)>> {
+        recorder: &mut dyn Recorder,
+    ) -> Result<Vec<(NaiveDate, RateSet)>, FetchError> {
         let call = Call::Timeseries(from, to);
-        self.fetch(call, |body| response::parse_timeseries(body, EUR))
-    }
-
-    fn day(&self, call: Call) -> anyhow::Result<Snapshot> {
-        self.fetch(call, |body| response::parse_day(body, EUR))
+        self.fetch(call, recorder, |body| response::parse_timeseries(body, EUR))
     }
 
     /// Sends `call` until it succeeds, fails for good, runs out of tries or
-    /// runs out of the run's time budget. Every try is recorded: each one
-    /// spends quota.
+    /// runs out of the run's time budget. Every try is recorded before it is
+    /// sent: each one spends quota.
     fn fetch<T>(
         &self,
         call: Call,
+        recorder: &mut dyn Recorder,
         parse: impl Fn(&str) -> Result<Parsed<T>, String>,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, FetchError> {
         let policy = &self.settings.retry;
         let mut tries = 0;
         loop {
             let Some(timeout) = self.time_left().filter(|t| !t.is_zero()) else {
-                return Err(self.budget_spent(call, tries));
+                let kind = FetchErrorKind::BudgetSpent {
+                    budget: policy.budget,
+                    after_retries: tries > 0,
+                };
+                return Err(self.error(call, kind, None));
             };
             tries += 1;
-            let result = self.send(call, &parse, timeout.min(self.settings.timeout));
-            self.attempts.borrow_mut().push(Attempt {
-                at: self.now,
-                endpoint: call.name(),
-                outcome: match &result {
-                    Ok(_) => "ok".to_string(),
-                    Err(f) => scrub(&f.error.to_string()).into_owned(),
-                },
-            });
-            let (error, hint) = match result {
-                Ok(value) => return Ok(value),
-                Err(Failed {
-                    error,
-                    retry: Retry::No,
-                }) => return Err(error),
-                Err(Failed {
-                    error,
-                    retry: Retry::Yes(hint),
-                }) => (error, hint),
+            let token = recorder
+                .sending(self.clock(), call.name())
+                .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
+            let result = self.try_once(call, &parse, timeout.min(self.settings.timeout));
+            let outcome = match &result {
+                Ok(_) => "ok".to_string(),
+                Err(kind) => scrub(&kind.to_string()).into_owned(),
             };
+            recorder
+                .answered(token, &outcome)
+                .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
+            let kind = match result {
+                Ok(value) => return Ok(value),
+                Err(kind) if !kind.retryable() => return Err(self.error(call, kind, None)),
+                Err(kind) => kind,
+            };
+            let hint = kind.retry_after();
             if let Some(asked) = hint.filter(|h| *h > policy.max_retry_after) {
-                return Err(error.context(format!(
-                    "{} asked fxrates to wait {} s before trying again (Retry-After), longer than \
-                     the {} s it waits within a run",
-                    self.settings.endpoint.host,
-                    asked.as_secs(),
-                    policy.max_retry_after.as_secs()
-                )));
+                let gave_up = GaveUp::RetryAfter {
+                    asked,
+                    max: policy.max_retry_after,
+                };
+                return Err(self.error(call, kind, Some(gave_up)));
             }
             if tries >= policy.tries {
-                return Err(error.context(format!("{tries} tries failed")));
+                return Err(self.error(call, kind, Some(GaveUp::Tries(tries))));
             }
             let wait = hint.unwrap_or_else(|| policy.backoff(tries + 1, &self.jitter));
             if self.time_left().is_none_or(|left| left <= wait) {
-                return Err(error.context(format!(
-                    "the run's time budget of {} s allows no further try",
-                    policy.budget.as_secs()
-                )));
+                let gave_up = GaveUp::NoTimeLeft {
+                    budget: policy.budget,
+                };
+                return Err(self.error(call, kind, Some(gave_up)));
             }
             log::info!(
                 "try {tries} of {} failed: {}; trying again in {:.1} s",
                 policy.tries,
-                scrub(&error.to_string()),
+                scrub(&kind.to_string()),
                 wait.as_secs_f64()
             );
             std::thread::sleep(wait);
+        }
+    }
+
+    fn error(&self, call: Call, kind: FetchErrorKind, gave_up: Option<GaveUp>) -> FetchError {
+        let endpoint = &self.settings.endpoint;
+        FetchError {
+            call,
+            host: endpoint.host.clone(),
+            https: endpoint.https,
+            header_auth: self.settings.auth == Auth::Header,
+            kind: Box::new(kind),
+            gave_up,
         }
     }
 
@@ -298,65 +245,57 @@ impl Client {
             .checked_sub(self.started.elapsed())
     }
 
-    fn budget_spent(&self, call: Call, tries: u32) -> anyhow::Error {
-        fail(
-            Exit::TempFail,
-            format!(
-                "the run's time budget of {} s for requests (--max-run-time) is spent{}; {} was not \
-                 fetched: the next run fetches it",
-                self.settings.retry.budget.as_secs(),
-                if tries > 0 { " after retries" } else { "" },
-                call.describe()
-            ),
-        )
-    }
-
-    /// One try, within `timeout`.
-    fn send<T>(
+    /// One try, within `timeout`: send, refuse a redirect, interpret.
+    fn try_once<T>(
         &self,
         call: Call,
         parse: impl Fn(&str) -> Result<Parsed<T>, String>,
         timeout: Duration,
-    ) -> Result<T, Failed> {
+    ) -> Result<T, FetchErrorKind> {
+        let answer = self.exchange(call, timeout)?;
+        log::debug!(
+            "HTTP {} from {}",
+            answer.status,
+            self.settings.endpoint.host
+        );
+        if (300..400).contains(&answer.status) {
+            return Err(FetchErrorKind::Redirect {
+                status: answer.status,
+                location: answer
+                    .location
+                    .unwrap_or_else(|| "an unnamed location".into()),
+            });
+        }
+        let body = String::from_utf8_lossy(&answer.body);
+        answer::interpret(answer.status, parse(&body), answer.headers)
+    }
+
+    /// The URL of `call`, with the key when it goes in the query.
+    fn url(&self, call: Call) -> String {
         let s = &self.settings;
         let mut url = format!("{}/{}?{}", s.endpoint.url, call.path(), call.params());
         if s.auth == Auth::Query {
             url.push_str("&access_key=");
             url.push_str(&percent_encode(s.key.expose()));
         }
+        url
+    }
+
+    /// Sends the request and reads the answer, within `timeout`.
+    fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, FetchErrorKind> {
+        let s = &self.settings;
+        let url = self.url(call);
         let mut request = self.agent.get(&url);
         if s.auth == Auth::Header {
             request = request.header("apikey", s.key.expose());
         }
         log::debug!("GET {}", scrub(&url));
-        let asked = Asked {
-            what: &call.describe(),
-            https: s.endpoint.https,
-            header_auth: s.auth == Auth::Header,
-        };
         let mut response = request
             .config()
             .timeout_global(Some(timeout))
             .build()
             .call()
-            .map_err(|e| transport_failure(e, &asked, s, timeout))?;
-        let status = response.status().as_u16();
-        log::debug!("HTTP {status} from {}", s.endpoint.host);
-        if (300..400).contains(&status) {
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(|l| scrub(l.split('?').next().unwrap_or_default()).into_owned())
-                .unwrap_or_else(|| "an unnamed location".into());
-            return Err(Failed::no(fail(
-                Exit::Config,
-                format!(
-                    "the endpoint redirected to {location} (HTTP {status}); fxrates never follows a \
-                     redirect with the API key: set FIXER_ENDPOINT to the new address if you trust it"
-                ),
-            )));
-        }
+            .map_err(|e| self.transport_failure(e, timeout))?;
         let header = |name: &str| {
             response
                 .headers()
@@ -364,116 +303,55 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let quota_left =
-            header("x-ratelimit-remaining-month").and_then(|v| v.trim().parse::<u64>().ok());
-        let retry = match status {
-            408 | 429 | 500..=599 if quota_left != Some(0) => {
-                Retry::Yes(header("retry-after").and_then(|v| retry::retry_after(&v, self.clock())))
-            }
-            _ => Retry::No,
+        let status = response.status().as_u16();
+        let headers = Headers {
+            quota_left: header("x-ratelimit-remaining-month")
+                .and_then(|v| v.trim().parse::<u64>().ok()),
+            retry_after: header("retry-after").and_then(|v| retry::retry_after(&v, self.clock())),
         };
-        let bytes = response
+        // Without its query, which may hold the key.
+        let location =
+            header("location").map(|l| scrub(l.split('?').next().unwrap_or_default()).into_owned());
+        let body = response
             .body_mut()
             .with_config()
             .limit(s.max_body)
             .read_to_vec()
-            .map_err(|e| transport_failure(e, &asked, s, timeout))?;
-        let body = String::from_utf8_lossy(&bytes);
-        let error = match parse(&body) {
-            Ok(Parsed::Ok(value)) if status == 200 => return Ok(value),
-            Ok(Parsed::Ok(_)) => status_failure(status, None, quota_left, &asked),
-            Ok(Parsed::Api(err)) if err.code.is_none() && err.kind.is_none() && status != 200 => {
-                status_failure(status, err.info.as_deref(), quota_left, &asked)
-            }
-            // fixer's own refusal: the same request would be refused again.
-            Ok(Parsed::Api(err)) => return Err(Failed::no(api_failure(&err, &asked))),
-            Err(_) if status != 200 => status_failure(status, None, quota_left, &asked),
-            Err(why) => fail(
-                Exit::DataErr,
-                format!(
-                    "fixer.io sent an unusable answer for {}: {}; nothing was stored",
-                    asked.what,
-                    scrub(&why)
-                ),
-            ),
-        };
-        Err(Failed { error, retry })
+            .map_err(|e| self.transport_failure(e, timeout))?;
+        Ok(Answer {
+            status,
+            headers,
+            location,
+            body,
+        })
     }
 
     /// The time now, as the run's clock plus what has passed since.
     fn clock(&self) -> DateTime<Utc> {
         self.now + self.started.elapsed()
     }
-}
 
-fn transport_failure(
-    err: ureq::Error,
-    asked: &Asked<'_>,
-    s: &Settings,
-    timeout: Duration,
-) -> Failed {
-    let host = &s.endpoint.host;
-    let what = asked.what;
-    let (exit, retry, message) = match &err {
-        ureq::Error::Timeout(_) => (
-            Exit::TempFail,
-            Retry::Yes(None),
-            if timeout < s.timeout {
-                format!(
-                    "{host} did not answer for {what} within what was left of the run's time budget; try again later"
-                )
-            } else {
-                format!(
-                    "{host} did not answer for {what} within the time limit ({} s to connect, {} s in all); try again later",
-                    s.connect_timeout.as_secs(),
-                    s.timeout.as_secs()
-                )
+    fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> FetchErrorKind {
+        let s = &self.settings;
+        match &err {
+            ureq::Error::Timeout(_) => FetchErrorKind::Timeout {
+                connect: s.connect_timeout,
+                total: timeout,
+                cut_short: timeout < s.timeout,
             },
-        ),
-        ureq::Error::BodyExceedsLimit(limit) => (
-            Exit::DataErr,
-            Retry::No,
-            format!(
-                "the answer from {host} for {what} is larger than {limit} bytes; nothing was stored"
-            ),
-        ),
-        ureq::Error::HostNotFound => (
-            Exit::Unavailable,
-            Retry::No,
-            format!("cannot resolve {host}; check the network and FIXER_ENDPOINT"),
-        ),
-        ureq::Error::Io(e) if is_temporary(e) => (
-            Exit::TempFail,
-            Retry::Yes(None),
-            format!(
-                "the connection to {host} failed ({}); try again later",
-                e.kind()
-            ),
-        ),
-        ureq::Error::ConnectionFailed => (
-            Exit::TempFail,
-            Retry::Yes(None),
-            format!("cannot connect to {host}; try again later"),
-        ),
-        ureq::Error::Tls(_) => (
-            Exit::Unavailable,
-            Retry::No,
-            format!(
-                "the TLS connection to {host} failed; check FIXER_ENDPOINT and the system clock"
-            ),
-        ),
-        _ => (
-            Exit::Unavailable,
-            Retry::No,
-            format!("cannot reach {host} for {what}; check the network and FIXER_ENDPOINT"),
-        ),
-    };
-    // The library's own text may carry the URL, and so the key: scrub it.
-    let detail = scrub(&err.to_string()).into_owned();
-    let error = Err::<(), _>(anyhow::anyhow!(detail))
-        .exit(exit, || message)
-        .unwrap_err();
-    Failed { error, retry }
+            ureq::Error::BodyExceedsLimit(limit) => FetchErrorKind::TooLarge { limit: *limit },
+            ureq::Error::HostNotFound => FetchErrorKind::HostNotFound,
+            ureq::Error::Io(e) if is_temporary(e) => FetchErrorKind::ConnectionBroken {
+                what: e.kind().to_string(),
+            },
+            ureq::Error::ConnectionFailed => FetchErrorKind::ConnectFailed,
+            ureq::Error::Tls(_) => FetchErrorKind::Tls,
+            // The library's own text may carry the URL, and so the key.
+            _ => FetchErrorKind::Transport {
+                detail: scrub(&err.to_string()).into_owned(),
+            },
+        }
+    }
 }
 
 fn is_temporary(e: &io::Error) -> bool {

@@ -7,16 +7,16 @@
 
 mod key;
 
-use crate::cli::{Cli, ProviderArgs};
+use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
-use crate::fixer::{self, Endpoint, RetryPolicy};
+use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
-use crate::store::{self, Access, StoreError, Target};
+use crate::store::{self, Access, StoreError, Target, Writer};
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -25,6 +25,12 @@ pub struct Settings {
     pub db: Target,
     /// How long a writer waits for another run to finish with the database.
     pub lock_timeout: Duration,
+    /// This machine's name, recorded with every request and run so that a
+    /// store shared by several hosts says which one did what.
+    pub host: String,
+    /// How long a writer's claim on a PostgreSQL store lasts unless renewed:
+    /// the longest another host waits after this one dies.
+    pub lease: Duration,
     pub now: Now,
     /// The monitoring ping for the commands that write (`--ping-url`).
     pub ping_url: Option<Secret>,
@@ -55,6 +61,8 @@ impl Settings {
             db: database(cli.db.as_deref())?,
             now: Now::read()?,
             lock_timeout: lock_timeout()?,
+            host: hostname()?,
+            lease: millis_var("FXRATES_LEASE_MS")?.unwrap_or(store::DEFAULT_LEASE),
             ping_url: cli.ping_url.clone(),
             metrics_file: cli
                 .metrics_file
@@ -72,6 +80,18 @@ impl Settings {
         })
     }
 
+    /// The store `text` names (a SQLite file or a PostgreSQL URL), as
+    /// `--db` would: for commands that take stores as arguments.
+    pub fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+        if text.is_empty() {
+            return Err(fail(
+                Exit::Usage,
+                "a store must be a file path or a postgresql:// URL, not empty",
+            ));
+        }
+        database(Some(Path::new(text)))
+    }
+
     /// Opens the history for reading.
     pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
         store::open(&self.db, Access::Read)
@@ -79,11 +99,15 @@ impl Settings {
 
     /// Opens the history for writing, creating it if `create`.
     pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
-        store::open(
+        store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
+            },
+            &Writer {
+                host: self.host.clone(),
+                lease: self.lease,
             },
         )
     }
@@ -93,7 +117,11 @@ impl Settings {
     pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
-        let auth = args.auth.unwrap_or_else(|| endpoint.default_auth());
+        let auth = match args.auth {
+            Some(AuthStyle::Query) => Auth::Query,
+            Some(AuthStyle::Header) => Auth::Header,
+            None => endpoint.default_auth(),
+        };
         let key = key::api_key(
             args.api_key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),
@@ -124,9 +152,20 @@ pub const MAX_BODY: u64 = 8 * 1024 * 1024;
 /// The current time, read once per run and passed down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Now {
+    /// When the run started.
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
     pub today: NaiveDate,
+    /// The monotonic clock at the start, for [`Now::current`].
+    started: Instant,
+}
+
+impl Now {
+    /// The time now: the run's start plus what has passed since (so that a
+    /// test's fixed clock moves on as the run does).
+    pub fn current(&self) -> DateTime<Utc> {
+        self.utc + self.started.elapsed()
+    }
 }
 
 impl Now {
@@ -146,6 +185,7 @@ impl Now {
         Ok(Now {
             utc,
             today: utc.with_timezone(&Local).date_naive(),
+            started: Instant::now(),
         })
     }
 }
@@ -270,6 +310,26 @@ fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
             )
         })?;
     Ok(data.join("fxrates").join("rates.db"))
+}
+
+/// This machine's name: the hidden `FXRATES_HOSTNAME` (so that tests can
+/// play several hosts on one machine), else the kernel's host name.
+fn hostname() -> anyhow::Result<String> {
+    if let Some(name) = env::var("FXRATES_HOSTNAME").ok().filter(|h| !h.is_empty()) {
+        return Ok(name);
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which is passed.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..len]).trim().to_string();
+    if rc != 0 || name.is_empty() {
+        return Err(fail(
+            Exit::Config,
+            "cannot read this machine's host name (gethostname failed); set one with hostnamectl",
+        ));
+    }
+    Ok(name)
 }
 
 /// The first wait between tries, from the hidden `FXRATES_RETRY_BASE_MS`,

@@ -23,24 +23,25 @@ fn free_plan_on(today: &Arc<Mutex<String>>) -> FakeFixer {
     })
 }
 
-#[test]
-fn the_first_ingest_fills_the_month_and_the_next_asks_nothing() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    let (code, out, err) = env.run(&["ingest"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.is_empty() && err.is_empty(), "cron-quiet: {out}{err}");
-    assert_eq!(env.stored_dates(), weekdays("2024-08-21", "2024-09-20"));
-    let mut expected = vec!["latest".to_string(), "timeseries".to_string()];
-    expected.extend(weekdays("2024-08-21", "2024-09-19"));
-    assert_eq!(functions(&server), expected);
+both_stores! {
+    fn the_first_ingest_fills_the_month_and_the_next_asks_nothing(backend) {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        let (code, out, err) = env.run(&["ingest"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.is_empty() && err.is_empty(), "cron-quiet: {out}{err}");
+        assert_eq!(env.stored_dates(), weekdays("2024-08-21", "2024-09-20"));
+        let mut expected = vec!["latest".to_string(), "timeseries".to_string()];
+        expected.extend(weekdays("2024-08-21", "2024-09-19"));
+        assert_eq!(functions(&server), expected);
 
-    assert_eq!(env.run(&["ingest"]).0, 0);
-    assert_eq!(
-        server.count(),
-        expected.len(),
-        "nothing is missing any more"
-    );
+        assert_eq!(env.run(&["ingest"]).0, 0);
+        assert_eq!(
+            server.count(),
+            expected.len(),
+            "nothing is missing any more"
+        );
+    }
 }
 
 #[test]
@@ -98,60 +99,63 @@ fn a_day_without_rates_is_recorded_not_asked_again_and_shown_by_status() {
     assert_eq!(code, 0, "{out}");
 }
 
-#[test]
-fn healing_stays_within_the_monthly_budget() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW).env("FIXER_MONTHLY_QUOTA", "5");
-    let (code, _, err) = env.run(&["ingest"]);
-    assert_eq!(code, 0, "{err}");
-    // latest, the refused timeseries, then the 3 newest missing days.
-    assert_eq!(server.count(), 5);
-    assert_eq!(
-        functions(&server)[2..],
-        ["2024-09-17", "2024-09-18", "2024-09-19"]
-    );
-    assert!(
-        err.contains("only 3 of the monthly quota of 5 remain"),
-        "{err}"
-    );
+both_stores! {
+    fn healing_stays_within_the_monthly_budget(backend) {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW).env("FIXER_MONTHLY_QUOTA", "5");
+        let (code, _, err) = env.run(&["ingest"]);
+        assert_eq!(code, 0, "{err}");
+        // latest, the refused timeseries, then the 3 newest missing days.
+        assert_eq!(server.count(), 5);
+        assert_eq!(
+            functions(&server)[2..],
+            ["2024-09-17", "2024-09-18", "2024-09-19"]
+        );
+        assert!(
+            err.contains("only 3 of the monthly quota of 5 remain"),
+            "{err}"
+        );
 
-    // Nothing is left this month: no further request for healing.
-    let (code, _, err) = env.run(&["ingest"]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(server.count(), 5);
+        // Nothing is left this month: no further request for healing.
+        let (code, _, err) = env.run(&["ingest"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(server.count(), 5);
+    }
 }
 
-#[test]
-fn usage_limit_reached_while_healing_keeps_today_and_fails() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&calls);
-    let server = FakeFixer::start(move |s| {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        match s.function() {
-            "latest" => Reply::ok(latest_body("2024-09-20")),
-            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
-            _ if n >= 3 => Reply::fixer_error(104, "usage_limit_reached"),
-            date => Reply::ok(historical_body(date)),
-        }
-    });
-    let env = TestEnv::new(&server.url, NOW);
-    let (code, _, err) = env.run(&["ingest"]);
-    assert_eq!(code, 78, "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("healing the last month stopped after storing 1 of 22"),
-        "{err}"
-    );
-    assert_eq!(server.count(), 4, "nothing after the 104");
-    assert_eq!(env.stored_dates(), ["2024-08-21", "2024-09-20"]);
+both_stores! {
+    fn usage_limit_reached_while_healing_keeps_today_and_fails(backend) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let server = FakeFixer::start(move |s| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            match s.function() {
+                "latest" => Reply::ok(latest_body("2024-09-20")),
+                "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+                _ if n >= 3 => Reply::fixer_error(104, "usage_limit_reached"),
+                date => Reply::ok(historical_body(date)),
+            }
+        });
+        let env = TestEnv::on(backend, &server.url, NOW);
+        let (code, _, err) = env.run(&["ingest"]);
+        assert_eq!(code, 78, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("healing the last month stopped after storing 1 of 22"),
+            "{err}"
+        );
+        assert_eq!(server.count(), 4, "nothing after the 104");
+        assert_eq!(env.stored_dates(), ["2024-08-21", "2024-09-20"]);
+    }
 }
 
-#[test]
-fn no_heal_makes_only_todays_request() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
-    assert_eq!(functions(&server), ["latest"]);
+both_stores! {
+    fn no_heal_makes_only_todays_request(backend) {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+        assert_eq!(functions(&server), ["latest"]);
+    }
 }
 
 #[test]

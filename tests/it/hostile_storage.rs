@@ -9,8 +9,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 const NOW: &str = "2024-09-20T09:00:00Z";
+
+/// `PRAGMA application_id` of fxrates databases ("FXRT").
+const FXRATES_ID: i32 = 0x4658_5254;
 
 /// The bytes of the database and the names of its sidecar files, to compare
 /// before and after a failed run.
@@ -109,7 +113,8 @@ fn a_database_from_a_newer_fxrates_is_refused_and_left_alone() {
         sqlite_db(
             &env.db,
             &format!(
-                "PRAGMA journal_mode = {journal}; CREATE TABLE {table}; PRAGMA user_version = {newer};"
+                "PRAGMA journal_mode = {journal}; CREATE TABLE {table}; PRAGMA user_version = {newer}; \
+                 PRAGMA application_id = {FXRATES_ID};"
             ),
         );
         for args in [
@@ -199,8 +204,8 @@ fn a_directory_that_cannot_be_written_is_reported_and_nothing_is_sent() {
     assert_eq!(
         err,
         format!(
-            "fxrates: error: cannot create the lock file {}.lock; check that the database's directory is \
-             writable, or set --db (FXRATES_DB) (permission denied)\n",
+            "fxrates: error: cannot create the database {}; check that its directory is writable, \
+             or set --db (FXRATES_DB) (permission denied)\n",
             env.db.display()
         )
     );
@@ -357,4 +362,224 @@ fn a_full_disk_never_leaves_a_partial_day_and_the_next_run_resumes() {
     assert_eq!(integrity(&env.db), "ok");
     let per_day = env.sql("SELECT count(*) FROM day_rates GROUP BY date");
     assert_eq!(per_day, vec![vec![RATES_SHOWN.len().to_string()]; 2]);
+}
+
+/// The bytes of the database and of every file beside it.
+fn all_bytes(db: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn another_programs_database_with_a_version_is_refused_and_left_alone() {
+    for setup in [
+        "CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
+        "CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = -1;",
+        "PRAGMA journal_mode = WAL; CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
+        "PRAGMA journal_mode = WAL; CREATE TABLE t (x); PRAGMA user_version = -3;",
+        "CREATE TABLE days (date TEXT); PRAGMA user_version = 1;",
+        "CREATE TABLE t (x); PRAGMA application_id = 7;",
+    ] {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::new(&server.url, NOW);
+        sqlite_db(&env.db, setup);
+        let before = all_bytes(&env.db);
+        let says = "is a SQLite database of another program, not fxrates'";
+        for args in [
+            &["ingest", "--no-heal"][..],
+            &["backfill", "--days", "3"],
+            &["show"],
+            &["prune"],
+        ] {
+            fails_untouched(&env, &server, args, says);
+        }
+        assert_eq!(all_bytes(&env.db), before, "{setup}");
+    }
+}
+
+#[test]
+fn readers_never_change_another_programs_database_in_use() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    // The other program still has it open, its last writes in the log.
+    let other = rusqlite::Connection::open(&env.db).unwrap();
+    other
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
+             CREATE TABLE photos (id INTEGER PRIMARY KEY); INSERT INTO photos VALUES (1);",
+        )
+        .unwrap();
+    let names = |db: &Path| all_bytes(db).into_iter().map(|f| f.0).collect::<Vec<_>>();
+    assert_eq!(names(&env.db), ["rates.db", "rates.db-shm", "rates.db-wal"]);
+    let bytes = |suffix: &str| fs::read(format!("{}{suffix}", env.db.display())).unwrap();
+    let (main, wal) = (bytes(""), bytes("-wal"));
+    for args in [
+        &["show"][..],
+        &["status"],
+        &["ingest", "--no-heal"],
+        &["chart", "USD"],
+    ] {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 74, "{args:?}: {err}");
+        assert!(err.contains("another program"), "{err}");
+        assert_eq!(
+            (bytes(""), bytes("-wal")),
+            (main.clone(), wal.clone()),
+            "{args:?}"
+        );
+        assert_eq!(names(&env.db), ["rates.db", "rates.db-shm", "rates.db-wal"]);
+    }
+    let n: i64 = other
+        .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn a_fifo_at_the_database_path_is_refused_at_once() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    let path = std::ffi::CString::new(env.db.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    for args in [
+        &["ingest", "--no-heal"][..],
+        &["show"],
+        &["status"],
+        &["prune", "--dry-run"],
+    ] {
+        // Not `env.run`: its check of the database's bytes would open the
+        // FIFO and wait forever.
+        let out = env
+            .cmd(args)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        let msg = error_line(&err);
+        assert!(msg.contains("is a FIFO (named pipe), not a file"), "{msg}");
+        assert!(!msg.contains("disk"), "{msg}");
+    }
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn a_zero_byte_file_is_an_empty_database() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    write_db(&env.db, b"");
+    let tree = env.tree();
+    let (code, out, err) = env.run(&["status"]);
+    assert_eq!(code, 1, "unhealthy, not an error: {err}");
+    assert!(out.contains("no rates are stored"), "{out}");
+    let msg = env.fails(&["show"], 66);
+    assert!(msg.contains("holds no rates yet"), "{msg}");
+    env.fails(&["convert", "1", "EUR", "USD"], 66);
+    assert_eq!(env.tree(), tree, "readers changed nothing");
+    assert_eq!(fs::read(&env.db).unwrap(), b"");
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "a writer makes it a database: {err}");
+    assert_eq!(env.run(&["show"]).0, 0);
+}
+
+#[test]
+fn a_database_made_before_the_mark_is_recognised_and_marked() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(
+        env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]).0,
+        0
+    );
+    assert_eq!(
+        env.sql("PRAGMA application_id")[0][0],
+        FXRATES_ID.to_string()
+    );
+    // As an fxrates without the mark left it.
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute_batch("PRAGMA application_id = 0;")
+        .unwrap();
+    assert_eq!(env.run(&["show", "--date", "2024-09-19"]).0, 0);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        env.sql("PRAGMA application_id")[0][0],
+        FXRATES_ID.to_string()
+    );
+    assert_eq!(env.stored_dates(), ["2024-09-19", "2024-09-20"]);
+}
+
+#[test]
+fn a_negative_version_is_refused_by_writers_and_readers_alike() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(
+        env.run(&["ingest", "--no-heal", "--date", "2024-09-19"]).0,
+        0
+    );
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = -1;")
+        .unwrap();
+    let server = FakeFixer::free_plan("2024-09-20");
+    let mut env = env;
+    env.endpoint = server.url.clone();
+    for args in [&["ingest", "--no-heal"][..], &["show"], &["status"]] {
+        fails_untouched(&env, &server, args, "no fxrates ever wrote; it is damaged");
+    }
+}
+
+#[test]
+fn a_damaged_database_is_unhealthy_and_every_failure_says_why() {
+    let server = paid_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["backfill", "--from", "2024-01-01"]);
+    assert_eq!(code, 0, "{err}");
+    // Flip bytes in the middle of the rates' b-tree.
+    let mut bytes = fs::read(&env.db).unwrap();
+    let page = 4096;
+    let at = (bytes.len() / page / 2) * page;
+    for b in &mut bytes[at + 8..at + 200] {
+        *b ^= 0x5a;
+    }
+    fs::write(&env.db, &bytes).unwrap();
+
+    let (code, out, err) = env.run(&["status"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("the database is damaged"), "{out}");
+    assert!(out.contains("Backups"), "{out}");
+    for args in [
+        &["ingest", "--no-heal"][..],
+        &["show", "--from", "2024-01-01"],
+        &["chart", "USD", "--from", "2024-01-01"],
+    ] {
+        let (code, _, err) = env.run(args);
+        if code == 74 {
+            assert!(err.contains("damaged"), "{args:?} says why: {err}");
+            assert!(
+                err.contains("Backups"),
+                "{args:?} says how to restore: {err}"
+            );
+        } else {
+            assert_eq!(code, 0, "{args:?}: {err}");
+        }
+    }
+    assert_eq!(
+        env.run(&["ingest", "--no-heal"]).0,
+        74,
+        "a writer checks the file"
+    );
 }

@@ -105,8 +105,40 @@ fn a_second_writer_gives_up_after_the_lock_timeout() {
     // The second run sent nothing.
     assert_eq!(server.count(), 1);
     assert_eq!(env.stored_dates(), [TODAY]);
-    let lock = std::fs::metadata(env.db.with_extension("db.lock")).unwrap();
-    assert_eq!(lock.permissions().mode() & 0o777, 0o600);
+    let db = std::fs::metadata(&env.db).unwrap();
+    assert_eq!(db.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_second_name_for_the_database_is_the_same_lock() {
+    let server = gated();
+    let env = TestEnv::new(&server.url, NOW);
+    server.gate().allow(1);
+    assert_eq!(
+        env.run(&["ingest", "--no-heal", "--date", "2024-09-18"]).0,
+        0
+    );
+    let other = env.path().join("elsewhere.db");
+    std::os::unix::fs::symlink(&env.db, &other).unwrap();
+    let first = spawn(&env, &["ingest", "--no-heal"], &[]);
+    server.gate().wait_held(1);
+    assert_eq!(server.count(), 2);
+    let second = spawn(
+        &env,
+        &["ingest", "--no-heal", "--db", other.to_str().unwrap()],
+        &[("FXRATES_LOCK_TIMEOUT", "1")],
+    );
+    let (code, err) = finish(second);
+    server.gate().open();
+    assert_eq!(code, 73, "{err}");
+    assert_eq!(finish(first).0, 0);
+    assert_eq!(server.count(), 2, "the second name sent nothing");
+    // Nothing beside the database can be deleted to let a writer in.
+    let names: Vec<String> = std::fs::read_dir(env.db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["rates.db"], "no lock file");
 }
 
 #[test]
@@ -208,4 +240,25 @@ fn an_ingest_during_a_backfill_waits_or_gives_up_and_never_repeats_a_request() {
         env.sql("SELECT count(*) FROM requests")[0][0],
         asked.len().to_string()
     );
+}
+
+#[test]
+fn a_request_in_flight_when_the_run_is_killed_still_counts_toward_the_quota() {
+    let server = gated();
+    let env = TestEnv::new(&server.url, NOW);
+    let mut run = spawn(&env, &["ingest", "--no-heal"], &[]);
+    server.gate().wait_held(1);
+    run.kill().unwrap(); // SIGKILL, while the server holds the answer
+    run.wait().unwrap();
+    server.gate().open();
+    // fixer counted the request; so does fxrates, though no answer came.
+    assert_eq!(
+        env.sql("SELECT endpoint, outcome FROM requests"),
+        [["latest", "unanswered"]]
+    );
+    assert!(env.stored_dates().is_empty());
+    let (code, out, err) = env.run(&["status", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["requests_this_month"], 1, "{out}");
 }

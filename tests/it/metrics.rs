@@ -69,7 +69,7 @@ fn status_prints_prometheus_metrics_that_agree_with_its_json() {
         m["fxrates_latest_rate_date_timestamp_seconds"],
         FRIDAY_MIDNIGHT
     );
-    assert_eq!(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
+    finished_soon_after(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
     assert_eq!(m["fxrates_requests_this_month"], fixer.count() as f64);
     assert_eq!(m["fxrates_monthly_quota"], 250.0);
     assert_eq!(m["fxrates_healthy"], 0.0);
@@ -113,7 +113,7 @@ fn every_ingest_replaces_the_metrics_file_atomically() {
     assert_eq!(mon.count(), 2);
     let text = fs::read_to_string(&file).unwrap();
     let m = parse(&text);
-    assert_eq!(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
+    finished_soon_after(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
     assert_eq!(
         m["fxrates_latest_rate_date_timestamp_seconds"],
         FRIDAY_MIDNIGHT
@@ -159,9 +159,9 @@ fn a_failed_ingest_still_updates_the_metrics_file() {
     assert_eq!(code, 78, "{err}");
     let m = parse(&fs::read_to_string(&file).unwrap());
     // The last success is still Thursday's run; the request was counted.
-    assert_eq!(
+    finished_soon_after(
         m["fxrates_last_success_timestamp_seconds"],
-        FRIDAY_NINE - 86_400.0
+        FRIDAY_NINE - 86_400.0,
     );
     assert_eq!(
         m["fxrates_latest_rate_date_timestamp_seconds"],
@@ -183,4 +183,13 @@ fn a_metrics_file_that_cannot_be_written_is_a_warning_only() {
         "{err}"
     );
     assert_eq!(env.stored_dates(), ["2024-09-20"]);
+}
+
+/// A run's success is stamped when it finishes: a little after the run's
+/// clock started, however slow the machine.
+fn finished_soon_after(at: f64, start: f64) {
+    assert!(
+        (start..start + 60.0).contains(&at),
+        "{at} is not soon after {start}"
+    );
 }

@@ -36,6 +36,31 @@ fn neutral(text: &str, env: &TestEnv) -> String {
     text.replace(&env.target().to_string(), "<store>")
 }
 
+/// The host name the runs of the comparison below record.
+const HOST: &str = "pg-host";
+
+/// `status` output without what only a store shared by several hosts
+/// records (which host ran what): everything else must be the same.
+fn without_hosts(text: &str) -> String {
+    if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text)
+        && let Some(report) = json.as_object_mut()
+    {
+        report.remove("hosts");
+        if let Some(runs) = report.get_mut("last_runs").and_then(|r| r.as_object_mut()) {
+            for run in runs.values_mut() {
+                run.as_object_mut().map(|r| r.remove("host"));
+            }
+        }
+        return serde_json::to_string_pretty(&json).unwrap();
+    }
+    text.lines()
+        .filter(|l| {
+            !l.starts_with(&format!("host {HOST}:")) && !l.contains("fxrates_host_last_run")
+        })
+        .map(|l| l.replace(&format!(" on {HOST}"), "") + "\n")
+        .collect()
+}
+
 #[test]
 #[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
 fn every_command_prints_the_same_on_both_stores() {
@@ -97,12 +122,17 @@ fn every_command_prints_the_same_on_both_stores() {
     for args in steps {
         let with_metrics = |env: &TestEnv| {
             let mut cmd = env.cmd(args);
-            cmd.env("FXRATES_METRICS_FILE", metrics(env));
+            cmd.env("FXRATES_METRICS_FILE", metrics(env))
+                .env("FXRATES_HOSTNAME", HOST);
             env.run_cmd(cmd)
         };
         let (a, b) = (with_metrics(&sqlite), with_metrics(&pg));
         assert_eq!(a.0, b.0, "exit code of {args:?}: {} / {}", a.2, b.2);
-        assert_eq!(a.1, b.1, "stdout of {args:?}");
+        assert_eq!(
+            without_hosts(&a.1),
+            without_hosts(&b.1),
+            "stdout of {args:?}"
+        );
         assert_eq!(
             neutral(&a.2, &sqlite),
             neutral(&b.2, &pg),
@@ -110,8 +140,8 @@ fn every_command_prints_the_same_on_both_stores() {
         );
         if metrics(&sqlite).exists() {
             assert_eq!(
-                std::fs::read_to_string(metrics(&sqlite)).unwrap(),
-                std::fs::read_to_string(metrics(&pg)).unwrap(),
+                without_hosts(&std::fs::read_to_string(metrics(&sqlite)).unwrap()),
+                without_hosts(&std::fs::read_to_string(metrics(&pg)).unwrap()),
                 "metrics after {args:?}"
             );
         }
@@ -531,4 +561,117 @@ fn a_connection_lost_mid_run_stores_no_half_day_and_ends_75() {
     for day in &stored {
         assert_eq!(env.rates_on(day).len(), 7, "{day} is whole");
     }
+}
+
+/// `fxrates copy` from `from` into `to`, as `env` runs it.
+fn copy(env: &TestEnv, from: &str, to: &str) -> (i32, String, String) {
+    env.run(&["copy", from, to])
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn copy_moves_a_history_both_ways_and_only_what_is_missing() {
+    let server = server_with_a_hole();
+    let sqlite = TestEnv::new(&server.url, NOW);
+    assert_eq!(
+        sqlite
+            .run(&["backfill", "--from", "2024-08-26", "--to", "2024-09-20"])
+            .0,
+        0
+    );
+    let sent = server.count();
+    let url = server_url();
+    let schema = unique_schema("copy");
+    let db = sqlite.db.to_str().unwrap().to_string();
+    let pg = TestEnv::new(&server.url, NOW).postgres(PgSchema {
+        url: url.clone(),
+        schema: schema.clone(),
+    });
+    // SQLite into a new PostgreSQL schema.
+    let (code, out, err) = copy(&pg, &db, &url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "copied 19 days (95 rates) and 1 unavailable-day record from {db} to "
+        )),
+        "{out}"
+    );
+    assert!(out.contains("0 days were there already"), "{out}");
+    assert!(out.contains("the request log was not copied"), "{out}");
+    assert_eq!(server.count(), sent, "a copy asks the provider nothing");
+    // Everything a user reads is the same, provenance included.
+    for args in [
+        &["show", "--from", "2024-08-26", "--format", "json"][..],
+        &["show", "--date", "2024-09-11"][..],
+    ] {
+        assert_eq!(sqlite.run(args).1, pg.run(args).1, "{args:?}");
+    }
+    assert_eq!(
+        sqlite.sql("SELECT date, endpoint, source_date, source_timestamp FROM days ORDER BY date"),
+        pg.sql(
+            "SELECT date::text, endpoint, source_date::text, source_timestamp::text FROM days \
+             ORDER BY date"
+        )
+    );
+    assert_eq!(
+        pg.sql("SELECT date::text, reason FROM unavailable_days"),
+        sqlite.sql("SELECT date, reason FROM unavailable_days")
+    );
+    // The request log stays behind.
+    assert_eq!(pg.sql("SELECT count(*) FROM requests"), [["0"]]);
+
+    // Again: nothing is missing, nothing is copied.
+    let (code, out, _) = copy(&pg, &db, &url);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("copied 0 days (0 rates) and 0 unavailable-day records"),
+        "{out}"
+    );
+    assert!(out.contains("19 days were there already"), "{out}");
+
+    // PostgreSQL back into a new SQLite file, with a day only PostgreSQL has.
+    assert_eq!(pg.run(&["ingest", "--date", "2024-08-23"]).0, 0);
+    let back = sqlite.path().join("back.db");
+    let back = back.to_str().unwrap();
+    let (code, out, err) = copy(&pg, &url, back);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("copied 20 days (100 rates) and 1 unavailable-day record"),
+        "{out}"
+    );
+    let again = TestEnv::new(&server.url, NOW).env("FXRATES_DB", back);
+    assert_eq!(
+        again
+            .run(&["show", "--from", "2024-08-01", "--format", "csv"])
+            .1,
+        pg.run(&["show", "--from", "2024-08-01", "--format", "csv"])
+            .1
+    );
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn copy_refuses_a_dest_of_another_program_and_the_same_store() {
+    let server = server_with_a_hole();
+    let sqlite = TestEnv::new(&server.url, NOW);
+    assert_eq!(sqlite.run(&["ingest", "--no-heal"]).0, 0);
+    let db = sqlite.db.to_str().unwrap().to_string();
+    let schema = unique_schema("notes");
+    admin()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; CREATE TABLE {schema}.notes (body text)"
+        ))
+        .unwrap();
+    let pg = TestEnv::new(&server.url, NOW).env("FXRATES_DB_SCHEMA", &schema);
+    let msg = pg.fails(&["copy", &db, &server_url()], 74);
+    assert!(msg.contains("notes"), "{msg}");
+    let other = sqlite.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body)")
+        .unwrap();
+    let msg = sqlite.fails(&["copy", &db, other.to_str().unwrap()], 74);
+    assert!(msg.contains("another program"), "{msg}");
+    let msg = sqlite.fails(&["copy", &db, &db], 2);
+    assert!(msg.contains("the same store"), "{msg}");
 }

@@ -385,3 +385,18 @@ fn the_largest_exact_rates_convert_show_and_chart_without_failing() {
         assert_ne!(code, 74, "{args:?}: nothing is damaged: {err}");
     }
 }
+
+#[test]
+fn no_rates_for_an_ingested_date_is_remembered_as_a_backfill_remembers_it() {
+    let server = FakeFixer::start(|_| Reply::fixer_error(106, "no_rates_available"));
+    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
+    env.fails(&["ingest", "--date", "2024-09-18"], 66);
+    assert_eq!(
+        env.sql("SELECT date FROM unavailable_days"),
+        [["2024-09-18"]]
+    );
+    // So the morning's healing does not spend a request on it again.
+    let (_, out, _) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["unavailable_dates"], serde_json::json!(["2024-09-18"]));
+}

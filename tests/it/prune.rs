@@ -81,13 +81,14 @@ fn prune_keeps_the_last_month_and_the_request_record() {
     assert_eq!(server.count(), n);
 }
 
-#[test]
-fn the_default_keeps_a_year() {
-    let server = paid_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    assert_eq!(env.run(&["backfill", "--from", "2023-06-01"]).0, 0);
-    assert_eq!(env.run(&["prune"]).0, 0);
-    assert_eq!(env.stored_dates(), weekdays("2023-09-22", "2024-09-20"));
+both_stores! {
+    fn the_default_keeps_a_year(backend) {
+        let server = paid_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        assert_eq!(env.run(&["backfill", "--from", "2023-06-01"]).0, 0);
+        assert_eq!(env.run(&["prune"]).0, 0);
+        assert_eq!(env.stored_dates(), weekdays("2023-09-22", "2024-09-20"));
+    }
 }
 
 #[test]
@@ -96,4 +97,12 @@ fn prune_never_creates_a_database() {
     let (code, _, err) = env.run(&["prune"]);
     assert_eq!(code, 66, "{err}");
     assert!(!env.db.exists());
+}
+
+#[test]
+fn dry_run_into_a_closed_pipe_ends_quietly() {
+    let (_server, env) = history();
+    let (code, err) =
+        run_into_closed_pipe(env.std_cmd(&["prune", "--keep-days", "31", "--dry-run"]));
+    assert_eq!((code, err.as_str()), (0, ""));
 }

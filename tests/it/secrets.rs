@@ -244,3 +244,27 @@ fn a_key_file_owned_by_another_user_is_refused() {
     );
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn a_panic_exits_70_with_one_line() {
+    if std::env::var_os("FXRATES_TEST_PANIC_EXIT_CHILD").is_some() {
+        fxrates::logging::init(0, true);
+        let exit = fxrates::catching_panics(|| panic!("an invariant broke"));
+        std::process::exit(i32::from(exit.code()));
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "secrets::a_panic_exits_70_with_one_line",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FXRATES_TEST_PANIC_EXIT_CHILD", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("fxrates:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("internal error") && lines[0].contains("an invariant broke"));
+}

@@ -10,12 +10,12 @@ const FRIDAY: &str = "2024-09-20";
 
 /// A database holding Thursday (other rates) and Friday (the usual ones),
 /// fetched on Friday morning; the server is returned to count requests.
-fn two_days() -> (FakeFixer, TestEnv) {
+fn two_days(backend: Backend) -> (FakeFixer, TestEnv) {
     let server = FakeFixer::start(|s| match s.function() {
         "latest" => Reply::ok(latest_body(FRIDAY)),
         _ => Reply::ok(day_body(THURSDAY, r#"{"EUR":1,"GBP":0.8412,"USD":1.1163}"#)),
     });
-    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
+    let env = TestEnv::on(backend, &server.url, "2024-09-20T09:00:00Z");
     assert_eq!(env.run(&["ingest", "--no-heal", "--date", THURSDAY]).0, 0);
     assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
     (server, env)
@@ -38,116 +38,120 @@ fn json(env: &TestEnv, args: &[&str]) -> (serde_json::Value, String) {
     (serde_json::from_str(&out).expect("valid JSON"), out)
 }
 
-#[test]
-fn latest_day_by_default_in_every_format() {
-    let (_server, env) = two_days();
+both_stores! {
+    fn latest_day_by_default_in_every_format(backend) {
+        let (_server, env) = two_days(backend);
 
-    let (out, err) = show(&env, &["--format", "csv"]);
-    assert_eq!(err, "");
-    let mut expected = String::from("date,base,currency,rate\n");
-    for (c, r) in RATES_SHOWN {
-        expected.push_str(&format!("{FRIDAY},EUR,{c},{r}\n"));
-    }
-    assert_eq!(out, expected);
+        let (out, err) = show(&env, &["--format", "csv"]);
+        assert_eq!(err, "");
+        let mut expected = String::from("date,base,currency,rate\n");
+        for (c, r) in RATES_SHOWN {
+            expected.push_str(&format!("{FRIDAY},EUR,{c},{r}\n"));
+        }
+        assert_eq!(out, expected);
 
-    let (v, text) = json(&env, &[]);
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut documented = [
-        "date",
-        "requested_date",
-        "base",
-        "derived",
-        "source_date",
-        "fetched_at",
-        "rates",
-    ];
-    documented.sort_unstable();
-    assert_eq!(keys, documented, "exactly the documented keys");
-    assert_eq!(v["date"], FRIDAY);
-    assert_eq!(v["requested_date"], FRIDAY);
-    assert_eq!(v["base"], "EUR");
-    assert_eq!(v["derived"], false);
-    assert_eq!(v["source_date"], FRIDAY);
-    assert_eq!(v["fetched_at"], "2024-09-20T09:00:00Z");
-    let rates = v["rates"].as_object().unwrap();
-    assert_eq!(rates.len(), RATES_SHOWN.len());
-    for (c, r) in RATES_SHOWN {
-        assert!(rates[c].is_number(), "{c} is a JSON number");
-        // The exact decimal, not a float's rendering of it.
-        assert!(text.contains(&format!("\"{c}\":{r}")), "{c}={r} in {text}");
-    }
+        let (v, text) = json(&env, &[]);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut documented = [
+            "date",
+            "requested_date",
+            "base",
+            "derived",
+            "source_date",
+            "fetched_at",
+            "rates",
+        ];
+        documented.sort_unstable();
+        assert_eq!(keys, documented, "exactly the documented keys");
+        assert_eq!(v["date"], FRIDAY);
+        assert_eq!(v["requested_date"], FRIDAY);
+        assert_eq!(v["base"], "EUR");
+        assert_eq!(v["derived"], false);
+        assert_eq!(v["source_date"], FRIDAY);
+        assert_eq!(v["fetched_at"], "2024-09-20T09:00:00Z");
+        let rates = v["rates"].as_object().unwrap();
+        assert_eq!(rates.len(), RATES_SHOWN.len());
+        for (c, r) in RATES_SHOWN {
+            assert!(rates[c].is_number(), "{c} is a JSON number");
+            // The exact decimal, not a float's rendering of it.
+            assert!(text.contains(&format!("\"{c}\":{r}")), "{c}={r} in {text}");
+        }
 
-    let (out, _) = show(&env, &[]);
-    let (table, _) = show(&env, &["--format", "table"]);
-    assert_eq!(out, table, "table is the default");
-    let lines: Vec<&str> = out.lines().collect();
-    assert!(
-        lines[0].contains(FRIDAY) && lines[0].contains("EUR"),
-        "header names date and base: {out}"
-    );
-    let rows = &lines[2..];
-    assert!(lines[1].contains("Currency") && lines[1].contains("Rate"));
-    assert_eq!(rows.len(), RATES_SHOWN.len());
-    let units_end: Vec<usize> = rows
-        .iter()
-        .map(|l| l.find('.').unwrap_or(l.len()))
-        .collect();
-    assert!(
-        units_end.windows(2).all(|w| w[0] == w[1]),
-        "decimal points aligned:\n{out}"
-    );
-    for (row, (c, r)) in rows.iter().zip(RATES_SHOWN) {
-        let mut cols = row.split_whitespace();
-        assert_eq!((cols.next(), cols.next()), (Some(c), Some(r)), "{row}");
+        let (out, _) = show(&env, &[]);
+        let (table, _) = show(&env, &["--format", "table"]);
+        assert_eq!(out, table, "table is the default");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].contains(FRIDAY) && lines[0].contains("EUR"),
+            "header names date and base: {out}"
+        );
+        let rows = &lines[2..];
+        assert!(lines[1].contains("Currency") && lines[1].contains("Rate"));
+        assert_eq!(rows.len(), RATES_SHOWN.len());
+        let units_end: Vec<usize> = rows
+            .iter()
+            .map(|l| l.find('.').unwrap_or(l.len()))
+            .collect();
+        assert!(
+            units_end.windows(2).all(|w| w[0] == w[1]),
+            "decimal points aligned:\n{out}"
+        );
+        for (row, (c, r)) in rows.iter().zip(RATES_SHOWN) {
+            let mut cols = row.split_whitespace();
+            assert_eq!((cols.next(), cols.next()), (Some(c), Some(r)), "{row}");
+        }
     }
 }
 
-#[test]
-fn a_stored_date_is_shown_as_asked() {
-    let (_server, env) = two_days();
-    let (out, err) = show(&env, &["--date", THURSDAY, "--format", "csv"]);
-    assert_eq!(err, "");
-    assert_eq!(
-        out,
-        "date,base,currency,rate\n2024-09-19,EUR,EUR,1\n2024-09-19,EUR,GBP,0.8412\n2024-09-19,EUR,USD,1.1163\n"
-    );
+both_stores! {
+    fn a_stored_date_is_shown_as_asked(backend) {
+        let (_server, env) = two_days(backend);
+        let (out, err) = show(&env, &["--date", THURSDAY, "--format", "csv"]);
+        assert_eq!(err, "");
+        assert_eq!(
+            out,
+            "date,base,currency,rate\n2024-09-19,EUR,EUR,1\n2024-09-19,EUR,GBP,0.8412\n2024-09-19,EUR,USD,1.1163\n"
+        );
+    }
 }
 
-#[test]
-fn a_weekend_date_falls_back_and_says_which_day_it_used() {
-    let (_server, env) = two_days();
-    let (v, _) = json(&env, &["--date", "2024-09-22"]);
-    assert_eq!(v["date"], FRIDAY);
-    assert_eq!(v["requested_date"], "2024-09-22");
+both_stores! {
+    fn a_weekend_date_falls_back_and_says_which_day_it_used(backend) {
+        let (_server, env) = two_days(backend);
+        let (v, _) = json(&env, &["--date", "2024-09-22"]);
+        assert_eq!(v["date"], FRIDAY);
+        assert_eq!(v["requested_date"], "2024-09-22");
 
-    let (out, err) = show(&env, &["--date", "2024-09-22"]);
-    let header = out.lines().next().unwrap();
-    assert!(
-        header.contains(FRIDAY) && header.contains("2024-09-22"),
-        "{header}"
-    );
-    assert!(
-        err.contains(FRIDAY) && err.contains("2024-09-22"),
-        "stderr says which day was used: {err}"
-    );
+        let (out, err) = show(&env, &["--date", "2024-09-22"]);
+        let header = out.lines().next().unwrap();
+        assert!(
+            header.contains(FRIDAY) && header.contains("2024-09-22"),
+            "{header}"
+        );
+        assert!(
+            err.contains(FRIDAY) && err.contains("2024-09-22"),
+            "stderr says which day was used: {err}"
+        );
 
-    let (out, _) = show(&env, &["--date", "2024-09-21", "--format", "csv"]);
-    assert!(out.lines().skip(1).all(|l| l.starts_with(FRIDAY)), "{out}");
+        let (out, _) = show(&env, &["--date", "2024-09-21", "--format", "csv"]);
+        assert!(out.lines().skip(1).all(|l| l.starts_with(FRIDAY)), "{out}");
+    }
 }
 
-#[test]
-fn nothing_within_seven_days_is_no_data() {
-    let (_server, env) = two_days();
-    // A week after Friday still finds it; eight days does not.
-    let (v, _) = json(&env, &["--date", "2024-09-27"]);
-    assert_eq!(v["date"], FRIDAY);
-    let msg = env.fails(&["show", "--date", "2024-09-28"], 66);
-    assert!(
-        msg.contains("2024-09-28") && msg.contains("ingest"),
-        "{msg}"
-    );
-    let msg = env.fails(&["show", "--date", "2024-09-01"], 66);
-    assert!(msg.contains("2024-09-01"), "{msg}");
+both_stores! {
+    fn nothing_within_seven_days_is_no_data(backend) {
+        let (_server, env) = two_days(backend);
+        // A week after Friday still finds it; eight days does not.
+        let (v, _) = json(&env, &["--date", "2024-09-27"]);
+        assert_eq!(v["date"], FRIDAY);
+        let msg = env.fails(&["show", "--date", "2024-09-28"], 66);
+        assert!(
+            msg.contains("2024-09-28") && msg.contains("ingest"),
+            "{msg}"
+        );
+        let msg = env.fails(&["show", "--date", "2024-09-01"], 66);
+        assert!(msg.contains("2024-09-01"), "{msg}");
+    }
 }
 
 /// `printed` equals `exact` to at least 10 significant digits.
@@ -162,62 +166,64 @@ fn close(printed: &str, exact: Decimal) {
     assert!(digits.len() >= 10, "{printed} has fewer than 10 digits");
 }
 
-#[test]
-fn base_derives_cross_rates_and_marks_them() {
-    let (_server, env) = two_days();
-    let d = |s: &str| Decimal::from_str(s).unwrap();
-    let usd = d("1.23396");
+both_stores! {
+    fn base_derives_cross_rates_and_marks_them(backend) {
+        let (_server, env) = two_days(backend);
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let usd = d("1.23396");
 
-    let (v, text) = json(&env, &["--base", "USD"]);
-    assert_eq!(v["base"], "USD");
-    assert_eq!(v["derived"], true);
-    assert_eq!(v["date"], FRIDAY);
-    assert!(text.contains("\"USD\":1"), "{text}");
-    let rate = |c: &str| {
-        let start = text.find(&format!("\"{c}\":")).unwrap() + 6;
-        let end = text[start..].find([',', '}']).unwrap() + start;
-        text[start..end].to_string()
-    };
-    close(&rate("GBP"), d("0.83578") / usd);
-    close(&rate("EUR"), Decimal::ONE / usd);
-    close(&rate("JPY"), d("132.360679") / usd);
-    close(&rate("BTC"), d("0.0000125511") / usd);
+        let (v, text) = json(&env, &["--base", "USD"]);
+        assert_eq!(v["base"], "USD");
+        assert_eq!(v["derived"], true);
+        assert_eq!(v["date"], FRIDAY);
+        assert!(text.contains("\"USD\":1"), "{text}");
+        let rate = |c: &str| {
+            let start = text.find(&format!("\"{c}\":")).unwrap() + 6;
+            let end = text[start..].find([',', '}']).unwrap() + start;
+            text[start..end].to_string()
+        };
+        close(&rate("GBP"), d("0.83578") / usd);
+        close(&rate("EUR"), Decimal::ONE / usd);
+        close(&rate("JPY"), d("132.360679") / usd);
+        close(&rate("BTC"), d("0.0000125511") / usd);
 
-    let (out, _) = show(&env, &["--base", "usd"]);
-    let header = out.lines().next().unwrap();
-    assert!(
-        header.contains("USD") && header.contains("derived"),
-        "{header}"
-    );
+        let (out, _) = show(&env, &["--base", "usd"]);
+        let header = out.lines().next().unwrap();
+        assert!(
+            header.contains("USD") && header.contains("derived"),
+            "{header}"
+        );
 
-    let (out, _) = show(&env, &["--base", "GBP", "--format", "csv"]);
-    assert!(out.contains(&format!("{FRIDAY},GBP,GBP,1\n")), "{out}");
-    assert!(out.lines().skip(1).all(|l| l.contains(",GBP,")), "{out}");
+        let (out, _) = show(&env, &["--base", "GBP", "--format", "csv"]);
+        assert!(out.contains(&format!("{FRIDAY},GBP,GBP,1\n")), "{out}");
+        assert!(out.lines().skip(1).all(|l| l.contains(",GBP,")), "{out}");
 
-    // The stored base asked for explicitly is not derived.
-    let (v, _) = json(&env, &["--base", "EUR"]);
-    assert_eq!(v["derived"], false);
+        // The stored base asked for explicitly is not derived.
+        let (v, _) = json(&env, &["--base", "EUR"]);
+        assert_eq!(v["derived"], false);
+    }
 }
 
-#[test]
-fn symbols_filter_and_unknown_codes_are_named() {
-    let (_server, env) = two_days();
-    let (out, _) = show(&env, &["--symbols", "usd,GBP", "--format", "csv"]);
-    assert_eq!(
-        out,
-        format!("date,base,currency,rate\n{FRIDAY},EUR,GBP,0.83578\n{FRIDAY},EUR,USD,1.23396\n")
-    );
+both_stores! {
+    fn symbols_filter_and_unknown_codes_are_named(backend) {
+        let (_server, env) = two_days(backend);
+        let (out, _) = show(&env, &["--symbols", "usd,GBP", "--format", "csv"]);
+        assert_eq!(
+            out,
+            format!("date,base,currency,rate\n{FRIDAY},EUR,GBP,0.83578\n{FRIDAY},EUR,USD,1.23396\n")
+        );
 
-    let (v, _) = json(&env, &["--base", "USD", "--symbols", "EUR,USD"]);
-    let rates = v["rates"].as_object().unwrap();
-    assert_eq!(rates.keys().collect::<Vec<_>>(), ["EUR", "USD"]);
+        let (v, _) = json(&env, &["--base", "USD", "--symbols", "EUR,USD"]);
+        let rates = v["rates"].as_object().unwrap();
+        assert_eq!(rates.keys().collect::<Vec<_>>(), ["EUR", "USD"]);
 
-    let msg = env.fails(&["show", "--symbols", "USD,XYZ,GBP"], 66);
-    assert!(msg.contains("XYZ") && !msg.contains("GBP,"), "{msg}");
-    let msg = env.fails(&["show", "--base", "XYZ"], 66);
-    assert!(msg.contains("XYZ"), "{msg}");
-    let msg = env.fails(&["show", "--symbols", "US"], 2);
-    assert!(msg.contains("US"), "{msg}");
+        let msg = env.fails(&["show", "--symbols", "USD,XYZ,GBP"], 66);
+        assert!(msg.contains("XYZ") && !msg.contains("GBP,"), "{msg}");
+        let msg = env.fails(&["show", "--base", "XYZ"], 66);
+        assert!(msg.contains("XYZ"), "{msg}");
+        let msg = env.fails(&["show", "--symbols", "US"], 2);
+        assert!(msg.contains("US"), "{msg}");
+    }
 }
 
 #[test]
@@ -241,7 +247,7 @@ fn show_on_a_missing_database_fails_and_creates_nothing() {
 
 #[test]
 fn show_never_creates_or_changes_anything() {
-    let (server, env) = two_days();
+    let (server, env) = two_days(Backend::Sqlite);
     let before = env.tree();
     let bytes = std::fs::read(&env.db).unwrap();
     for args in [

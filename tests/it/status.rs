@@ -50,34 +50,35 @@ fn a_whole_month_is_healthy() {
     assert_eq!(json["monthly_quota"], 250);
 }
 
-#[test]
-fn a_gap_is_unhealthy_and_named() {
-    let server = FakeFixer::free_plan("2024-09-20");
-    let env = TestEnv::new(&server.url, NOW);
-    assert_eq!(
-        env.run(&["backfill", "--from", "2024-08-21", "--to", "2024-09-10"])
-            .0,
-        0
-    );
-    assert_eq!(env.run(&["backfill", "--from", "2024-09-12"]).0, 0);
+both_stores! {
+    fn a_gap_is_unhealthy_and_named(backend) {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        assert_eq!(
+            env.run(&["backfill", "--from", "2024-08-21", "--to", "2024-09-10"])
+                .0,
+            0
+        );
+        assert_eq!(env.run(&["backfill", "--from", "2024-09-12"]).0, 0);
 
-    let (code, json, err) = json_status(&env);
-    assert_eq!(code, 1, "{json}");
-    assert!(err.is_empty(), "no error line: {err}");
-    assert_eq!(json["healthy"], false);
-    assert_eq!(json["missing_dates"], json!(["2024-09-11"]));
-    assert_eq!(json["latest_date"], "2024-09-20");
+        let (code, json, err) = json_status(&env);
+        assert_eq!(code, 1, "{json}");
+        assert!(err.is_empty(), "no error line: {err}");
+        assert_eq!(json["healthy"], false);
+        assert_eq!(json["missing_dates"], json!(["2024-09-11"]));
+        assert_eq!(json["latest_date"], "2024-09-20");
 
-    let (code, out, err) = env.run(&["status"]);
-    assert_eq!(code, 1);
-    assert!(err.is_empty(), "{err}");
-    assert!(out.starts_with("status:       UNHEALTHY\n"), "{out}");
-    assert!(out.contains("missing:      2024-09-11 "), "{out}");
-    assert!(out.contains("fxrates backfill"), "{out}");
+        let (code, out, err) = env.run(&["status"]);
+        assert_eq!(code, 1);
+        assert!(err.is_empty(), "{err}");
+        assert!(out.starts_with("status:       UNHEALTHY\n"), "{out}");
+        assert!(out.contains("missing:      2024-09-11 "), "{out}");
+        assert!(out.contains("fxrates backfill"), "{out}");
 
-    // Filling the gap makes it healthy again.
-    assert_eq!(env.run(&["backfill"]).0, 0);
-    assert_eq!(json_status(&env).0, 0);
+        // Filling the gap makes it healthy again.
+        assert_eq!(env.run(&["backfill"]).0, 0);
+        assert_eq!(json_status(&env).0, 0);
+    }
 }
 
 #[test]
@@ -112,41 +113,42 @@ fn no_database_is_unhealthy_and_not_created() {
     assert!(!env.db.exists());
 }
 
-#[test]
-fn the_last_run_of_each_command_and_its_error_are_shown() {
-    let server = FakeFixer::start(|s| match s.function() {
-        "latest" => Reply::ok(latest_body("2024-09-20")),
-        _ => Reply::json(503, "busy"),
-    });
-    // Should failed requests be retried, retry without waiting long.
-    let env = TestEnv::new(&server.url, NOW).env("FXRATES_RETRY_BASE_MS", "1");
-    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
-    let (code, _, err) = env.run(&["backfill", "--days", "3"]);
-    assert_eq!(code, 75, "{err}");
+both_stores! {
+    fn the_last_run_of_each_command_and_its_error_are_shown(backend) {
+        let server = FakeFixer::start(|s| match s.function() {
+            "latest" => Reply::ok(latest_body("2024-09-20")),
+            _ => Reply::json(503, "busy"),
+        });
+        // Should failed requests be retried, retry without waiting long.
+        let env = TestEnv::on(backend, &server.url, NOW).env("FXRATES_RETRY_BASE_MS", "1");
+        assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+        let (code, _, err) = env.run(&["backfill", "--days", "3"]);
+        assert_eq!(code, 75, "{err}");
 
-    let (_, json, _) = json_status(&env);
-    assert_eq!(json["last_runs"]["ingest"]["outcome"], "ok");
-    assert_eq!(json["last_runs"]["backfill"]["outcome"], "failed");
-    assert_eq!(
-        json["last_runs"]["backfill"]["started_at"],
-        "2024-09-20T09:00:00Z"
-    );
-    let error = json["last_runs"]["backfill"]["error"].as_str().unwrap();
-    assert!(error.contains("HTTP 503"), "{error}");
-    assert!(
-        err.contains(error),
-        "the run records the line the user read: {err}"
-    );
+        let (_, json, _) = json_status(&env);
+        assert_eq!(json["last_runs"]["ingest"]["outcome"], "ok");
+        assert_eq!(json["last_runs"]["backfill"]["outcome"], "failed");
+        assert_eq!(
+            json["last_runs"]["backfill"]["started_at"],
+            "2024-09-20T09:00:00Z"
+        );
+        let error = json["last_runs"]["backfill"]["error"].as_str().unwrap();
+        assert!(error.contains("HTTP 503"), "{error}");
+        assert!(
+            err.contains(error),
+            "the run records the line the user read: {err}"
+        );
 
-    let (_, out, _) = env.run(&["status"]);
-    assert!(
-        out.contains("last backfill 2024-09-20T09:00:00Z failed: "),
-        "{out}"
-    );
-    assert!(
-        out.contains("last ingest   2024-09-20T09:00:00Z ok"),
-        "{out}"
-    );
+        let (_, out, _) = env.run(&["status"]);
+        assert!(
+            out.contains("last backfill 2024-09-20T09:00:00Z failed: "),
+            "{out}"
+        );
+        assert!(
+            out.contains("last ingest   2024-09-20T09:00:00Z ok"),
+            "{out}"
+        );
+    }
 }
 
 /// True for a character that can drive a terminal.
@@ -154,30 +156,31 @@ fn drives_a_terminal(c: char) -> bool {
     c.is_control() && c != '\n'
 }
 
-#[test]
-fn provider_text_cannot_drive_the_terminal_nor_flood_the_history() {
-    // Clears the screen, homes the cursor, rings, backspaces, returns to the
-    // start of the line and prints a fake verdict; then 5 MiB of padding.
-    let hostile = format!(
-        r#"{{"success":false,"error":{{"code":999,"type":"odd\u001b[31m","info":"\u001b[2J\u001b[1;1H\u0007\b\u0000\rstatus:       healthy\u009b2K{}"}}}}"#,
-        "A".repeat(5 * 1024 * 1024)
-    );
-    let server = FakeFixer::start(move |_| Reply::ok(hostile.clone()));
-    let env = TestEnv::new(&server.url, NOW);
-    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
-    assert_eq!(code, 65, "{}", &err[..err.len().min(500)]);
-    assert!(!err.chars().any(drives_a_terminal), "{err:?}");
-    assert!(err.len() < 2000, "stderr is {} bytes", err.len());
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("\\u{1b}[2J"), "shown escaped: {err}");
+both_stores! {
+    fn provider_text_cannot_drive_the_terminal_nor_flood_the_history(backend) {
+        // Clears the screen, homes the cursor, rings, backspaces, returns to the
+        // start of the line and prints a fake verdict; then 5 MiB of padding.
+        let hostile = format!(
+            r#"{{"success":false,"error":{{"code":999,"type":"odd\u001b[31m","info":"\u001b[2J\u001b[1;1H\u0007\b\u0000\rstatus:       healthy\u009b2K{}"}}}}"#,
+            "A".repeat(5 * 1024 * 1024)
+        );
+        let server = FakeFixer::start(move |_| Reply::ok(hostile.clone()));
+        let env = TestEnv::on(backend, &server.url, NOW);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+        assert_eq!(code, 65, "{}", &err[..err.len().min(500)]);
+        assert!(!err.chars().any(drives_a_terminal), "{err:?}");
+        assert!(err.len() < 2000, "stderr is {} bytes", err.len());
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("\\u{1b}[2J"), "shown escaped: {err}");
 
-    let (code, out, _) = env.run(&["status"]);
-    assert_eq!(code, 1);
-    assert!(!out.chars().any(drives_a_terminal), "{out:?}");
-    assert!(out.len() < 4000, "status is {} bytes", out.len());
-    for row in env.sql("SELECT error FROM runs UNION ALL SELECT outcome FROM requests") {
-        assert!(!row[0].chars().any(drives_a_terminal), "{row:?}");
-        assert!(row[0].len() < 2000, "{} bytes stored", row[0].len());
+        let (code, out, _) = env.run(&["status"]);
+        assert_eq!(code, 1);
+        assert!(!out.chars().any(drives_a_terminal), "{out:?}");
+        assert!(out.len() < 4000, "status is {} bytes", out.len());
+        for row in env.sql("SELECT error FROM runs UNION ALL SELECT outcome FROM requests") {
+            assert!(!row[0].chars().any(drives_a_terminal), "{row:?}");
+            assert!(row[0].len() < 2000, "{} bytes stored", row[0].len());
+        }
     }
 }
 
@@ -198,4 +201,18 @@ fn text_stored_by_an_older_version_is_shown_escaped() {
         assert!(!out.chars().any(drives_a_terminal), "{out:?}");
         assert!(!out.contains("\\u001b"), "{format}: {out}");
     }
+}
+
+#[test]
+fn the_verdict_survives_a_closed_pipe() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    for format in ["text", "json", "prometheus"] {
+        let (code, err) = run_into_closed_pipe(env.std_cmd(&["status", "--format", format]));
+        assert_eq!((code, err.as_str()), (1, ""), "{format}: days are missing");
+    }
+    assert_eq!(env.run(&["backfill"]).0, 0);
+    let (code, err) = run_into_closed_pipe(env.std_cmd(&["status"]));
+    assert_eq!((code, err.as_str()), (0, ""), "healthy");
 }

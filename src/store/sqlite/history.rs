@@ -224,22 +224,39 @@ impl SqliteStore {
     }
 
     pub(super) fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
-        let read = || -> rusqlite::Result<Vec<LastRun>> {
+        // command, started_at, ok, error
+        type Row = (String, String, Option<bool>, Option<String>);
+        let read = || -> rusqlite::Result<Vec<Row>> {
             let mut stmt = self.conn.prepare(
                 "SELECT command, started_at, ok, error FROM runs
                  WHERE id IN (SELECT max(id) FROM runs GROUP BY command) ORDER BY command",
             )?;
             stmt.query_map([], |r| {
-                Ok(LastRun {
-                    command: r.get(0)?,
-                    started_at: r.get(1)?,
-                    ok: r.get::<_, Option<bool>>(2)?,
-                    error: r.get(3)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<bool>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })?
-            .collect()
+            .collect::<rusqlite::Result<Vec<_>>>()
         };
-        read().io(self.read_err())
+        read()
+            .io(self.read_err())?
+            .into_iter()
+            .map(|(command, started_at, ok, error)| {
+                let started_at = DateTime::parse_from_rfc3339(&started_at)
+                    .map_err(|e| StoreError::io(self.named("a run's start time is damaged"), e))?
+                    .to_utc();
+                Ok(LastRun {
+                    command,
+                    started_at,
+                    ok,
+                    error,
+                    host: None,
+                })
+            })
+            .collect()
     }
 
     /// What pruning everything before `cutoff` removes; with `delete`, it

@@ -1,96 +1,72 @@
-//! One writer at a time. A write command holds an exclusive lock on the
-//! sidecar file `<db>.lock` from before its first request until it ends, so
-//! two runs never fetch or store the same day twice. Readers never take it:
-//! WAL lets them read while a writer works. The operating system releases the
+//! One writer at a time. A write command holds an exclusive `flock` on the
+//! database file itself, found through its canonical path, from before its
+//! first request until it ends, so two runs never fetch or store the same day
+//! twice, whatever name (a link) each was given, and no file can be deleted
+//! from under a run to let a second writer in. Readers never take it: WAL
+//! lets them read while a writer works. The operating system releases the
 //! lock when the process ends, however it ends, so it can never go stale.
+//!
+//! On Linux a `flock` and SQLite's own POSIX record locks on the same file
+//! are independent. The descriptor stays open until the store's connection
+//! has closed: closing another descriptor of the file earlier would drop
+//! SQLite's record locks.
 
-use super::IoContext;
+use super::guard;
 use crate::store::{StoreError, Target};
-use std::ffi::OsString;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::fs::{File, TryLockError};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Held while it lives.
+/// Held while it lives; the open database file it locks.
 #[derive(Debug)]
 pub(super) struct WriteLock {
-    _file: File,
-    path: PathBuf,
-    /// Whether this run made the lock file.
-    created: bool,
+    file: File,
 }
 
 impl WriteLock {
-    /// Releases the lock after a failed open, removing the lock file if this
-    /// run made it: a refused path (not a database, a newer fxrates' one)
-    /// is left with nothing new beside it. A run that waited on the file
-    /// meanwhile then holds a lock on a removed file, which is harmless:
-    /// it meets the same refusal.
-    pub(super) fn abandon(self) {
-        if self.created {
-            let _ = std::fs::remove_file(&self.path);
-        }
+    /// The locked file, to read its header.
+    pub(super) fn file(&self) -> &File {
+        &self.file
     }
 }
 
-/// The lock file of the database at `db`.
-fn lock_path(db: &Path) -> PathBuf {
-    let mut name = OsString::from(db.as_os_str());
-    name.push(".lock");
-    PathBuf::from(name)
-}
-
-/// Takes the write lock of `db`, waiting at most `wait` for another run to
-/// release it.
-pub(super) fn acquire(db: &Path, wait: Duration) -> Result<WriteLock, StoreError> {
-    let path = lock_path(db);
-    let open = |create_new: bool| {
-        OpenOptions::new()
-            .write(true)
-            .create_new(create_new)
-            .mode(0o600)
-            .open(&path)
-    };
-    let (file, created) = match open(true) {
-        Ok(f) => Ok((f, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => open(false).map(|f| (f, false)),
-        Err(e) => Err(e),
-    }
-    .io(|| {
-        format!(
-            "cannot create the lock file {}; check that the database's directory is writable, \
-                 or set --db (FXRATES_DB)",
-            path.display()
-        )
-    })?;
+/// Takes the write lock of the database at `path` (canonical, existing),
+/// waiting at most `wait` for another run to release it. A file replaced
+/// while this run waited (restored from a backup, say) is locked afresh.
+pub(super) fn acquire(
+    path: &Path,
+    target: &Target,
+    wait: Duration,
+) -> Result<WriteLock, StoreError> {
     let deadline = Instant::now() + wait;
     let mut told = false;
+    let mut file = guard::open_file(path, target)?;
     loop {
         match file.try_lock() {
+            Ok(()) if guard::same_file(&file, path) => return Ok(WriteLock { file }),
             Ok(()) => {
-                return Ok(WriteLock {
-                    _file: file,
-                    path,
-                    created,
-                });
+                file = guard::open_file(path, target)?;
+                continue;
             }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
-                return Err(e).io(|| format!("cannot lock {}", path.display()));
+                return Err(StoreError::io(
+                    format!("cannot lock the database {target}"),
+                    e,
+                ));
             }
         }
         let now = Instant::now();
         if now >= deadline {
             return Err(StoreError::Locked {
-                target: Target::Sqlite(db.to_owned()),
+                target: target.clone(),
                 waited: wait,
+                by: None,
             });
         }
         if !told {
             log::info!(
-                "waiting for another fxrates run to finish with {} (at most {} s)",
-                db.display(),
+                "waiting for another fxrates run to finish with {target} (at most {} s)",
                 wait.as_secs()
             );
             told = true;

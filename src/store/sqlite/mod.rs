@@ -1,7 +1,9 @@
 //! The SQLite store: one file, WAL mode (readers never block the writer),
-//! versioned schema, one transaction per write so that every stored day is
-//! complete, and a `<db>.lock` sidecar for the write lock.
+//! versioned schema marked with an application id, one transaction per write
+//! so that every stored day is complete, and a `flock` on the database file
+//! itself for the write lock.
 
+mod guard;
 mod history;
 mod lock;
 mod schema;
@@ -23,6 +25,8 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
+
+use guard::Found;
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,92 +52,134 @@ impl<T, E: std::error::Error + Send + Sync + 'static> IoContext<T> for Result<T,
 
 impl SqliteStore {
     pub(super) fn open(path: &Path, access: Access) -> Result<SqliteStore, StoreError> {
+        let target = Target::Sqlite(path.to_owned());
         match access {
-            Access::Read => SqliteStore::open_read_only(path),
+            Access::Read => SqliteStore::open_read_only(path, target),
             Access::Write { create, lock_wait } => {
-                if !create && !path.exists() {
-                    return Err(StoreError::Missing(Target::Sqlite(path.to_owned())));
-                }
-                SqliteStore::open_for_writing(path, lock_wait)
+                SqliteStore::open_for_writing(path, target, create, lock_wait)
             }
         }
     }
 
     /// Opens the database for writing, creating it (mode 0600, and its
-    /// directory) if needed, and migrating it to this binary's schema.
-    /// Holds the write lock until dropped: another writer waits for it,
-    /// readers do not.
-    fn open_for_writing(path: &Path, lock_wait: Duration) -> Result<SqliteStore, StoreError> {
-        create_dir(path)?;
-        let lock = lock::acquire(path, lock_wait)?;
-        match SqliteStore::open_locked(path) {
-            Ok(mut store) => {
-                store._lock = Some(lock);
-                Ok(store)
+    /// directory) if needed and `create`, and migrating it to this binary's
+    /// schema. Holds the write lock until dropped: another writer waits for
+    /// it, readers do not. What is not an fxrates database is refused
+    /// before a byte of it is written.
+    fn open_for_writing(
+        path: &Path,
+        target: Target,
+        create: bool,
+        lock_wait: Duration,
+    ) -> Result<SqliteStore, StoreError> {
+        if !guard::check_type(path, &target)? {
+            if !create {
+                return Err(StoreError::Missing(target));
             }
-            Err(e) => {
-                lock.abandon();
-                Err(e)
-            }
+            create_dir(path)?;
         }
-    }
-
-    fn open_locked(path: &Path) -> Result<SqliteStore, StoreError> {
-        create_file(path)?;
+        let real = guard::canonical(path)?;
+        if !guard::check_type(&real, &target)? {
+            create_file(&real, &target)?;
+        }
+        let lock = lock::acquire(&real, &target, lock_wait)?;
+        let found = guard::inspect(lock.file(), &real, &target)?;
         let conn = Connection::open_with_flags(
-            path,
+            &real,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .io(|| format!("cannot open the database {}", path.display()))?;
+        .io(|| format!("cannot open the database {target}"))?;
         let mut store = SqliteStore {
             conn,
-            target: Target::Sqlite(path.to_owned()),
-            _lock: None,
+            target,
+            _lock: Some(lock),
         };
         store.configure()?;
-        store.migrate()?;
+        store.migrate(found)?;
         store
             .conn
             .pragma_update(None, "journal_mode", "WAL")
             .io(|| store.named("cannot switch the database to WAL mode"))?;
-        Ok(store)
-    }
-
-    /// Opens an existing database for reading only; never creates a file.
-    fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Missing(Target::Sqlite(path.to_owned())));
-        }
-        // Read-write without CREATE, but query-only: a read-only connection
-        // to a WAL database would leave -wal and -shm files behind, while
-        // the last read-write connection to close removes them.
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
-        .io(|| format!("cannot open the database {}", path.display()))?;
-        let store = SqliteStore {
-            conn,
-            target: Target::Sqlite(path.to_owned()),
-            _lock: None,
-        };
-        store.configure()?;
-        let version = store.version()?;
-        if version == 0 && !store.is_empty()? {
-            return Err(StoreError::Foreign(store.target.clone()));
-        }
-        if version > VERSION {
-            return Err(store.too_new(version));
-        }
-        if version < VERSION {
-            return Err(StoreError::TooOld {
+        if let Some(problem) = store.integrity_problem()? {
+            return Err(StoreError::Corrupt {
                 target: store.target.clone(),
-                version,
-                known: VERSION,
+                problem,
             });
         }
         Ok(store)
+    }
+
+    /// Opens an existing fxrates database for reading only; never creates a
+    /// file, and refuses anything else without changing a byte of it.
+    fn open_read_only(path: &Path, target: Target) -> Result<SqliteStore, StoreError> {
+        if !guard::check_type(path, &target)? {
+            return Err(StoreError::Missing(target));
+        }
+        let real = guard::canonical(path)?;
+        let found = {
+            let file = guard::open_file(&real, &target)?;
+            guard::inspect(&file, &real, &target)?
+        };
+        match found {
+            Found::Empty => return Err(StoreError::Empty(target)),
+            Found::Ours { version, .. } if version < VERSION => {
+                return Err(StoreError::TooOld {
+                    target,
+                    version,
+                    known: VERSION,
+                });
+            }
+            Found::Ours { .. } => {}
+        }
+        // Known to be fxrates' own: read-write without CREATE, but
+        // query-only, because a read-only connection to a WAL database would
+        // leave -wal and -shm files behind, while the last read-write
+        // connection to close removes them.
+        let conn = Connection::open_with_flags(
+            &real,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| c.pragma_update(None, "query_only", true).map(|()| c))
+        .io(|| format!("cannot open the database {target}"))?;
+        let store = SqliteStore {
+            conn,
+            target,
+            _lock: None,
+        };
+        store.configure()?;
+        Ok(store)
+    }
+
+    /// What `PRAGMA quick_check` finds wrong, if anything: a damaged page or
+    /// index that would otherwise surface as "cannot read" much later.
+    pub(super) fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check(3)")
+            .map_err(|e| self.corrupt_or_io(e))?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.corrupt_or_io(e))?;
+        Ok(match rows.as_slice() {
+            [ok] if ok == "ok" => None,
+            _ => Some(crate::untrusted::one_line(
+                &rows.join("; ").replace('\n', " "),
+            )),
+        })
+    }
+
+    /// A read that fails because the file is damaged says so.
+    fn corrupt_or_io(&self, e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::Corrupt {
+                    target: self.target.clone(),
+                    problem: e.to_string(),
+                }
+            }
+            _ => StoreError::io(self.named("cannot read the database"), e),
+        }
     }
 
     /// `what`, naming the database.
@@ -170,37 +216,14 @@ impl SqliteStore {
         }
     }
 
-    fn too_new(&self, version: i64) -> StoreError {
-        StoreError::TooNew {
-            target: self.target.clone(),
-            version,
-            known: VERSION,
-        }
-    }
-
-    fn version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|_| self.not_ours())
-    }
-
-    fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .io(self.read_err())?;
-        Ok(n == 0)
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let version = self.version()?;
-        if version == 0 && !self.is_empty()? {
-            return Err(StoreError::Foreign(self.target.clone()));
-        }
-        if version > VERSION {
-            return Err(self.too_new(version));
-        }
-        if version == VERSION {
+    /// Brings what `found` to this binary's schema, and marks it as
+    /// fxrates' own, in one transaction.
+    fn migrate(&mut self, found: Found) -> Result<(), StoreError> {
+        let (version, marked) = match found {
+            Found::Empty => (0, false),
+            Found::Ours { version, marked } => (version, marked),
+        };
+        if version == VERSION && marked {
             return Ok(());
         }
         let path = self.target.to_string();
@@ -218,9 +241,12 @@ impl SqliteStore {
                     )
                 })?;
         }
-        tx.commit()
+        tx.pragma_update(None, "application_id", guard::APPLICATION_ID)
+            .and_then(|()| tx.commit())
             .io(|| format!("cannot write to the database {path}"))?;
-        log::info!("database {path} is at schema version {VERSION}");
+        if version < VERSION {
+            log::info!("database {path} is at schema version {VERSION}");
+        }
         Ok(())
     }
 
@@ -311,7 +337,7 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate
+                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint
                  FROM days AS d LEFT JOIN day_rates AS r ON r.date = d.date
                  WHERE d.date = ?1 ORDER BY r.currency",
             )
@@ -330,15 +356,17 @@ impl SqliteStore {
     }
 
     /// A day without its rates, from the first row that names it (columns
-    /// date, base, source_date, source_timestamp, fetched_at).
+    /// date, base, source_date, source_timestamp, fetched_at, and endpoint
+    /// in column 7).
     fn day_head(&self, row: &rusqlite::Row<'_>) -> Result<StoredDay, StoreError> {
-        let (date, base, source_date, source_timestamp, fetched_at) = (|| {
+        let (date, base, source_date, source_timestamp, fetched_at, endpoint) = (|| {
             Ok::<_, rusqlite::Error>((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, Option<i64>>(3)?,
                 row.get::<_, String>(4)?,
+                row.get::<_, String>(7)?,
             ))
         })()
         .io(self.read_err())?;
@@ -355,6 +383,7 @@ impl SqliteStore {
             source_date: s,
             source_timestamp,
             fetched_at,
+            endpoint,
             rates: RateSet::with_capacity(180),
         })
     }
@@ -406,7 +435,7 @@ fn create_dir(path: &Path) -> Result<(), StoreError> {
 
 /// Creates an empty database file (0600) if there is none, so that SQLite
 /// never creates a world-readable file.
-fn create_file(path: &Path) -> Result<(), StoreError> {
+fn create_file(path: &Path, target: &Target) -> Result<(), StoreError> {
     match fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -414,14 +443,13 @@ fn create_file(path: &Path) -> Result<(), StoreError> {
         .open(path)
     {
         Ok(_) => {
-            log::info!("created the database {}", path.display());
+            log::info!("created the database {target}");
             Ok(())
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).io(|| {
             format!(
-                "cannot create the database {}; check that its directory is writable, or set --db (FXRATES_DB)",
-                path.display()
+                "cannot create the database {target}; check that its directory is writable, or set --db (FXRATES_DB)"
             )
         }),
     }
@@ -481,6 +509,34 @@ impl super::Store for SqliteStore {
         to: NaiveDate,
     ) -> Result<BTreeSet<NaiveDate>, StoreError> {
         SqliteStore::unavailable_between(self, from, to)
+    }
+
+    fn unavailable_days(&self) -> Result<Vec<super::UnavailableDay>, StoreError> {
+        let read = || -> rusqlite::Result<Vec<(String, String, String)>> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT date, recorded_at, reason FROM unavailable_days ORDER BY date")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        };
+        let rows = read().io(self.read_err())?;
+        rows.into_iter()
+            .map(|(date, at, reason)| {
+                let parsed = parse_date(&date).zip(
+                    DateTime::parse_from_rfc3339(&at)
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc)),
+                );
+                match parsed {
+                    Some((date, recorded_at)) => Ok(super::UnavailableDay {
+                        date,
+                        recorded_at,
+                        reason,
+                    }),
+                    None => Err(self.damaged(date)),
+                }
+            })
+            .collect()
     }
 
     fn summary(&self) -> Result<Summary, StoreError> {
@@ -563,5 +619,14 @@ impl super::Store for SqliteStore {
 
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
         SqliteStore::last_runs(self)
+    }
+
+    /// One file serves one host: the runs need no host to tell them apart.
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        SqliteStore::integrity_problem(self)
     }
 }

@@ -5,8 +5,7 @@ mod server;
 
 pub use server::*;
 
-// Reached through `both_stores!`, which not every test module uses yet.
-#[allow(dead_code)]
+#[macro_use]
 mod pg;
 
 pub use pg::*;
@@ -324,11 +323,14 @@ impl TestEnv {
         if let Some(pg) = &self.pg {
             return pg.sql(query);
         }
+        // Read-write without CREATE, but query-only: a read-only connection
+        // cannot recover the WAL a killed writer left, and fails.
         let conn = rusqlite::Connection::open_with_flags(
             &self.db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
         )
         .unwrap();
+        conn.pragma_update(None, "query_only", true).unwrap();
         let mut stmt = conn.prepare(query).unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |row| {
@@ -418,4 +420,19 @@ pub fn require_tool(tool: &str, install: &str) {
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(runs, "this test needs {tool}; {install}");
+}
+
+/// Runs `cmd` with stdout a pipe whose reader has already gone, as when
+/// `| head` exits first; returns (exit code, stderr).
+pub fn run_into_closed_pipe(mut cmd: std::process::Command) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = cmd
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_no_key(&err);
+    (out.status.code().unwrap_or(-1), err)
 }

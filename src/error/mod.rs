@@ -1,10 +1,15 @@
-//! Exit codes and the typed failure that carries one up to `main`.
+//! Exit codes, and the command boundary's verdict on every error.
 //!
-//! Business code returns `anyhow::Result`; wherever the exit code matters it
-//! attaches a [`Failure`] (via [`fail`] or [`ResultExt::exit`]). `main` walks
-//! the error chain for the first `Failure` and exits with its code, so no
-//! code below `main` ever calls `process::exit`.
+//! Commands return `anyhow::Result`. The layers below return typed errors
+//! ([`StoreError`], [`FetchError`]) that know no exit code; commands attach a
+//! [`Failure`] (via [`fail`] or [`ResultExt::exit`]) where they decide one
+//! themselves. [`verdict`] is the one place that turns each of them into an
+//! exit code and the line the user reads; `main` exits with the code of the
+//! first one in the chain, so no code below `main` calls `process::exit`.
 
+mod fetch;
+
+use crate::fixer::FetchError;
 use crate::store::StoreError;
 use std::fmt;
 
@@ -90,21 +95,34 @@ pub fn fail_with(
     })
 }
 
-/// Shorthand for `return Err(fail(..))`.
-#[macro_export]
-macro_rules! bail_with {
-    ($exit:expr, $($arg:tt)*) => {
-        return Err($crate::error::fail($exit, format!($($arg)*)))
-    };
+/// What a typed error means for the user: the exit code and the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub exit: Exit,
+    pub message: String,
 }
 
-/// The exit code a typed error carries, if `cause` is one: this is where
-/// the command boundary turns the lower layers' errors into exit codes.
-pub fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+/// The verdict on `cause`, if it is one of the typed errors of the layers
+/// below: this is where the command boundary turns them into exit codes and
+/// messages. `None` for an error that is only context.
+pub fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
     if let Some(f) = cause.downcast_ref::<Failure>() {
-        return Some(f.exit);
+        return Some(Verdict {
+            exit: f.exit,
+            message: f.message.clone(),
+        });
     }
-    cause.downcast_ref::<StoreError>().map(StoreError::exit)
+    if let Some(e) = cause.downcast_ref::<StoreError>() {
+        return Some(Verdict {
+            exit: e.exit(),
+            message: e.to_string(),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<FetchError>() {
+        let (exit, message) = fetch::describe(e);
+        return Some(Verdict { exit, message });
+    }
+    None
 }
 
 impl StoreError {
@@ -112,11 +130,11 @@ impl StoreError {
     /// says "try again"; everything else is the store failing.
     pub fn exit(&self) -> Exit {
         match self {
-            StoreError::Missing(_) => Exit::NoInput,
+            StoreError::Missing(_) | StoreError::Empty(_) => Exit::NoInput,
             StoreError::Locked { .. } => Exit::Locked,
             StoreError::Connect(e) if e.temporary => Exit::TempFail,
             StoreError::Connect(_) => Exit::Config,
-            StoreError::Lost { .. } => Exit::TempFail,
+            StoreError::Lost { .. } | StoreError::ClaimLost { .. } => Exit::TempFail,
             _ => Exit::IoErr,
         }
     }
@@ -125,8 +143,8 @@ impl StoreError {
 /// The exit code an error chain asks for: the outermost typed error (see
 /// [`verdict`]), else a storage error (74), else 70.
 pub fn exit_of(err: &anyhow::Error) -> Exit {
-    if let Some(exit) = err.chain().find_map(verdict) {
-        return exit;
+    if let Some(v) = err.chain().find_map(verdict) {
+        return v.exit;
     }
     for cause in err.chain() {
         if cause.downcast_ref::<rusqlite::Error>().is_some()
@@ -151,6 +169,9 @@ pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
                 Sql::SystemIoFailure => Some("disk I/O error: the disk may be full or failing"),
                 Sql::ReadOnly => Some("the file or its directory is read-only"),
                 Sql::CannotOpen => Some("the file or its directory cannot be opened or written"),
+                Sql::DatabaseCorrupt | Sql::NotADatabase => Some(
+                    "the file is damaged: restore it from a backup (see \"Backups\" in DEPLOYMENT.md)",
+                ),
                 _ => None,
             };
         }

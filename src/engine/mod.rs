@@ -1,0 +1,330 @@
+//! The fetch engine: the one code path that asks the provider for days and
+//! stores them. `ingest` fetches its day with [`Engine::fetch_day`];
+//! `backfill` and the healing step of `ingest` carry out a [`Plan`] with
+//! [`Engine::run`], which fetches one day at a time the same way, or a
+//! window at a time through `timeseries`.
+//!
+//! Every request goes through the engine's ledger, which records it in the
+//! store before it is sent and counts it against the month's budget; every
+//! day is committed as soon as it arrives, so that an interruption keeps
+//! what was fetched. fixer's "no rates for that date" (106) marks the date
+//! unavailable, wherever it comes from.
+
+mod plan;
+
+pub use plan::{Limit, Method, Plan, fit};
+
+use crate::error::{Exit, fail};
+use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
+use crate::progress::Progress;
+use crate::quota::Budget;
+use crate::rates::{EUR, Snapshot};
+use crate::store::{NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer};
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeSet;
+
+/// How far the provider's date may be from the business date asked for
+/// before the answer is refused.
+const MAX_DATE_DRIFT_DAYS: i64 = 7;
+
+/// Asks the provider for days and stores them, counting every request.
+pub struct Engine<'a> {
+    store: &'a mut dyn Store,
+    client: &'a Client,
+    /// The run's clock, for provenance and the records.
+    now: DateTime<Utc>,
+    /// The run's local date, for the plan's remembered answers.
+    today: NaiveDate,
+    /// This month's budget; counts the requests as they are made.
+    budget: Budget,
+    /// The requests this engine made.
+    requests: u64,
+}
+
+/// What became of one day asked for.
+#[derive(Debug)]
+pub enum Day {
+    /// Stored, with this many rates.
+    Stored(usize),
+    /// fixer has no rates for it (error 106); a historical date is now
+    /// recorded as unavailable.
+    Unavailable(FetchError),
+}
+
+/// What carrying out a plan did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stored: usize,
+    /// Days fixer has no rates for, now recorded as such.
+    pub unavailable: Vec<NaiveDate>,
+}
+
+/// How a plan is carried out.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch {
+    /// Applied again if the plan must switch to one request per day.
+    pub limit: Limit,
+    /// The name of the work in messages: "backfill", "healing".
+    pub what: &'static str,
+    /// The level of the notes on how the plan changes as it goes: info for
+    /// backfill, debug where the run ends with its own summary line.
+    pub notes: log::Level,
+}
+
+/// The request record, kept in the store, and the count of this run's
+/// requests: the client hands it every request before sending it.
+struct Ledger<'s> {
+    store: &'s mut dyn Store,
+    budget: &'s mut Budget,
+    requests: &'s mut u64,
+}
+
+impl Recorder for Ledger<'_> {
+    fn sending(&mut self, at: DateTime<Utc>, endpoint: &'static str) -> Result<i64, RecordError> {
+        let id = self
+            .store
+            .record_request(&Request {
+                at,
+                endpoint,
+                outcome: Request::UNANSWERED,
+            })
+            .map_err(|e| RecordError(Box::new(e)))?;
+        self.budget.used += 1;
+        *self.requests += 1;
+        Ok(id.0)
+    }
+
+    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError> {
+        self.store
+            .set_request_outcome(RequestId(token), outcome)
+            .map_err(|e| RecordError(Box::new(e)))
+    }
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        store: &'a mut dyn Store,
+        client: &'a Client,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        budget: Budget,
+    ) -> Engine<'a> {
+        Engine {
+            store,
+            client,
+            now,
+            today,
+            budget,
+            requests: 0,
+        }
+    }
+
+    /// The store, for reads between fetches.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// The month's budget, counting the requests made so far.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// The requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    fn ledger(&mut self) -> Ledger<'_> {
+        Ledger {
+            store: &mut *self.store,
+            budget: &mut self.budget,
+            requests: &mut self.requests,
+        }
+    }
+
+    /// Fetches one day through `call` (`latest`, or the historical
+    /// endpoint) and stores it under the business date `date`.
+    pub fn fetch_day(&mut self, date: NaiveDate, call: Call) -> anyhow::Result<Day> {
+        let client = self.client;
+        match client.day(call, &mut self.ledger()) {
+            Ok(snapshot) => {
+                check_drift(date, &snapshot)?;
+                self.store.put_day(
+                    date,
+                    &snapshot,
+                    &Provenance {
+                        endpoint: call.name(),
+                        fetched_at: self.now,
+                    },
+                )?;
+                log::debug!("stored {} rates for {date}", snapshot.rates.len());
+                Ok(Day::Stored(snapshot.rates.len()))
+            }
+            Err(e) if e.is_no_rates() => {
+                // `latest` names no date: there is nothing to remember.
+                if let Call::Historical(d) = call {
+                    self.store.mark_unavailable(d, self.now, &e.to_string())?;
+                }
+                Ok(Day::Unavailable(e))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fetches and stores the plan's days. On an error (quota used up, the
+    /// provider failing, ...) it stops at once; what was stored stays.
+    pub fn run(&mut self, mut plan: Plan, batch: Batch) -> anyhow::Result<Outcome> {
+        let total = plan.missing.len();
+        let mut out = Outcome::default();
+        let mut progress = Progress::new("fetching weekdays", total);
+        let result = self.fetch_all(&mut plan, batch, &mut out, &mut progress);
+        drop(progress);
+        result.map(|()| out.clone()).with_context(|| {
+            format!(
+                "{} stopped after storing {} of {total} missing weekdays (they are kept)",
+                batch.what, out.stored
+            )
+        })
+    }
+
+    fn fetch_all(
+        &mut self,
+        plan: &mut Plan,
+        batch: Batch,
+        out: &mut Outcome,
+        progress: &mut Progress,
+    ) -> anyhow::Result<()> {
+        if plan.method == Method::Timeseries {
+            for (from, to) in plan.chunks() {
+                if !self.timeseries(plan, from, to, batch, out, progress)? {
+                    plan.method = Method::Historical;
+                    plan.missing.retain(|d| *d >= from);
+                    fit(plan, &self.budget, batch.limit, batch.what)?;
+                    log::log!(batch.notes, "{}", plan.describe());
+                    break;
+                }
+            }
+        }
+        if plan.method == Method::Historical {
+            for &date in &plan.missing {
+                match self.fetch_day(date, Call::Historical(date))? {
+                    Day::Stored(_) => out.stored += 1,
+                    Day::Unavailable(_) => {
+                        log::warn!(
+                            "fixer.io has no rates for {date} (error 106); recorded, and not \
+                             asked again (`fxrates ingest --date {date}` asks anyway)"
+                        );
+                        out.unavailable.push(date);
+                    }
+                }
+                progress.advance(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches one `timeseries` window; `false` when the plan refused the
+    /// endpoint (remembered, so that the next runs ask one day at a time).
+    fn timeseries(
+        &mut self,
+        plan: &Plan,
+        from: NaiveDate,
+        to: NaiveDate,
+        batch: Batch,
+        out: &mut Outcome,
+        progress: &mut Progress,
+    ) -> anyhow::Result<bool> {
+        let client = self.client;
+        let days = match client.timeseries(from, to, &mut self.ledger()) {
+            Ok(days) => days,
+            Err(e) if e.is_plan_refusal() => {
+                self.store.set_timeseries_answer(TimeseriesAnswer {
+                    allowed: false,
+                    on: self.today,
+                })?;
+                log::log!(
+                    batch.notes,
+                    "the fixer.io plan does not include the timeseries endpoint; fetching one day \
+                     per request instead (remembered: asked again after {} days, or with \
+                     `fxrates backfill --retry-timeseries`)",
+                    plan::TIMESERIES_RETRY_DAYS
+                );
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store.set_timeseries_answer(TimeseriesAnswer {
+            allowed: true,
+            on: self.today,
+        })?;
+        // Only the missing weekdays asked for: never a weekend key, never a
+        // stored day, never a day outside the window.
+        let wanted: BTreeSet<NaiveDate> = plan
+            .missing
+            .iter()
+            .copied()
+            .filter(|d| (from..=to).contains(d))
+            .collect();
+        let keep: Vec<NewDay<'_>> = days
+            .iter()
+            .filter(|(d, _)| wanted.contains(d))
+            .map(|(d, rates)| NewDay {
+                date: *d,
+                source_date: *d,
+                source_timestamp: None,
+                rates,
+            })
+            .collect();
+        if keep.len() < days.len() {
+            log::debug!(
+                "ignored {} days of the timeseries answer (weekends, stored or outside {from}..{to})",
+                days.len() - keep.len()
+            );
+        }
+        self.store.put_days(
+            &keep,
+            EUR,
+            &Provenance {
+                endpoint: "timeseries",
+                fetched_at: self.now,
+            },
+        )?;
+        out.stored += keep.len();
+        let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
+        for &date in &wanted {
+            if !got.contains(&date) {
+                self.store
+                    .mark_unavailable(date, self.now, "not in fixer's timeseries answer")?;
+                log::warn!(
+                    "fixer.io sent no rates for {date} in its timeseries answer; recorded, and not asked again"
+                );
+                out.unavailable.push(date);
+            }
+        }
+        progress.advance(wanted.len());
+        log::debug!("stored {} days from {from} to {to}", keep.len());
+        Ok(true)
+    }
+}
+
+/// Refuses an answer dated far from the day asked for; warns on a small drift.
+fn check_drift(date: NaiveDate, snapshot: &Snapshot) -> anyhow::Result<()> {
+    let drift = (snapshot.source_date - date).num_days().abs();
+    if drift > MAX_DATE_DRIFT_DAYS {
+        return Err(fail(
+            Exit::DataErr,
+            format!(
+                "fixer.io answered with rates dated {} when {date} was asked for; nothing was stored",
+                snapshot.source_date
+            ),
+        ));
+    }
+    if drift != 0 {
+        log::warn!(
+            "fixer.io dated its answer {} for business day {date}; stored under {date}, with the provider's date kept",
+            snapshot.source_date
+        );
+    }
+    Ok(())
+}

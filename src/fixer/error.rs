@@ -1,0 +1,219 @@
+//! What can go wrong with a request, as data: what happened, to which
+//! request, and whether another try may help. The words a user reads and the
+//! exit code are chosen at the command boundary (`crate::error`), not here.
+
+use super::Call;
+use crate::secret::scrub;
+use std::fmt;
+use std::time::Duration;
+
+/// A request that did not bring usable data.
+#[derive(Debug)]
+pub struct FetchError {
+    /// What was asked for.
+    pub call: Call,
+    /// The provider's host.
+    pub host: String,
+    /// Whether the endpoint is HTTPS.
+    pub https: bool,
+    /// Whether the key went in a header (APILayer) rather than the query.
+    pub header_auth: bool,
+    /// What happened on the last try (boxed: errors travel in `Result`s).
+    pub kind: Box<FetchErrorKind>,
+    /// Why no further try was made, when the last one was worth retrying.
+    pub gave_up: Option<GaveUp>,
+}
+
+/// What happened on one try.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    /// No answer within the time allowed: `connect` and `total` are the
+    /// limits; `cut_short` says the run's time budget shortened `total`.
+    Timeout {
+        connect: Duration,
+        total: Duration,
+        cut_short: bool,
+    },
+    /// The answer was larger than `limit` bytes.
+    TooLarge { limit: u64 },
+    /// The host name did not resolve.
+    HostNotFound,
+    /// The connection could not be made.
+    ConnectFailed,
+    /// The connection broke off; `what` names how.
+    ConnectionBroken { what: String },
+    /// The TLS handshake failed.
+    Tls,
+    /// Another transport failure; `detail` is the library's text, scrubbed.
+    Transport { detail: String },
+    /// The endpoint answered with a redirect, which is never followed (the
+    /// key would go along).
+    Redirect { status: u16, location: String },
+    /// An HTTP error status without fixer's own error envelope (or with the
+    /// APILayer gateway's `{"message": ...}`).
+    Status {
+        status: u16,
+        message: Option<String>,
+        /// `x-ratelimit-remaining-month`, when the gateway sent it.
+        quota_left: Option<u64>,
+        /// `Retry-After`, when sent and readable.
+        retry_after: Option<Duration>,
+    },
+    /// fixer's own refusal (`success: false`, or the APILayer error envelope).
+    Provider(ProviderRefusal),
+    /// HTTP 200, but a body that cannot be used; `why` says what is wrong.
+    Unusable { why: String },
+    /// The run's time budget was spent before the request could be sent.
+    BudgetSpent {
+        budget: Duration,
+        after_retries: bool,
+    },
+    /// The request could not be recorded, so it was not sent.
+    NotRecorded(RecordError),
+}
+
+/// fixer's error code, type and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderRefusal {
+    /// The numeric code, from the answer or, for the APILayer envelope's
+    /// string codes, from its type (0 when unknown).
+    pub code: i64,
+    /// Whether the answer itself carried the numeric code.
+    pub code_sent: bool,
+    pub kind: Option<String>,
+    pub info: Option<String>,
+}
+
+/// Why a retryable failure was not tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    /// Every try allowed failed.
+    Tries(u32),
+    /// The server asked for a longer wait than a run waits.
+    RetryAfter { asked: Duration, max: Duration },
+    /// The run's time budget allows no further try.
+    NoTimeLeft { budget: Duration },
+}
+
+/// A failure to record a request, from whatever keeps the record.
+#[derive(Debug)]
+pub struct RecordError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl PartialEq for RecordError {
+    fn eq(&self, other: &RecordError) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for RecordError {}
+
+impl Clone for RecordError {
+    fn clone(&self) -> RecordError {
+        RecordError(self.0.to_string().into())
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for FetchError {
+    /// The record's own failure, so that its cause (a full disk, ...) can be
+    /// told to the user.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            FetchErrorKind::NotRecorded(e) => Some(e.0.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl FetchError {
+    /// Whether the same request may succeed if sent again.
+    pub fn retryable(&self) -> bool {
+        self.gave_up.is_none() && self.kind.retryable()
+    }
+
+    /// fixer's answer that its data has no rates for the date asked (106).
+    pub fn is_no_rates(&self) -> bool {
+        matches!(&*self.kind, FetchErrorKind::Provider(r) if r.code == 106)
+    }
+
+    /// fixer's answer that the plan lacks the endpoint asked for (105
+    /// `function_access_restricted`).
+    pub fn is_plan_refusal(&self) -> bool {
+        matches!(&*self.kind, FetchErrorKind::Provider(r)
+            if r.code == 105 && r.kind.as_deref() == Some("function_access_restricted"))
+    }
+}
+
+impl FetchErrorKind {
+    /// Whether a failure of this kind may pass if the request is sent again:
+    /// a timeout, a broken connection, HTTP 408, 429 or 5xx (unless the
+    /// monthly quota is known to be spent). Never a refusal, bad data or a
+    /// plan restriction: sending those again would only spend quota.
+    pub fn retryable(&self) -> bool {
+        match self {
+            FetchErrorKind::Timeout { .. } => true,
+            FetchErrorKind::ConnectFailed | FetchErrorKind::ConnectionBroken { .. } => true,
+            FetchErrorKind::Status {
+                status, quota_left, ..
+            } => matches!(status, 408 | 429 | 500..=599) && *quota_left != Some(0),
+            _ => false,
+        }
+    }
+
+    /// The wait the server asked for, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchErrorKind::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A short, plain description: the request record's outcome and the log
+/// line of a failed try. Never carries the key.
+impl fmt::Display for FetchErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchErrorKind::Timeout { total, .. } => {
+                write!(f, "no answer within {} ms", total.as_millis())
+            }
+            FetchErrorKind::TooLarge { limit } => write!(f, "answer larger than {limit} bytes"),
+            FetchErrorKind::HostNotFound => f.write_str("host not found"),
+            FetchErrorKind::ConnectFailed => f.write_str("cannot connect"),
+            FetchErrorKind::ConnectionBroken { what } => write!(f, "connection failed ({what})"),
+            FetchErrorKind::Tls => f.write_str("TLS handshake failed"),
+            FetchErrorKind::Transport { detail } => write!(f, "transport error: {detail}"),
+            FetchErrorKind::Redirect { status, location } => {
+                write!(f, "redirect (HTTP {status}) to {location}, not followed")
+            }
+            FetchErrorKind::Status {
+                status, message, ..
+            } => match message {
+                Some(m) => write!(f, "HTTP {status}: {}", scrub(m.trim())),
+                None => write!(f, "HTTP {status}"),
+            },
+            FetchErrorKind::Provider(r) => {
+                write!(
+                    f,
+                    "fixer.io error {} ({})",
+                    r.code,
+                    r.kind.as_deref().unwrap_or("-")
+                )?;
+                match &r.info {
+                    Some(i) => write!(f, ": {}", scrub(i.trim())),
+                    None => Ok(()),
+                }
+            }
+            FetchErrorKind::Unusable { why } => write!(f, "unusable answer: {}", scrub(why)),
+            FetchErrorKind::BudgetSpent { budget, .. } => {
+                write!(f, "time budget of {} s spent", budget.as_secs())
+            }
+            FetchErrorKind::NotRecorded(e) => write!(f, "not sent: cannot record it ({})", e.0),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The health of the history, computed once from the store and printed by
+//! `status` as text, JSON or Prometheus metrics (and written to the metrics
+//! file after every run that writes).
+
+use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
+use crate::quota::{Budget, month_start};
+use crate::settings::Now;
+use crate::store::{self, LastRun, Store, StoreError, Summary, TimeseriesAnswer};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What `status` reports; its JSON form is this struct's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub healthy: bool,
+    /// What is wrong, one sentence each, saying what to do.
+    pub problems: Vec<String>,
+    pub today: NaiveDate,
+    pub latest_date: Option<NaiveDate>,
+    pub latest_age_days: Option<i64>,
+    /// Weekdays of the last month, today excepted, neither stored nor known
+    /// to have no rates.
+    pub missing_dates: Vec<NaiveDate>,
+    /// Weekdays of the last month fixer said it has no rates for.
+    pub unavailable_dates: Vec<NaiveDate>,
+    pub days_stored: u64,
+    pub oldest_date: Option<NaiveDate>,
+    /// The first day of the month the requests are counted in (UTC).
+    pub month: NaiveDate,
+    pub requests_this_month: u64,
+    pub monthly_quota: u64,
+    /// What the plan last answered to `timeseries` ("allowed YYYY-MM-DD" or
+    /// "refused YYYY-MM-DD" in JSON), `None` when it was never asked.
+    #[serde(serialize_with = "as_text")]
+    pub timeseries: Option<TimeseriesAnswer>,
+    /// The last run of each command.
+    pub last_runs: BTreeMap<String, RunHealth>,
+    /// The last run of each command on each host, where the store records
+    /// hosts (PostgreSQL): host, then command.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, BTreeMap<String, RunHealth>>,
+    /// When an ingest or backfill last succeeded (for the metrics).
+    #[serde(skip)]
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+/// How the last run of a command went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunHealth {
+    pub started_at: DateTime<Utc>,
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+    /// The machine it ran on, where the store records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl From<LastRun> for RunHealth {
+    fn from(r: LastRun) -> RunHealth {
+        RunHealth {
+            started_at: r.started_at,
+            outcome: match r.ok {
+                Some(true) => RunOutcome::Ok,
+                Some(false) => RunOutcome::Failed,
+                None => RunOutcome::Unfinished,
+            },
+            // Stored by this or an older version, which kept the provider's
+            // text raw.
+            error: r.error.as_deref().map(crate::untrusted::one_line),
+            host: r.host,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    Ok,
+    Failed,
+    /// Killed, or still running.
+    Unfinished,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Unfinished => "unfinished",
+        }
+    }
+}
+
+fn as_text<S: Serializer>(answer: &Option<TimeseriesAnswer>, s: S) -> Result<S::Ok, S::Error> {
+    match answer {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_none(),
+    }
+}
+
+/// What the health is computed from, as read from the store.
+#[derive(Debug, Default)]
+struct Facts {
+    summary: Summary,
+    missing: Vec<NaiveDate>,
+    unavailable: BTreeSet<NaiveDate>,
+    runs: Vec<LastRun>,
+    host_runs: Vec<LastRun>,
+    used: u64,
+    timeseries: Option<TimeseriesAnswer>,
+    last_success: Option<DateTime<Utc>>,
+}
+
+impl Health {
+    /// The health of the history in `store`; `None` is a store that does not
+    /// exist yet, reported as empty: that is exactly what monitoring must
+    /// hear about.
+    pub fn gather(store: Option<&dyn Store>, now: &Now, quota: u64) -> Result<Health, StoreError> {
+        // A damaged file is reported, not read further: what could still
+        // be read of it would not be the truth.
+        let damage = match store.map(|s| s.integrity_problem()) {
+            Some(Ok(problem)) => problem,
+            Some(Err(StoreError::Corrupt { problem, .. })) => Some(problem),
+            Some(Err(e)) => return Err(e),
+            None => None,
+        };
+        let facts = match store {
+            Some(store) if damage.is_none() => Facts::read(store, now, quota)?,
+            _ => {
+                // Every weekday of the month is missing from an empty history.
+                let (from, yesterday) = Facts::window(now);
+                Facts {
+                    missing: weekdays(from, yesterday).collect(),
+                    ..Facts::default()
+                }
+            }
+        };
+        Ok(Health::judge(facts, damage, now, quota))
+    }
+
+    fn judge(facts: Facts, damage: Option<String>, now: &Now, quota: u64) -> Health {
+        let today = now.today;
+        let latest = facts.summary.latest;
+        let expected = previous_weekday(today);
+        let mut problems = Vec::new();
+        if let Some(problem) = damage {
+            problems.push(format!(
+                "the database is damaged ({problem}); restore it from a backup (see \"Backups\" \
+                 in DEPLOYMENT.md), then run `fxrates ingest`"
+            ));
+        }
+        match latest {
+            None => problems.push("no rates are stored; run `fxrates backfill`".to_string()),
+            Some(latest) if latest < expected => problems.push(format!(
+                "the latest stored day is {latest}, older than {expected}, the last weekday \
+                 before today; check that `fxrates ingest` runs and succeeds"
+            )),
+            Some(_) => {}
+        }
+        let missing = &facts.missing;
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{} weekday{} of the last {MONTH_DAYS} days {} missing; run `fxrates backfill`",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                if missing.len() == 1 { "is" } else { "are" },
+            ));
+        }
+        Health {
+            healthy: problems.is_empty(),
+            problems,
+            today,
+            latest_date: latest,
+            latest_age_days: latest.map(|d| (today - d).num_days()),
+            missing_dates: facts.missing,
+            unavailable_dates: facts.unavailable.into_iter().collect(),
+            days_stored: facts.summary.days,
+            oldest_date: facts.summary.oldest,
+            month: month_start(now.utc).date_naive(),
+            requests_this_month: facts.used,
+            monthly_quota: quota,
+            timeseries: facts.timeseries,
+            last_runs: facts
+                .runs
+                .into_iter()
+                .map(|r| (r.command.clone(), RunHealth::from(r)))
+                .collect(),
+            hosts: facts
+                .host_runs
+                .into_iter()
+                .filter_map(|r| Some((r.host.clone()?, r.command.clone(), RunHealth::from(r))))
+                .fold(BTreeMap::new(), |mut hosts, (host, command, run)| {
+                    hosts
+                        .entry(host)
+                        .or_insert_with(BTreeMap::new)
+                        .insert(command, run);
+                    hosts
+                }),
+            last_success: facts.last_success,
+        }
+    }
+}
+
+impl Facts {
+    /// The days checked for gaps: the last month, today excepted (the
+    /// morning run may not have happened yet).
+    fn window(now: &Now) -> (NaiveDate, NaiveDate) {
+        let (from, _) = window_ending(now.today, MONTH_DAYS);
+        (from, now.today.pred_opt().unwrap_or(now.today))
+    }
+
+    fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Facts, StoreError> {
+        let today = now.today;
+        let (from, yesterday) = Facts::window(now);
+        Ok(Facts {
+            summary: store.summary()?,
+            missing: store::missing_weekdays(store, from, yesterday)?,
+            unavailable: store.unavailable_between(from, today)?,
+            runs: store.last_runs()?,
+            host_runs: store.last_runs_by_host()?,
+            used: Budget::read(store, now, quota)?.used,
+            timeseries: store.timeseries_answer()?,
+            last_success: store.last_success(&["ingest", "backfill"])?,
+        })
+    }
+}
