@@ -202,7 +202,8 @@ fn a_panic_message_is_scrubbed() {
             key.expose()
         );
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    // /proc/self/exe: this very binary, even if a rebuild replaced the file.
+    let out = Command::new("/proc/self/exe")
         .args([
             "--exact",
             "secrets::a_panic_message_is_scrubbed",
@@ -252,7 +253,8 @@ fn a_panic_exits_70_with_one_line() {
         let exit = fxrates::catching_panics(|| panic!("an invariant broke"));
         std::process::exit(i32::from(exit.code()));
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    // /proc/self/exe: this very binary, even if a rebuild replaced the file.
+    let out = Command::new("/proc/self/exe")
         .args([
             "--exact",
             "secrets::a_panic_exits_70_with_one_line",
