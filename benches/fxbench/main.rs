@@ -13,6 +13,9 @@
 //! only serves the history until killed, for profiling by hand, and the
 //! FXBENCH_EXE variable measures another fxrates binary than this build's.
 
+// The modules are `pub` to one another; the crate is a benchmark.
+#![allow(unreachable_pub)]
+
 mod history;
 mod hosts;
 mod process;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// A request that did not bring usable data.
 #[derive(Debug)]
-pub struct FetchError {
+pub(crate) struct FetchError {
     /// What was asked for.
     pub call: Call,
     /// The provider's host.
@@ -26,7 +26,7 @@ pub struct FetchError {
 
 /// What happened on one try.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FetchErrorKind {
+pub(crate) enum FetchErrorKind {
     /// No answer within the time allowed: `connect` and `total` are the
     /// limits; `cut_short` says the run's time budget shortened `total`.
     Timeout {
@@ -42,8 +42,12 @@ pub enum FetchErrorKind {
     ConnectFailed,
     /// The connection broke off; `what` names how.
     ConnectionBroken { what: String },
-    /// The TLS handshake failed.
-    Tls,
+    /// TLS failed: `why` in words; `certificate` when the server's
+    /// certificate was refused (untrusted, expired, for another name).
+    Tls { why: String, certificate: bool },
+    /// The server was reached but its reply broke HTTP's rules; `what`
+    /// names how (a bad chunk size, conflicting Content-Lengths, ...).
+    Malformed { what: String },
     /// Another transport failure; `detail` is the library's text, scrubbed.
     Transport { detail: String },
     /// The endpoint answered with a redirect, which is never followed (the
@@ -74,7 +78,7 @@ pub enum FetchErrorKind {
 
 /// fixer's error code, type and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProviderRefusal {
+pub(crate) struct ProviderRefusal {
     /// The numeric code, from the answer or, for the APILayer envelope's
     /// string codes, from its type (0 when unknown).
     pub code: i64,
@@ -86,7 +90,7 @@ pub struct ProviderRefusal {
 
 /// Why a retryable failure was not tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GaveUp {
+pub(crate) enum GaveUp {
     /// Every try allowed failed.
     Tries(u32),
     /// The server asked for a longer wait than a run waits.
@@ -97,7 +101,7 @@ pub enum GaveUp {
 
 /// A failure to record a request, from whatever keeps the record.
 #[derive(Debug)]
-pub struct RecordError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
+pub(crate) struct RecordError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
 
 impl PartialEq for RecordError {
     fn eq(&self, other: &RecordError) -> bool {
@@ -132,18 +136,18 @@ impl std::error::Error for FetchError {
 
 impl FetchError {
     /// Whether the same request may succeed if sent again.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         self.gave_up.is_none() && self.kind.retryable()
     }
 
     /// fixer's answer that its data has no rates for the date asked (106).
-    pub fn is_no_rates(&self) -> bool {
+    pub(crate) fn is_no_rates(&self) -> bool {
         matches!(&*self.kind, FetchErrorKind::Provider(r) if r.code == 106)
     }
 
     /// fixer's answer that the plan lacks the endpoint asked for (105
     /// `function_access_restricted`).
-    pub fn is_plan_refusal(&self) -> bool {
+    pub(crate) fn is_plan_refusal(&self) -> bool {
         matches!(&*self.kind, FetchErrorKind::Provider(r)
             if r.code == 105 && r.kind.as_deref() == Some("function_access_restricted"))
     }
@@ -154,7 +158,7 @@ impl FetchErrorKind {
     /// a timeout, a broken connection, HTTP 408, 429 or 5xx (unless the
     /// monthly quota is known to be spent). Never a refusal, bad data or a
     /// plan restriction: sending those again would only spend quota.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match self {
             FetchErrorKind::Timeout { .. } => true,
             FetchErrorKind::ConnectFailed | FetchErrorKind::ConnectionBroken { .. } => true,
@@ -166,7 +170,7 @@ impl FetchErrorKind {
     }
 
     /// The wait the server asked for, if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             FetchErrorKind::Status { retry_after, .. } => *retry_after,
             _ => None,
@@ -186,7 +190,8 @@ impl fmt::Display for FetchErrorKind {
             FetchErrorKind::HostNotFound => f.write_str("host not found"),
             FetchErrorKind::ConnectFailed => f.write_str("cannot connect"),
             FetchErrorKind::ConnectionBroken { what } => write!(f, "connection failed ({what})"),
-            FetchErrorKind::Tls => f.write_str("TLS handshake failed"),
+            FetchErrorKind::Tls { why, .. } => write!(f, "TLS failed: {why}"),
+            FetchErrorKind::Malformed { what } => write!(f, "not valid HTTP: {what}"),
             FetchErrorKind::Transport { detail } => write!(f, "transport error: {detail}"),
             FetchErrorKind::Redirect { status, location } => {
                 write!(f, "redirect (HTTP {status}) to {location}, not followed")
