@@ -6,21 +6,25 @@
 //! its errors.
 
 mod key;
+mod network;
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
+use crate::net::Network;
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
+use crate::tls::CaSources;
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
     /// How long a writer waits for another run to finish with the database.
@@ -43,11 +47,15 @@ pub struct Settings {
     api_key: Option<Secret>,
     /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
     credentials: Option<PathBuf>,
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    ca: CaSources,
+    /// How HTTP servers are reached, worked out when first needed.
+    network: OnceLock<Network>,
 }
 
 /// What the terminal (or the variables describing it) allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// The width to fill, if known.
     pub columns: Option<usize>,
     /// Whether the locale promises UTF-8 output.
@@ -56,7 +64,7 @@ pub struct Terminal {
 
 impl Settings {
     /// Resolves everything from the parsed command line and the environment.
-    pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+    pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
             now: Now::read()?,
@@ -73,16 +81,27 @@ impl Settings {
                 utf8: utf8_locale(),
             },
             retry_base: retry_base()?,
-            api_key: env::var("FIXER_API_KEY").ok().map(Secret::new),
+            api_key: var("FIXER_API_KEY")?.map(Secret::new),
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
+            ca: network::ca_sources(),
+            network: OnceLock::new(),
         })
+    }
+
+    /// How fixer.io and the monitoring ping are reached: the trusted CAs.
+    pub fn network(&self) -> anyhow::Result<&Network> {
+        if let Some(n) = self.network.get() {
+            return Ok(n);
+        }
+        let n = network::network(&self.ca)?;
+        Ok(self.network.get_or_init(|| n))
     }
 
     /// The store `text` names (a SQLite file or a PostgreSQL URL), as
     /// `--db` would: for commands that take stores as arguments.
-    pub fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+    pub(crate) fn store_at(&self, text: &str) -> anyhow::Result<Target> {
         if text.is_empty() {
             return Err(fail(
                 Exit::Usage,
@@ -93,12 +112,12 @@ impl Settings {
     }
 
     /// Opens the history for reading.
-    pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
         store::open(&self.db, Access::Read)
     }
 
     /// Opens the history for writing, creating it if `create`.
-    pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
             &self.db,
             Access::Write {
@@ -114,7 +133,7 @@ impl Settings {
 
     /// Connection settings from the provider flags (and their variables),
     /// with the API key.
-    pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
+    pub(crate) fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
         let auth = match args.auth {
@@ -128,6 +147,7 @@ impl Settings {
             self.credentials.as_deref(),
         )?;
         Ok(fixer::Settings {
+            network: self.network()?.clone(),
             endpoint,
             auth,
             key,
@@ -145,13 +165,28 @@ impl Settings {
     }
 }
 
+/// The value of the variable `name`: `None` when unset or empty (an env
+/// file's `NAME=` line means "not set", for every variable alike); a value
+/// that is not UTF-8 is refused naming the variable.
+fn var(name: &str) -> anyhow::Result<Option<String>> {
+    match env::var(name) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(_)) => Err(fail(
+            Exit::Config,
+            format!("{name} is not valid UTF-8 text; set it again, or unset it"),
+        )),
+    }
+}
+
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
-pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 
 /// The current time, read once per run and passed down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
+pub(crate) struct Now {
     /// When the run started.
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
@@ -163,7 +198,7 @@ pub struct Now {
 impl Now {
     /// The time now: the run's start plus what has passed since (so that a
     /// test's fixed clock moves on as the run does).
-    pub fn current(&self) -> DateTime<Utc> {
+    pub(crate) fn current(&self) -> DateTime<Utc> {
         self.utc + self.started.elapsed()
     }
 }
@@ -171,8 +206,8 @@ impl Now {
 impl Now {
     /// The real clock, or `FXRATES_NOW` (RFC 3339), which exists for tests.
     fn read() -> anyhow::Result<Now> {
-        let utc = match env::var("FXRATES_NOW") {
-            Ok(text) => DateTime::parse_from_rfc3339(&text)
+        let utc = match var("FXRATES_NOW")? {
+            Some(text) => DateTime::parse_from_rfc3339(&text)
                 .map_err(|e| {
                     fail(
                         Exit::Usage,
@@ -180,7 +215,7 @@ impl Now {
                     )
                 })?
                 .with_timezone(&Utc),
-            Err(_) => Utc::now(),
+            None => Utc::now(),
         };
         Ok(Now {
             utc,
@@ -227,7 +262,8 @@ fn postgres(text: &str) -> anyhow::Result<Target> {
             .map(PathBuf::from)
             .filter(|p| p.is_absolute()),
     };
-    let server = Server::resolve(url, &os_user(), &sources)?;
+    let mut server = Server::resolve(url, &os_user(), &sources)?;
+    server.system_ca = network::ca_sources();
     Ok(Target::Postgres {
         server: Box::new(server),
         schema: schema_name()?,
@@ -237,7 +273,7 @@ fn postgres(text: &str) -> anyhow::Result<Target> {
 /// `FXRATES_DB_SCHEMA`, else `fxrates`: a plain lower-case name, so that it
 /// reads the same quoted or not, and never `public` or a system schema.
 fn schema_name() -> anyhow::Result<String> {
-    let Ok(name) = env::var("FXRATES_DB_SCHEMA") else {
+    let Some(name) = var("FXRATES_DB_SCHEMA")? else {
         return Ok(store::DEFAULT_SCHEMA.to_string());
     };
     let plain = name.len() <= 63
@@ -341,9 +377,9 @@ fn retry_base() -> anyhow::Result<Duration> {
 /// How long a writer waits for another fxrates run to finish with the
 /// database: `FXRATES_LOCK_TIMEOUT` seconds, 60 by default.
 fn lock_timeout() -> anyhow::Result<Duration> {
-    match env::var("FXRATES_LOCK_TIMEOUT") {
-        Err(_) => Ok(Duration::from_secs(60)),
-        Ok(text) => text
+    match var("FXRATES_LOCK_TIMEOUT")? {
+        None => Ok(Duration::from_secs(60)),
+        Some(text) => text
             .trim()
             .parse::<u64>()
             .ok()
@@ -361,9 +397,9 @@ fn lock_timeout() -> anyhow::Result<Duration> {
 }
 
 fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
-    match env::var(name) {
-        Err(_) => Ok(None),
-        Ok(text) => text
+    match var(name)? {
+        None => Ok(None),
+        Some(text) => text
             .trim()
             .parse::<u64>()
             .map(|ms| Some(Duration::from_millis(ms)))

@@ -2,8 +2,10 @@
 //! gives, and a clean environment to run the real binary in.
 
 mod server;
+mod tls;
 
 pub use server::*;
+pub use tls::*;
 
 #[macro_use]
 mod pg;
