@@ -64,7 +64,6 @@ impl DayView {
                     None => kept.push(c, "1"), // the base itself
                 }
             }
-            kept.sort_and_find_duplicate();
             rates = dedup(kept);
         }
         Ok(DayView {
@@ -175,6 +174,5 @@ fn rebase(rates: &RateSet, old_base: Currency, base: Currency) -> Option<RateSet
             out.push(c, &cross_rate(decimal::parse(r)?, base_rate)?);
         }
     }
-    out.sort_and_find_duplicate();
     Some(out)
 }
