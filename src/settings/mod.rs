@@ -180,6 +180,13 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// `RUST_LOG`, which replaces the log levels `-v` and `-q` choose. Read
+/// when logging starts, before the other settings, so that resolving them
+/// can be logged.
+pub(crate) fn log_filters() -> Option<String> {
+    env::var("RUST_LOG").ok()
+}
+
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
 pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
