@@ -9,7 +9,7 @@ use ureq::typestate::AgentScope;
 
 /// What every HTTP agent of a run shares.
 #[derive(Clone, Debug, Default)]
-pub struct Network {
+pub(crate) struct Network {
     /// The trusted CAs; `None` when the system has none, and then the CAs
     /// bundled with fxrates (Mozilla's) are trusted instead.
     pub roots: Option<Arc<Vec<Certificate<'static>>>>,
@@ -17,7 +17,7 @@ pub struct Network {
 
 impl Network {
     /// The trust from the CA certificates found (see [`crate::tls::trusted`]).
-    pub fn new(roots: Option<Vec<rustls::pki_types::CertificateDer<'static>>>) -> Network {
+    pub(crate) fn new(roots: Option<Vec<rustls::pki_types::CertificateDer<'static>>>) -> Network {
         Network {
             roots: roots.map(|certs| {
                 Arc::new(
@@ -31,7 +31,7 @@ impl Network {
     }
 
     /// An agent configuration with this trust.
-    pub fn agent_config(&self) -> ConfigBuilder<AgentScope> {
+    pub(crate) fn agent_config(&self) -> ConfigBuilder<AgentScope> {
         let roots = match &self.roots {
             Some(certs) => RootCerts::Specific(Arc::clone(certs)),
             None => {

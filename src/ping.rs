@@ -88,14 +88,9 @@ pub(crate) struct Pinger {
 }
 
 impl Pinger {
-<<<<<<< HEAD
-    pub(crate) fn new(url: Secret) -> Pinger {
-        let config = ureq::Agent::config_builder()
-=======
-    pub fn new(url: Secret, network: &Network) -> Pinger {
+    pub(crate) fn new(url: Secret, network: &Network) -> Pinger {
         let config = network
             .agent_config()
->>>>>>> main
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
             .max_redirects(0)

@@ -29,7 +29,7 @@ impl CaSources {
 /// either is set (and then only from them, as OpenSSL does), else the
 /// system's store. `Ok(None)` when the system has none. Errors are one line
 /// naming the variable to fix.
-pub fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
+pub(crate) fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
     if !sources.is_set() {
         let found = rustls_native_certs::load_native_certs();
         for e in &found.errors {
@@ -80,7 +80,7 @@ pub fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>
 }
 
 /// [`trusted`] as a rustls store, for clients that need the system's CAs.
-pub fn root_store(sources: &CaSources) -> Result<RootCertStore, String> {
+pub(crate) fn root_store(sources: &CaSources) -> Result<RootCertStore, String> {
     let certs = trusted(sources)?.ok_or(
         "TLS verification needs root certificates and the system has none; install \
          ca-certificates, or set SSL_CERT_FILE to a PEM file of CA certificates",

@@ -37,13 +37,9 @@ pub enum Auth {
 
 /// Connection settings.
 #[derive(Clone, Debug)]
-<<<<<<< HEAD
 pub(crate) struct Settings {
-=======
-pub struct Settings {
     /// The trusted CAs (and the proxy) every request goes by.
     pub network: crate::net::Network,
->>>>>>> main
     pub endpoint: Endpoint,
     pub auth: Auth,
     pub key: Secret,
@@ -131,15 +127,10 @@ struct Answer {
 }
 
 impl Client {
-<<<<<<< HEAD
     pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let config = ureq::Agent::config_builder()
-=======
-    pub fn new(settings: Settings, now: DateTime<Utc>) -> Client {
         let config = settings
             .network
             .agent_config()
->>>>>>> main
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)

@@ -91,7 +91,7 @@ impl Settings {
     }
 
     /// How fixer.io and the monitoring ping are reached: the trusted CAs.
-    pub fn network(&self) -> anyhow::Result<&Network> {
+    pub(crate) fn network(&self) -> anyhow::Result<&Network> {
         if let Some(n) = self.network.get() {
             return Ok(n);
         }

@@ -8,7 +8,7 @@ use std::env;
 use std::path::PathBuf;
 
 /// `SSL_CERT_FILE` and `SSL_CERT_DIR` (`:`-separated); empty means unset.
-pub fn ca_sources() -> CaSources {
+pub(super) fn ca_sources() -> CaSources {
     CaSources {
         file: env::var_os("SSL_CERT_FILE")
             .filter(|v| !v.is_empty())
@@ -25,7 +25,7 @@ pub fn ca_sources() -> CaSources {
 
 /// The network every HTTP agent of the run uses: a CA variable that names
 /// nothing usable is a configuration error (78) before anything is opened.
-pub fn network(ca: &CaSources) -> anyhow::Result<Network> {
+pub(super) fn network(ca: &CaSources) -> anyhow::Result<Network> {
     let roots = crate::tls::trusted(ca).map_err(|why| fail(Exit::Config, why))?;
     Ok(Network::new(roots))
 }
