@@ -26,6 +26,7 @@ mod package;
 mod postgres;
 mod properties;
 mod provider_errors;
+mod proxy;
 mod prune;
 mod secrets;
 mod show;
