@@ -16,7 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the run is telling the monitor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Start,
     Success,
     Fail,
@@ -35,7 +35,7 @@ impl Signal {
 /// Checks a ping URL given on the command line or in `FXRATES_PING_URL` and
 /// keeps it secret from then on (registered before it is checked, so even
 /// the error about a bad one cannot show it).
-pub fn url_arg(text: &str) -> Result<Secret, String> {
+pub(crate) fn url_arg(text: &str) -> Result<Secret, String> {
     let secret = Secret::new(text.trim().trim_end_matches('/').to_string());
     let url = secret.expose();
     if url.is_empty() {
@@ -82,7 +82,7 @@ fn library_form(uri: &ureq::http::Uri) -> String {
     out
 }
 
-pub struct Pinger {
+pub(crate) struct Pinger {
     agent: ureq::Agent,
     url: Secret,
 }
@@ -90,7 +90,7 @@ pub struct Pinger {
 impl Pinger {
     /// A pinger for `url`, through the proxy the network names for it;
     /// `None`, with a warning, when that proxy cannot be honoured.
-    pub fn new(url: Secret, network: &Network) -> Option<Pinger> {
+    pub(crate) fn new(url: Secret, network: &Network) -> Option<Pinger> {
         let https = url.expose().starts_with("https://");
         let host = url
             .expose()
@@ -120,7 +120,7 @@ impl Pinger {
     /// Sends one ping; `body` (a failure's message) goes along as the
     /// request body, which healthchecks.io shows beside the ping. Problems
     /// are logged as warnings and otherwise ignored.
-    pub fn send(&self, signal: Signal, body: &str) {
+    pub(crate) fn send(&self, signal: Signal, body: &str) {
         let url = format!("{}{}", self.url.expose(), signal.suffix());
         let result = self
             .agent
@@ -144,7 +144,7 @@ impl Pinger {
 
 /// Runs `work` between a start ping and a success or failure ping; without a
 /// URL it just runs `work`. The result is `work`'s, whatever the pings do.
-pub fn around(
+pub(crate) fn around(
     url: Option<&Secret>,
     network: impl FnOnce() -> anyhow::Result<Network>,
     work: impl FnOnce() -> anyhow::Result<()>,

@@ -1,13 +1,13 @@
 use super::Run;
 use crate::calendar::window_ending;
-use crate::chart::{self, Charset, Point};
 use crate::cli::ChartArgs;
 use crate::decimal;
 use crate::error::{Exit, ResultExt, fail};
+use crate::present::chart::{self, Charset, Point};
+use crate::present::view::DayView;
 use crate::rates::EUR;
 use crate::settings::Settings;
 use crate::store;
-use crate::view::DayView;
 use std::io::{self, Write};
 
 /// Days drawn without `--days` or `--from`.
@@ -70,8 +70,8 @@ impl Run for ChartArgs {
             " (derived from EUR)"
         };
         let title = format!(
-            "{cur} per 1 {base}{derived}, {from} to {to}, {} stored days",
-            points.len()
+            "{cur} per 1 {base}{derived}, {from} to {to}, {}",
+            crate::calendar::days_text(points.len() as u64).replace("day", "stored day")
         );
         let Some(text) = chart::render(&title, &points, width, usize::from(self.height), charset)
         else {

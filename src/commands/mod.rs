@@ -35,7 +35,7 @@ trait Monitored {
 
 /// Runs `command`. `settings` resolves the settings, for the commands that
 /// need them: completions and man pages need no home, database or clock.
-pub fn run(
+pub(crate) fn run(
     command: &Command,
     settings: impl FnOnce() -> anyhow::Result<Settings>,
 ) -> anyhow::Result<()> {

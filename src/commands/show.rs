@@ -1,8 +1,8 @@
 use super::Run;
 use crate::cli::{Format, ShowArgs};
 use crate::error::{Exit, ResultExt, fail};
+use crate::present::view::DayView;
 use crate::settings::Settings;
-use crate::view::DayView;
 use std::io::{self, Write};
 
 /// How far back `show --date` looks for a stored day (a weekend, a holiday).
@@ -12,6 +12,14 @@ impl Run for ShowArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
         if let Some(from) = self.from {
             return super::show_range::run(self, from, settings);
+        }
+        let today = settings.now.today;
+        if let Some(date) = self.date.filter(|d| *d > today) {
+            // As `convert` says: no day after today can be stored.
+            return Err(fail(
+                Exit::Usage,
+                format!("--date {date} is in the future (today is {today})"),
+            ));
         }
         let store = settings.read_store()?;
         let day = store

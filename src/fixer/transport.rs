@@ -11,15 +11,15 @@ use std::time::Duration;
 
 /// The time limits of the try that failed, for a timeout's message.
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub connect: Duration,
-    pub total: Duration,
+pub(super) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) total: Duration,
     /// The run's time budget shortened `total`.
-    pub cut_short: bool,
+    pub(crate) cut_short: bool,
 }
 
 /// What `err` says happened.
-pub fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
+pub(super) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
     match err {
         ureq::Error::Timeout(_) => FetchErrorKind::Timeout {
             connect: limits.connect,
@@ -56,7 +56,7 @@ pub fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
 /// `kind`, from a request that went through `proxy`: a failure to connect,
 /// a refusal by the proxy (its CONNECT answer, a SOCKS error) or a broken
 /// connection names the proxy, since the connection was the proxy's.
-pub fn through_proxy(
+pub(crate) fn through_proxy(
     kind: FetchErrorKind,
     err: &ureq::Error,
     proxy: &crate::net::Proxy,

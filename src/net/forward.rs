@@ -13,12 +13,12 @@ use ureq::unversioned::transport::{
 
 /// Connects `http://` requests to the agent's HTTP proxy in absolute form;
 /// passes everything else on to the next connector.
-pub struct Forward {
+pub(crate) struct Forward {
     /// The agent's configuration without its proxy, for the connection to
     /// the proxy itself.
-    pub direct: Config,
+    pub(crate) direct: Config,
     /// `Proxy-Authorization` header value, when the proxy URL has a user.
-    pub authorization: Option<String>,
+    pub(crate) authorization: Option<String>,
 }
 
 impl fmt::Debug for Forward {
@@ -159,7 +159,7 @@ fn rewrite(head: &[u8], prefix: &str, authorization: Option<&str>) -> Vec<u8> {
 }
 
 /// `Basic` credentials for `Proxy-Authorization`.
-pub fn basic(user: &str, password: &str) -> String {
+pub(crate) fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
 }
 

@@ -4,9 +4,9 @@
 //! so that no agent looks for a proxy or CAs in the environment itself.
 
 mod forward;
-pub mod proxy;
+pub(crate) mod proxy;
 
-pub use proxy::{Proxy, ProxyEnv};
+pub(crate) use proxy::{Proxy, ProxyEnv};
 
 use std::sync::Arc;
 use ureq::config::ConfigBuilder;
@@ -17,23 +17,23 @@ use ureq::unversioned::transport::{Connector, RustlsConnector, TcpConnector};
 
 /// What every HTTP agent of a run shares.
 #[derive(Clone, Debug, Default)]
-pub struct Network {
+pub(crate) struct Network {
     /// The trusted CAs; `None` when the system has none, and then the CAs
     /// bundled with fxrates (Mozilla's) are trusted instead.
-    pub roots: Option<Arc<Vec<Certificate<'static>>>>,
+    pub(crate) roots: Option<Arc<Vec<Certificate<'static>>>>,
     /// The proxy variables.
-    pub proxies: ProxyEnv,
+    pub(crate) proxies: ProxyEnv,
 }
 
 /// An agent for one server, and the proxy it goes through.
-pub struct Route {
-    pub agent: ureq::Agent,
-    pub proxy: Option<Proxy>,
+pub(crate) struct Route {
+    pub(crate) agent: ureq::Agent,
+    pub(crate) proxy: Option<Proxy>,
 }
 
 impl Network {
     /// The trust from the CA certificates found (see [`crate::tls::trusted`]).
-    pub fn new(
+    pub(crate) fn new(
         roots: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
         proxies: ProxyEnv,
     ) -> Network {
@@ -54,7 +54,7 @@ impl Network {
     /// configuration `configure`d, through the proxy the variables name for
     /// it. An error is a proxy that cannot be honoured, in one line: fxrates
     /// never goes around a configured proxy.
-    pub fn route(
+    pub(crate) fn route(
         &self,
         https: bool,
         host: &str,

@@ -22,22 +22,22 @@ use std::net::IpAddr;
 
 /// The proxy variables as the environment holds them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProxyEnv {
+pub(crate) struct ProxyEnv {
     /// `http_proxy`.
-    pub http: Option<String>,
+    pub(crate) http: Option<String>,
     /// (variable, value) of `https_proxy` or `HTTPS_PROXY`.
-    pub https: Option<(&'static str, String)>,
+    pub(crate) https: Option<(&'static str, String)>,
     /// (variable, value) of `all_proxy` or `ALL_PROXY`.
-    pub all: Option<(&'static str, String)>,
+    pub(crate) all: Option<(&'static str, String)>,
     /// `no_proxy` or `NO_PROXY`.
-    pub no_proxy: Option<String>,
+    pub(crate) no_proxy: Option<String>,
     /// `HTTP_PROXY`, which curl (and fxrates) does not use.
-    pub http_upper: Option<String>,
+    pub(crate) http_upper: Option<String>,
 }
 
 /// A proxy's protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Http,
     Https,
     Socks4,
@@ -48,22 +48,22 @@ pub enum Kind {
 
 /// The proxy a request goes through.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Proxy {
-    pub kind: Kind,
+pub(crate) struct Proxy {
+    pub(crate) kind: Kind,
     /// The host, IPv6 addresses without brackets.
-    pub host: String,
-    pub port: u16,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// Percent-decoded.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Percent-decoded.
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// The variable it came from.
-    pub variable: &'static str,
+    pub(crate) variable: &'static str,
 }
 
 impl Proxy {
     /// How messages name it: scheme, host and port, never the credentials.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         let scheme = match self.kind {
             Kind::Http => "http",
             Kind::Https => "https",
@@ -83,7 +83,7 @@ impl Proxy {
 
 /// The proxy for a request to `host` over `https` or plain HTTP; `None`
 /// goes direct. An error is one line for a configuration error.
-pub fn choose(env: &ProxyEnv, https: bool, host: &str) -> Result<Option<Proxy>, String> {
+pub(crate) fn choose(env: &ProxyEnv, https: bool, host: &str) -> Result<Option<Proxy>, String> {
     let chosen = if https {
         env.https.clone()
     } else {
@@ -215,7 +215,7 @@ fn decode(text: &str) -> String {
 }
 
 /// Whether `NO_PROXY`'s `list` sends `host` direct.
-pub fn bypassed(list: &str, host: &str) -> bool {
+pub(crate) fn bypassed(list: &str, host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let address = host.parse::<IpAddr>().ok();

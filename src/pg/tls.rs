@@ -27,7 +27,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `mode`.
 /// Errors are one line for the user.
-pub fn connector(
+pub(super) fn connector(
     mode: SslMode,
     root: Option<&RootCert>,
     system: &CaSources,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
     /// How long a writer waits for another run to finish with the database.
@@ -55,7 +55,7 @@ pub struct Settings {
 
 /// What the terminal (or the variables describing it) allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// The width to fill, if known.
     pub columns: Option<usize>,
     /// Whether the locale promises UTF-8 output.
@@ -64,7 +64,7 @@ pub struct Terminal {
 
 impl Settings {
     /// Resolves everything from the parsed command line and the environment.
-    pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+    pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
             now: Now::read()?,
@@ -91,7 +91,7 @@ impl Settings {
     }
 
     /// How fixer.io and the monitoring ping are reached: the trusted CAs.
-    pub fn network(&self) -> anyhow::Result<&Network> {
+    pub(crate) fn network(&self) -> anyhow::Result<&Network> {
         if let Some(n) = self.network.get() {
             return Ok(n);
         }
@@ -101,7 +101,7 @@ impl Settings {
 
     /// The store `text` names (a SQLite file or a PostgreSQL URL), as
     /// `--db` would: for commands that take stores as arguments.
-    pub fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+    pub(crate) fn store_at(&self, text: &str) -> anyhow::Result<Target> {
         if text.is_empty() {
             return Err(fail(
                 Exit::Usage,
@@ -112,12 +112,12 @@ impl Settings {
     }
 
     /// Opens the history for reading.
-    pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
         store::open(&self.db, Access::Read)
     }
 
     /// Opens the history for writing, creating it if `create`.
-    pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
             &self.db,
             Access::Write {
@@ -133,7 +133,7 @@ impl Settings {
 
     /// Connection settings from the provider flags (and their variables),
     /// with the API key.
-    pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
+    pub(crate) fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
         let auth = match args.auth {
@@ -187,11 +187,11 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
 
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
-pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 
 /// The current time, read once per run and passed down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
+pub(crate) struct Now {
     /// When the run started.
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
@@ -203,7 +203,7 @@ pub struct Now {
 impl Now {
     /// The time now: the run's start plus what has passed since (so that a
     /// test's fixed clock moves on as the run does).
-    pub fn current(&self) -> DateTime<Utc> {
+    pub(crate) fn current(&self) -> DateTime<Utc> {
         self.utc + self.started.elapsed()
     }
 }

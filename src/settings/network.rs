@@ -9,7 +9,7 @@ use std::env;
 use std::path::PathBuf;
 
 /// `SSL_CERT_FILE` and `SSL_CERT_DIR` (`:`-separated); empty means unset.
-pub fn ca_sources() -> CaSources {
+pub(crate) fn ca_sources() -> CaSources {
     CaSources {
         file: env::var_os("SSL_CERT_FILE")
             .filter(|v| !v.is_empty())
@@ -26,7 +26,7 @@ pub fn ca_sources() -> CaSources {
 
 /// The proxy variables, the lower-case name first as in curl; empty means
 /// unset.
-pub fn proxy_env() -> ProxyEnv {
+pub(crate) fn proxy_env() -> ProxyEnv {
     let var = |name: &'static str| env::var(name).ok().filter(|v| !v.trim().is_empty());
     let either = |lower: &'static str, upper: &'static str| {
         var(lower)
@@ -44,7 +44,7 @@ pub fn proxy_env() -> ProxyEnv {
 
 /// The network every HTTP agent of the run uses: a CA variable that names
 /// nothing usable is a configuration error (78) before anything is opened.
-pub fn network(ca: &CaSources, proxies: ProxyEnv) -> anyhow::Result<Network> {
+pub(crate) fn network(ca: &CaSources, proxies: ProxyEnv) -> anyhow::Result<Network> {
     let roots = crate::tls::trusted(ca).map_err(|why| fail(Exit::Config, why))?;
     Ok(Network::new(roots, proxies))
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The values one exposition carries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Values {
+pub(crate) struct Values {
     /// When a write command last succeeded.
     pub last_success: Option<DateTime<Utc>>,
     /// The latest stored business date.
@@ -31,7 +31,7 @@ pub struct Values {
 
 /// The last run of one command on one host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostRun {
+pub(crate) struct HostRun {
     pub host: String,
     pub command: String,
     pub started_at: DateTime<Utc>,
@@ -39,10 +39,16 @@ pub struct HostRun {
     pub ok: bool,
 }
 
+/// A count as a sample: one too large for the exposition's 64-bit value
+/// (a quota of "unlimited") is the largest, never a negative number.
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The exposition text: `# HELP`, `# TYPE` and one sample per metric. A time
 /// that never happened is 0, so that an age alert fires rather than stays
 /// silent.
-pub fn render(v: &Values) -> String {
+pub(crate) fn render(v: &Values) -> String {
     let seconds = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp());
     let midnight = |d: Option<NaiveDate>| {
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -62,22 +68,22 @@ pub fn render(v: &Values) -> String {
         (
             "fxrates_missing_weekdays",
             "Weekdays of the last 31 days that are not stored.",
-            v.missing_weekdays as i64,
+            gauge(v.missing_weekdays),
         ),
         (
             "fxrates_stored_days",
             "Business days stored in all.",
-            v.stored_days as i64,
+            gauge(v.stored_days),
         ),
         (
             "fxrates_requests_this_month",
             "Requests sent to fixer.io this calendar month (UTC).",
-            v.requests_this_month as i64,
+            gauge(v.requests_this_month),
         ),
         (
             "fxrates_monthly_quota",
             "The monthly request budget (FIXER_MONTHLY_QUOTA).",
-            v.monthly_quota as i64,
+            gauge(v.monthly_quota),
         ),
         (
             "fxrates_healthy",
@@ -141,7 +147,7 @@ fn label(text: &str) -> String {
 /// temporary file is created exclusively (`O_EXCL`, which never follows a
 /// link) under an unpredictable name, so nothing planted there is opened,
 /// truncated or made readable.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("the path names no file"))?;
@@ -257,6 +263,15 @@ mod tests {
         );
         // Without hosts recorded (SQLite), nothing of them is printed.
         assert!(!render(&Values::default()).contains("fxrates_host_"));
+    }
+
+    #[test]
+    fn a_count_beyond_the_sample_range_is_the_largest_not_negative() {
+        let m = parse(&render(&Values {
+            monthly_quota: u64::MAX,
+            ..Values::default()
+        }));
+        assert_eq!(m["fxrates_monthly_quota"], i64::MAX as f64);
     }
 
     #[test]
