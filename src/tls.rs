@@ -11,16 +11,16 @@ use std::path::PathBuf;
 
 /// Where trusted CA certificates come from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CaSources {
+pub(crate) struct CaSources {
     /// `SSL_CERT_FILE`: a PEM file of CA certificates.
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// `SSL_CERT_DIR`: directories of PEM files (`:`-separated).
-    pub dirs: Vec<PathBuf>,
+    pub(crate) dirs: Vec<PathBuf>,
 }
 
 impl CaSources {
     /// Whether a variable replaces the system's store.
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.file.is_some() || !self.dirs.is_empty()
     }
 }

@@ -107,7 +107,9 @@ impl std::fmt::Display for Call {
 }
 
 pub(crate) struct Client {
-    agent: ureq::Agent,
+    /// The agent and the proxy it goes through; an error (a proxy that
+    /// cannot be honoured, which the settings refuse first) sends nothing.
+    route: Result<(ureq::Agent, Option<crate::net::Proxy>), String>,
     settings: Settings,
     /// The run's clock; each request is stamped with it plus the time passed
     /// since the client was made.
@@ -128,19 +130,22 @@ struct Answer {
 
 impl Client {
     pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let config = settings
+        let endpoint = &settings.endpoint;
+        let route = settings
             .network
-            .agent_config()
-            .timeout_connect(Some(settings.connect_timeout))
-            .timeout_global(Some(settings.timeout))
-            .http_status_as_error(false)
-            // Never follow a redirect: the key would go along with it.
-            .max_redirects(0)
-            .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
-            .accept("application/json")
-            .build();
+            .route(endpoint.https, &endpoint.host, |config| {
+                config
+                    .timeout_connect(Some(settings.connect_timeout))
+                    .timeout_global(Some(settings.timeout))
+                    .http_status_as_error(false)
+                    // Never follow a redirect: the key would go along with it.
+                    .max_redirects(0)
+                    .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
+                    .accept("application/json")
+            })
+            .map(|r| (r.agent, r.proxy));
         Client {
-            agent: config.new_agent(),
+            route,
             settings,
             now,
             started: Instant::now(),
@@ -264,6 +269,29 @@ impl Client {
         timeout: Duration,
     ) -> Result<T, FetchErrorKind> {
         let answer = self.exchange(call, timeout)?;
+        if let Ok((_, Some(proxy))) = &self.route {
+            // Plain HTTP goes to the proxy itself, which answers for itself
+            // when it cannot pass a request on: its 407, and a gateway error
+            // that is not fixer's JSON, are the proxy's.
+            let own = match answer.status {
+                407 => Some(("it asks for credentials".to_string(), false)),
+                502..=504
+                    if !self.settings.endpoint.https
+                        && serde_json::from_slice::<serde_json::Value>(&answer.body).is_err() =>
+                {
+                    Some((format!("it answered HTTP {}", answer.status), true))
+                }
+                _ => None,
+            };
+            if let Some((what, retry)) = own {
+                return Err(FetchErrorKind::Proxy {
+                    proxy: proxy.shown(),
+                    what,
+                    status: Some(answer.status),
+                    retry,
+                });
+            }
+        }
         log::debug!(
             "HTTP {} from {}",
             answer.status,
@@ -296,7 +324,11 @@ impl Client {
     fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, FetchErrorKind> {
         let s = &self.settings;
         let url = self.url(call);
-        let mut request = self.agent.get(&url);
+        let agent = match &self.route {
+            Ok((agent, _)) => agent,
+            Err(why) => return Err(FetchErrorKind::ProxyConfig { why: why.clone() }),
+        };
+        let mut request = agent.get(&url);
         if s.auth == Auth::Header {
             request = request.header("apikey", s.key.expose());
         }
@@ -344,13 +376,17 @@ impl Client {
 
     fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> FetchErrorKind {
         let s = &self.settings;
-        transport::classify(
+        let kind = transport::classify(
             &err,
             transport::Limits {
                 connect: s.connect_timeout,
                 total: timeout,
                 cut_short: timeout < s.timeout,
             },
-        )
+        );
+        match &self.route {
+            Ok((_, Some(proxy))) => transport::through_proxy(kind, &err, proxy),
+            _ => kind,
+        }
     }
 }

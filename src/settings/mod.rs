@@ -95,7 +95,7 @@ impl Settings {
         if let Some(n) = self.network.get() {
             return Ok(n);
         }
-        let n = network::network(&self.ca)?;
+        let n = network::network(&self.ca, network::proxy_env())?;
         Ok(self.network.get_or_init(|| n))
     }
 
@@ -124,11 +124,16 @@ impl Settings {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &Writer {
-                host: self.host.clone(),
-                lease: self.lease,
-            },
+            &self.writer(),
         )
+    }
+
+    /// This run as a writer: its host and the lease of its claims.
+    pub(crate) fn writer(&self) -> Writer {
+        Writer {
+            host: self.host.clone(),
+            lease: self.lease,
+        }
     }
 
     /// Connection settings from the provider flags (and their variables),
@@ -146,8 +151,13 @@ impl Settings {
             self.api_key.as_ref().map(Secret::expose),
             self.credentials.as_deref(),
         )?;
+        let network = self.network()?.clone();
+        // A proxy that cannot be honoured is refused now, before anything
+        // is opened: fxrates never goes around one.
+        crate::net::proxy::choose(&network.proxies, endpoint.is_https(), endpoint.host())
+            .map_err(|why| fail(Exit::Config, why))?;
         Ok(fixer::Settings {
-            network: self.network()?.clone(),
+            network,
             endpoint,
             auth,
             key,

@@ -1,9 +1,11 @@
 //! Shared test fixtures: the fake fixer server (`server`), the answers it
 //! gives, and a clean environment to run the real binary in.
 
+mod proxy;
 mod server;
 mod tls;
 
+pub use proxy::*;
 pub use server::*;
 pub use tls::*;
 
@@ -153,10 +155,12 @@ impl TestEnv {
     }
 
     /// Whether the store exists (the file, or the schema).
+    /// Whether the store holds a database: a 0-byte file (a first run
+    /// killed before its schema was written) holds none yet.
     pub fn store_exists(&self) -> bool {
         match &self.pg {
             Some(pg) => pg.exists(),
-            None => self.db.exists(),
+            None => std::fs::metadata(&self.db).is_ok_and(|m| m.len() > 0),
         }
     }
 
