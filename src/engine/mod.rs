@@ -292,14 +292,29 @@ impl<'a> Engine<'a> {
         )?;
         out.stored += keep.len();
         let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
+        // A weekday missing between days the answer has is a day fixer has
+        // no rates for (a holiday); one before the answer's first day or
+        // after its last may only be cut off (not published yet, a partial
+        // answer): it stays missing, to be asked again.
+        let (first, last) = (days.first().map(|d| d.0), days.last().map(|d| d.0));
         for &date in &wanted {
-            if !got.contains(&date) {
+            if got.contains(&date) {
+                continue;
+            }
+            let between = first.is_some_and(|f| f < date) && last.is_some_and(|l| date < l);
+            if between {
                 self.store
                     .mark_unavailable(date, self.now, "not in fixer's timeseries answer")?;
                 log::warn!(
-                    "fixer.io sent no rates for {date} in its timeseries answer; recorded, and not asked again"
+                    "fixer.io sent no rates for {date} in its timeseries answer, between days it \
+                     has; recorded, and not asked again"
                 );
                 out.unavailable.push(date);
+            } else {
+                log::warn!(
+                    "fixer.io's timeseries answer for {from}..{to} does not reach {date}; it stays \
+                     missing and is asked for again"
+                );
             }
         }
         progress.advance(wanted.len());
