@@ -207,8 +207,27 @@ impl<'a> Engine<'a> {
             }
         }
         if plan.method == Method::Historical {
+            // A day whose answer is unusable (a zero rate for one currency,
+            // say) is skipped so that it cannot starve the days after it;
+            // two in a row is the provider failing, and ends the run.
+            let mut unusable: Vec<(NaiveDate, anyhow::Error)> = Vec::new();
+            let mut in_a_row = 0;
             for &date in &plan.missing {
-                match self.fetch_day(date, Call::Historical(date))? {
+                let day = match self.fetch_day(date, Call::Historical(date)) {
+                    Err(e) if crate::error::exit_of(&e) == Exit::DataErr && in_a_row == 0 => {
+                        log::warn!(
+                            "{date} skipped: {}; going on with the other days",
+                            crate::logging::headline(&e)
+                        );
+                        unusable.push((date, e));
+                        in_a_row += 1;
+                        progress.advance(1);
+                        continue;
+                    }
+                    other => other?,
+                };
+                in_a_row = 0;
+                match day {
                     Day::Stored(_) => out.stored += 1,
                     Day::Unavailable(_) => {
                         log::warn!(
@@ -219,6 +238,19 @@ impl<'a> Engine<'a> {
                     }
                 }
                 progress.advance(1);
+            }
+            if let Some((_, first)) = unusable.first() {
+                let dates: Vec<String> = unusable.iter().map(|(d, _)| d.to_string()).collect();
+                return Err(fail(
+                    Exit::DataErr,
+                    format!(
+                        "fixer.io sent an unusable answer for {} ({}); the other days were \
+                         stored, and the next run asks for {} again",
+                        dates.join(", "),
+                        crate::logging::headline(first),
+                        if dates.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
             }
         }
         Ok(())
