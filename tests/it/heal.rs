@@ -203,3 +203,23 @@ fn a_weekend_run_heals_the_week_without_asking_for_the_weekend() {
     assert_eq!(saturday.run(&["ingest", "--no-heal"]).0, 0);
     assert_eq!(server.count(), sent + 1);
 }
+
+#[test]
+fn one_day_whose_answer_is_unusable_does_not_starve_the_others() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body("2024-09-20")),
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        "2024-08-27" => Reply::ok(day_body("2024-08-27", r#"{"USD":1.1,"XDR":0}"#)),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let msg = env.fails(&["ingest"], 65);
+    assert!(msg.contains("2024-08-27"), "{msg}");
+    let mut expected = weekdays("2024-08-21", "2024-09-20");
+    expected.retain(|d| d != "2024-08-27");
+    assert_eq!(
+        env.stored_dates(),
+        expected,
+        "the days after it were fetched"
+    );
+}
