@@ -364,8 +364,8 @@ impl TestEnv {
         if !self.store_exists() {
             return Vec::new();
         }
-        // A run killed before its schema was committed leaves an empty
-        // SQLite file, which the next run sets up: nothing is stored.
+        // A first run killed before its schema was committed leaves a
+        // database without tables: it holds no days.
         if self.pg.is_none()
             && self.sql("SELECT count(*) FROM sqlite_master WHERE name = 'days'")[0][0] == "0"
         {
