@@ -599,6 +599,36 @@ fn copy_moves_a_history_both_ways_and_only_what_is_missing() {
     );
     assert!(out.contains("19 days were there already"), "{out}");
 
+    // Between two schemas of one database, named by flags.
+    let staging = unique_schema("staging");
+    let (code, out, err) = pg.run(&[
+        "copy",
+        &url,
+        &url,
+        "--source-schema",
+        &schema,
+        "--dest-schema",
+        &staging,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("copied 19 days (95 rates) and 1 unavailable-day record"),
+        "{out}"
+    );
+    let staged = TestEnv::new(&server.url, NOW).postgres(PgSchema {
+        url: url.clone(),
+        schema: staging,
+    });
+    assert_eq!(
+        staged
+            .run(&["show", "--from", "2024-08-26", "--format", "json"])
+            .1,
+        pg.run(&["show", "--from", "2024-08-26", "--format", "json"])
+            .1
+    );
+    let msg = pg.fails(&["copy", &url, &url, "--dest-schema", "Bad-Name"], 78);
+    assert!(msg.contains("--dest-schema=\"Bad-Name\""), "{msg}");
+
     // PostgreSQL back into a new SQLite file, with a day only PostgreSQL has.
     assert_eq!(pg.run(&["ingest", "--date", "2024-08-23"]).0, 0);
     let back = sqlite.path().join("back.db");
