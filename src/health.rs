@@ -36,6 +36,10 @@ pub struct Health {
     pub timeseries: Option<TimeseriesAnswer>,
     /// The last run of each command.
     pub last_runs: BTreeMap<String, RunHealth>,
+    /// The last run of each command on each host, where the store records
+    /// hosts (PostgreSQL): host, then command.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, BTreeMap<String, RunHealth>>,
     /// When an ingest or backfill last succeeded (for the metrics).
     #[serde(skip)]
     pub last_success: Option<DateTime<Utc>>,
@@ -47,6 +51,26 @@ pub struct RunHealth {
     pub started_at: DateTime<Utc>,
     pub outcome: RunOutcome,
     pub error: Option<String>,
+    /// The machine it ran on, where the store records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl From<LastRun> for RunHealth {
+    fn from(r: LastRun) -> RunHealth {
+        RunHealth {
+            started_at: r.started_at,
+            outcome: match r.ok {
+                Some(true) => RunOutcome::Ok,
+                Some(false) => RunOutcome::Failed,
+                None => RunOutcome::Unfinished,
+            },
+            // Stored by this or an older version, which kept the provider's
+            // text raw.
+            error: r.error.as_deref().map(crate::untrusted::one_line),
+            host: r.host,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -82,6 +106,7 @@ struct Facts {
     missing: Vec<NaiveDate>,
     unavailable: BTreeSet<NaiveDate>,
     runs: Vec<LastRun>,
+    host_runs: Vec<LastRun>,
     used: u64,
     timeseries: Option<TimeseriesAnswer>,
     last_success: Option<DateTime<Utc>>,
@@ -159,22 +184,19 @@ impl Health {
             last_runs: facts
                 .runs
                 .into_iter()
-                .map(|r| {
-                    let outcome = match r.ok {
-                        Some(true) => RunOutcome::Ok,
-                        Some(false) => RunOutcome::Failed,
-                        None => RunOutcome::Unfinished,
-                    };
-                    let run = RunHealth {
-                        started_at: r.started_at,
-                        outcome,
-                        // Stored by this or an older version, which kept
-                        // the provider's text raw.
-                        error: r.error.as_deref().map(crate::untrusted::one_line),
-                    };
-                    (r.command, run)
-                })
+                .map(|r| (r.command.clone(), RunHealth::from(r)))
                 .collect(),
+            hosts: facts
+                .host_runs
+                .into_iter()
+                .filter_map(|r| Some((r.host.clone()?, r.command.clone(), RunHealth::from(r))))
+                .fold(BTreeMap::new(), |mut hosts, (host, command, run)| {
+                    hosts
+                        .entry(host)
+                        .or_insert_with(BTreeMap::new)
+                        .insert(command, run);
+                    hosts
+                }),
             last_success: facts.last_success,
         }
     }
@@ -196,6 +218,7 @@ impl Facts {
             missing: store::missing_weekdays(store, from, yesterday)?,
             unavailable: store.unavailable_between(from, today)?,
             runs: store.last_runs()?,
+            host_runs: store.last_runs_by_host()?,
             used: Budget::read(store, now, quota)?.used,
             timeseries: store.timeseries_answer()?,
             last_success: store.last_success(&["ingest", "backfill"])?,

@@ -24,6 +24,19 @@ pub struct Values {
     pub monthly_quota: u64,
     /// What `status` would answer.
     pub healthy: bool,
+    /// The last run of each command on each host, where the store records
+    /// hosts (PostgreSQL).
+    pub host_runs: Vec<HostRun>,
+}
+
+/// The last run of one command on one host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRun {
+    pub host: String,
+    pub command: String,
+    pub started_at: DateTime<Utc>,
+    /// Whether it succeeded (false: it failed, or never finished).
+    pub ok: bool,
 }
 
 /// The exposition text: `# HELP`, `# TYPE` and one sample per metric. A time
@@ -79,7 +92,43 @@ pub fn render(v: &Values) -> String {
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
         );
     }
+    if !v.host_runs.is_empty() {
+        let families: [Family; 2] = [
+            (
+                "fxrates_host_last_run_timestamp_seconds",
+                "Unix time the last run of each command on each host started.",
+                |r| r.started_at.timestamp(),
+            ),
+            (
+                "fxrates_host_last_run_ok",
+                "1 when that run succeeded, 0 when it failed or never finished.",
+                |r| i64::from(r.ok),
+            ),
+        ];
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for r in &v.host_runs {
+                let _ = writeln!(
+                    out,
+                    "{name}{{host=\"{}\",command=\"{}\"}} {}",
+                    label(&r.host),
+                    label(&r.command),
+                    value(r)
+                );
+            }
+        }
+    }
     out
+}
+
+/// A labelled metric of the hosts' runs: name, help, value of one run.
+type Family = (&'static str, &'static str, fn(&HostRun) -> i64);
+
+/// A label value as the exposition format escapes it.
+fn label(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Replaces `path` with `text` atomically: a reader sees the old file or the
@@ -165,6 +214,7 @@ mod tests {
             requests_this_month: 17,
             monthly_quota: 100,
             healthy: false,
+            host_runs: Vec::new(),
         };
         let m = parse(&render(&values));
         assert_eq!(m["fxrates_last_success_timestamp_seconds"], 1_726_822_800.0);
@@ -178,6 +228,35 @@ mod tests {
         assert_eq!(m["fxrates_requests_this_month"], 17.0);
         assert_eq!(m["fxrates_monthly_quota"], 100.0);
         assert_eq!(m["fxrates_healthy"], 0.0);
+    }
+
+    #[test]
+    fn each_hosts_last_runs_are_labelled_samples() {
+        let run = |host: &str, ok| HostRun {
+            host: host.into(),
+            command: "ingest".into(),
+            started_at: DateTime::from_timestamp(1_726_822_800, 0).unwrap(),
+            ok,
+        };
+        let values = Values {
+            host_runs: vec![run("db-a", true), run("odd\"host", false)],
+            ..Values::default()
+        };
+        let text = render(&values);
+        assert!(text.contains(
+            "fxrates_host_last_run_timestamp_seconds{host=\"db-a\",command=\"ingest\"} 1726822800\n"
+        ));
+        assert!(text.contains("fxrates_host_last_run_ok{host=\"db-a\",command=\"ingest\"} 1\n"));
+        assert!(
+            text.contains("fxrates_host_last_run_ok{host=\"odd\\\"host\",command=\"ingest\"} 0\n")
+        );
+        assert_eq!(
+            text.matches("# TYPE fxrates_host_last_run_ok gauge")
+                .count(),
+            1
+        );
+        // Without hosts recorded (SQLite), nothing of them is printed.
+        assert!(!render(&Values::default()).contains("fxrates_host_"));
     }
 
     #[test]

@@ -45,10 +45,40 @@ pub fn url_arg(text: &str) -> Result<Secret, String> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .ok_or("the ping URL must start with http:// or https://")?;
+    let plain = "the ping URL must be a plain URL such as https://hc-ping.com/<uuid>";
     if rest.is_empty() || rest.starts_with('/') || url.contains(['?', '#', ' ']) {
-        return Err("the ping URL must be a plain URL such as https://hc-ping.com/<uuid>".into());
+        return Err(plain.into());
     }
+    let uri = url.parse::<ureq::http::Uri>().map_err(|_| plain)?;
+    // The HTTP library logs the URL as it reads it (`:080` as `:80`), which
+    // need not be the text given: keep that form secret too.
+    crate::secret::register(&library_form(&uri));
     Ok(secret)
+}
+
+/// `uri` as the HTTP library's own log lines write it: the port as a
+/// number, user information masked.
+fn library_form(uri: &ureq::http::Uri) -> String {
+    let mut out = format!("{}://", uri.scheme_str().unwrap_or_default());
+    if let Some(authority) = uri.authority() {
+        if let Some((user_info, _)) = authority.as_str().rsplit_once('@') {
+            let user = user_info.split(':').next().unwrap_or_default();
+            if let Some(first) = user.chars().next() {
+                out.push(first);
+                out.push_str("*****");
+            }
+            if user_info.contains(':') {
+                out.push_str(":******");
+            }
+            out.push('@');
+        }
+        out.push_str(authority.host());
+        if let Some(port) = authority.port_u16() {
+            out.push_str(&format!(":{port}"));
+        }
+    }
+    out.push_str(uri.path_and_query().map_or("", |p| p.as_str()));
+    out
 }
 
 pub struct Pinger {
@@ -135,5 +165,16 @@ mod tests {
             let err = url_arg(bad).unwrap_err();
             assert!(!err.contains("ping-bad"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_form_the_http_library_logs_is_kept_secret_too() {
+        url_arg("http://Ping.Example:08080/zero-port-ping-uuid").unwrap();
+        assert_eq!(
+            scrub("POST http://Ping.Example:8080/zero-port-ping-uuid/start"),
+            "POST [REDACTED]/start"
+        );
+        let uri = "https://u1:pw@h.example:0443/p".parse().unwrap();
+        assert_eq!(library_form(&uri), "https://u*****:******@h.example:443/p");
     }
 }

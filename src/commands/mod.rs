@@ -15,7 +15,7 @@ mod status;
 use crate::cli::Command;
 use crate::ping;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// A command that reads, or writes without being monitored.
 trait Run {
@@ -66,6 +66,12 @@ fn recorded<T>(
     let error = result.as_ref().err().map(crate::logging::headline);
     match store.finish_run(id, settings.now.current(), error.as_deref()) {
         Err(e) if result.is_ok() => Err(e.into()),
+        // The run failed because the database went away: its error says
+        // so already, and the record stays "unfinished".
+        Err(e @ (StoreError::Lost { .. } | StoreError::ClaimLost { .. })) => {
+            log::debug!("could not record the end of this run: {e}");
+            result
+        }
         Err(e) => {
             log::warn!("could not record the end of this run: {e}");
             result

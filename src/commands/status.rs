@@ -59,6 +59,18 @@ fn metric_values(h: &Health) -> metrics::Values {
         requests_this_month: h.requests_this_month,
         monthly_quota: h.monthly_quota,
         healthy: h.healthy,
+        host_runs: h
+            .hosts
+            .iter()
+            .flat_map(|(host, runs)| {
+                runs.iter().map(move |(command, run)| metrics::HostRun {
+                    host: host.clone(),
+                    command: command.clone(),
+                    started_at: run.started_at,
+                    ok: run.outcome == crate::health::RunOutcome::Ok,
+                })
+            })
+            .collect(),
     }
 }
 
@@ -113,12 +125,32 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
             .as_deref()
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
+        let host = run
+            .host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "last {command:<8} {} {}{error}",
+            "last {command:<8} {} {}{host}{error}",
             crate::store::timestamp(run.started_at),
             run.outcome.as_str()
         )?;
+    }
+    for (host, runs) in &h.hosts {
+        for (command, run) in runs {
+            let error = run
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "host {host}: last {command} {} {}{error}",
+                crate::store::timestamp(run.started_at),
+                run.outcome.as_str()
+            )?;
+        }
     }
     Ok(())
 }

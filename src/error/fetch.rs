@@ -4,6 +4,7 @@
 use super::{Exit, verdict};
 use crate::fixer::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal};
 use crate::secret::scrub;
+use std::time::Duration;
 
 const KEY_HELP: &str = "set FIXER_API_KEY, or FIXER_API_KEY_FILE to a file holding the key";
 
@@ -13,6 +14,11 @@ pub(super) fn describe(e: &FetchError) -> (Exit, String) {
     let prefix = match e.gave_up {
         None => String::new(),
         Some(GaveUp::Tries(n)) => format!("{n} tries failed: "),
+        Some(GaveUp::RetryAfter { asked, .. }) if asked == Duration::MAX => format!(
+            "{} asked fxrates to wait longer than any run before trying again (a Retry-After of \
+             more seconds than fit in 64 bits): ",
+            e.host
+        ),
         Some(GaveUp::RetryAfter { asked, max }) => format!(
             "{} asked fxrates to wait {} s before trying again (Retry-After), longer than the {} \
              s it waits within a run: ",

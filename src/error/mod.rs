@@ -134,7 +134,7 @@ impl StoreError {
             StoreError::Locked { .. } => Exit::Locked,
             StoreError::Connect(e) if e.temporary => Exit::TempFail,
             StoreError::Connect(_) => Exit::Config,
-            StoreError::Lost { .. } => Exit::TempFail,
+            StoreError::Lost { .. } | StoreError::ClaimLost { .. } => Exit::TempFail,
             _ => Exit::IoErr,
         }
     }

@@ -5,10 +5,12 @@
 //! [`Snapshot`]s and [`RateSet`]s.
 
 mod answer;
+mod endpoint;
 mod error;
 pub mod response;
 mod retry;
 
+pub use endpoint::Endpoint;
 pub use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
 pub use retry::RetryPolicy;
 
@@ -31,48 +33,6 @@ pub enum Auth {
     Query,
     /// `apikey: KEY` request header (api.apilayer.com).
     Header,
-}
-
-/// A validated endpoint base URL, without a trailing slash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    url: String,
-    host: String,
-    https: bool,
-}
-
-impl Endpoint {
-    pub fn parse(text: &str) -> Result<Endpoint, String> {
-        let url = text.trim().trim_end_matches('/');
-        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(format!("{url:?} must start with http:// or https://"));
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        if host.is_empty() || authority.contains('@') || rest.contains(['?', '#', ' ']) {
-            return Err(format!(
-                "{url:?} is not a plain base URL such as {DEFAULT_ENDPOINT}"
-            ));
-        }
-        Ok(Endpoint {
-            url: url.to_string(),
-            host: host.to_ascii_lowercase(),
-            https,
-        })
-    }
-
-    /// The auth style that fits this endpoint when none is configured.
-    pub fn default_auth(&self) -> Auth {
-        if self.host == "api.apilayer.com" {
-            Auth::Header
-        } else {
-            Auth::Query
-        }
-    }
 }
 
 /// Connection settings.

@@ -73,11 +73,16 @@ impl Jitter {
 }
 
 /// Reads a `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110)
-/// compared with `now`. A date in the past means "now".
+/// compared with `now`. A date in the past means "now"; more seconds than
+/// a `u64` holds mean "longer than any run" ([`Duration::MAX`]).
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let when = DateTime::parse_from_rfc2822(value).ok()?;
     Some(
@@ -110,6 +115,21 @@ mod tests {
         );
         assert_eq!(retry_after("soon", now()), None);
         assert_eq!(retry_after("-5", now()), None);
+        assert_eq!(retry_after("+5", now()), None);
+    }
+
+    #[test]
+    fn a_retry_after_beyond_u64_is_longer_than_any_run() {
+        assert_eq!(
+            retry_after("18446744073709551615", now()),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for huge in [
+            "18446744073709551616",
+            "99999999999999999999999999999999999999",
+        ] {
+            assert_eq!(retry_after(huge, now()), Some(Duration::MAX), "{huge}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
-use crate::store::{self, Access, StoreError, Target};
+use crate::store::{self, Access, StoreError, Target, Writer};
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,12 @@ pub struct Settings {
     pub db: Target,
     /// How long a writer waits for another run to finish with the database.
     pub lock_timeout: Duration,
+    /// This machine's name, recorded with every request and run so that a
+    /// store shared by several hosts says which one did what.
+    pub host: String,
+    /// How long a writer's claim on a PostgreSQL store lasts unless renewed:
+    /// the longest another host waits after this one dies.
+    pub lease: Duration,
     pub now: Now,
     /// The monitoring ping for the commands that write (`--ping-url`).
     pub ping_url: Option<Secret>,
@@ -55,6 +61,8 @@ impl Settings {
             db: database(cli.db.as_deref())?,
             now: Now::read()?,
             lock_timeout: lock_timeout()?,
+            host: hostname()?,
+            lease: millis_var("FXRATES_LEASE_MS")?.unwrap_or(store::DEFAULT_LEASE),
             ping_url: cli.ping_url.clone(),
             metrics_file: cli
                 .metrics_file
@@ -101,11 +109,15 @@ impl Settings {
 
     /// Opens the history for writing, creating it if `create`.
     pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
-        store::open(
+        store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
+            },
+            &Writer {
+                host: self.host.clone(),
+                lease: self.lease,
             },
         )
     }
@@ -318,6 +330,26 @@ fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
             )
         })?;
     Ok(data.join("fxrates").join("rates.db"))
+}
+
+/// This machine's name: the hidden `FXRATES_HOSTNAME` (so that tests can
+/// play several hosts on one machine), else the kernel's host name.
+fn hostname() -> anyhow::Result<String> {
+    if let Some(name) = env::var("FXRATES_HOSTNAME").ok().filter(|h| !h.is_empty()) {
+        return Ok(name);
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which is passed.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..len]).trim().to_string();
+    if rc != 0 || name.is_empty() {
+        return Err(fail(
+            Exit::Config,
+            "cannot read this machine's host name (gethostname failed); set one with hostnamectl",
+        ));
+    }
+    Ok(name)
 }
 
 /// The first wait between tries, from the hidden `FXRATES_RETRY_BASE_MS`,

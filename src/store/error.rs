@@ -30,11 +30,28 @@ pub enum StoreError {
 
     /// Another run held the write lock for longer than the wait allowed.
     #[error(
-        "another fxrates run is using {target} and did not finish within {} s; try again later, \
+        "another fxrates run{} is using {target} and did not finish within {} s; try again later, \
          or wait longer with FXRATES_LOCK_TIMEOUT",
+        by.as_deref().map(|h| format!(" (on {h})")).unwrap_or_default(),
         waited.as_secs()
     )]
-    Locked { target: Target, waited: Duration },
+    Locked {
+        target: Target,
+        waited: Duration,
+        /// The host holding it, where the store knows.
+        by: Option<String>,
+    },
+
+    /// This writer's claim on a shared store ran out (the host was cut off
+    /// from the database for longer than the lease) and another host may
+    /// have taken over: nothing more is written or asked for.
+    #[error(
+        "this run lost its claim on {target} (cut off from the database for longer than the \
+         lease{}); it stopped before writing or sending anything more, and whatever it had \
+         stored is kept; the next run carries on",
+        by.as_deref().map(|h| format!("; {h} took over")).unwrap_or_default()
+    )]
+    ClaimLost { target: Target, by: Option<String> },
 
     /// Something is there, but it is not a store fxrates can use.
     #[error("{target} is not an fxrates database ({why}); point --db (FXRATES_DB) at another path")]

@@ -36,16 +36,24 @@
 //!   `io::Error`, ...) as its `source`, so the user is told "the disk is full"
 //!   rather than a driver's code.
 //!
-//! Coordination between several hosts (claiming a day or window before
-//! fetching it, so that two hosts never ask for the same day) will be added as
-//! further methods; the write lock above is the single-host form of it.
+//! - **Several hosts, one writer.** On PostgreSQL the write lock is a
+//!   *claim*: a row of the `claims` table with a lease measured in the
+//!   database's clock, renewed while the writer lives and released when it
+//!   is dropped. A writer that dies or is cut off loses it when the lease
+//!   runs out ([`Writer::lease`]), and every write that matters (a request's
+//!   record, a day, an unavailable mark, a prune) checks in its own
+//!   transaction that the claim is still the writer's, so a host that lost
+//!   it can neither spend the quota nor store anything
+//!   ([`StoreError::ClaimLost`]). The SQLite store's file lock is the
+//!   one-host form of the same promise. Requests and runs are recorded with
+//!   the writer's host name.
 //!
 //! # Where things are
 //! - [`sqlite`]: the SQLite implementation (one file in WAL mode, marked
 //!   with an application id, locked with `flock` on the file itself, a
 //!   versioned schema).
-//! - [`postgres`]: the PostgreSQL implementation (one schema, a session
-//!   advisory lock for the write lock, a versioned schema).
+//! - [`postgres`]: the PostgreSQL implementation (one schema, a claim with
+//!   a lease for the write lock, a versioned schema).
 
 mod error;
 mod postgres;
@@ -102,12 +110,40 @@ pub enum Access {
     Write { create: bool, lock_wait: Duration },
 }
 
-/// Opens the store at `target`.
+/// How long a writer's claim on a PostgreSQL store lasts unless renewed
+/// (it is renewed every third of it): the longest a dead writer keeps
+/// another host waiting.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
+
+/// Who writes: recorded with every request and run, and named to other
+/// hosts waiting for the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Writer {
+    /// The machine's name.
+    pub host: String,
+    /// How long the claim on a shared store outlives its last renewal.
+    pub lease: Duration,
+}
+
+/// Opens the store at `target` as an unnamed writer (tools and tests).
 pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreError> {
+    let writer = Writer {
+        host: String::new(),
+        lease: DEFAULT_LEASE,
+    };
+    open_as(target, access, &writer)
+}
+
+/// Opens the store at `target`; a write access is `writer`'s.
+pub fn open_as(
+    target: &Target,
+    access: Access,
+    writer: &Writer,
+) -> Result<Box<dyn Store>, StoreError> {
     match target {
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
         Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
-            server, schema, target, access,
+            server, schema, target, access, writer,
         )?)),
     }
 }
@@ -194,6 +230,8 @@ pub struct LastRun {
     /// `None` while running, or when the run was killed before it ended.
     pub ok: Option<bool>,
     pub error: Option<String>,
+    /// The machine it ran on, where the store records it (PostgreSQL).
+    pub host: Option<String>,
 }
 
 /// What a prune removes (or would remove).
@@ -347,6 +385,10 @@ pub trait Store {
 
     /// The last run of each command, in command-name order.
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError>;
+
+    /// The last run of each command on each host, in host then command
+    /// order; empty where hosts are not recorded (SQLite: one host).
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
 
     /// What the store's own consistency check finds wrong, if anything (a
     /// damaged file). A store that has no such check finds nothing.

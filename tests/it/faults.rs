@@ -127,6 +127,28 @@ fn a_retry_after_beyond_the_cap_ends_the_run_at_once() {
 }
 
 #[test]
+fn a_retry_after_beyond_any_number_ends_the_run_after_one_request() {
+    // More digits than a u64 holds: not "no Retry-After", but "later than
+    // any run could wait".
+    for status in [429, 503] {
+        let server = scripted(vec![
+            Reply::json(status, r#"{"message":"come back much later"}"#)
+                .with_header("Retry-After", "99999999999999999999999999"),
+            Reply::ok(latest_body(TODAY)),
+        ]);
+        let env = env(&server.url);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+        assert_eq!(code, 75, "HTTP {status}: {err}");
+        assert!(err.contains("longer than any run"), "{err}");
+        assert!(err.contains(&format!("HTTP {status}")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(server.count(), 1, "HTTP {status}");
+        assert_eq!(recorded(&env).len(), 1);
+        assert!(env.stored_dates().is_empty());
+    }
+}
+
+#[test]
 fn answers_that_cannot_improve_are_never_retried() {
     let cases: Vec<(Reply, i32, &str)> = vec![
         (

@@ -79,6 +79,30 @@ fn a_failed_ingest_pings_start_then_fail_and_keeps_its_exit_code() {
 }
 
 #[test]
+fn a_ping_url_the_http_library_rewrites_stays_secret_at_every_log_level() {
+    // `:0PORT` is logged by the HTTP library as `:PORT`, a form of the URL
+    // that was never given and so was never redacted.
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(200);
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let zero_port = url.replace(&format!(":{port}/"), &format!(":0{port}/"));
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &zero_port);
+    for level in ["-vv", "-v", "-q"] {
+        let (code, out, err) = env.run(&["ingest", "--no-heal", "--force", level]);
+        assert_eq!(code, 0, "{err}");
+        assert_no_ping_id(&out);
+        assert_no_ping_id(&err);
+    }
+    let mut traced = env.cmd(&["ingest", "--no-heal", "--force"]);
+    traced.env("RUST_LOG", "trace");
+    let (code, _, err) = env.run_cmd(traced);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("[REDACTED]/start"), "{err}");
+    assert_no_ping_id(&err);
+    assert_eq!(pinged(&mon).len(), 8);
+}
+
+#[test]
 fn a_dead_ping_url_is_a_warning_and_changes_nothing() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z").env("FXRATES_PING_URL", &dead_url());

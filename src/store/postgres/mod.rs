@@ -3,19 +3,19 @@
 //! transaction per write so that every stored day is whole, and PostgreSQL's
 //! MVCC so that readers never block the writer.
 //!
-//! The write lock is a session-level advisory lock on the schema's name,
-//! taken when a store is opened for writing and freed when its connection
-//! closes (however the process ends). Migrations take a transaction-level
-//! advisory lock too, so that they stay serialised whatever coordinates the
-//! writers.
+//! The write lock is a claim with a lease in the database's clock, shared
+//! safely by several hosts (see [`claim`]). Migrations take a
+//! transaction-level advisory lock, so that they stay serialised whatever
+//! coordinates the writers.
 
+mod claim;
 mod schema;
 
 pub use schema::VERSION;
 
 use super::{
     Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunId, StoreError, StoredDay,
-    Summary, Target, TimeseriesAnswer, timestamp,
+    Summary, Target, TimeseriesAnswer, Writer, timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet};
@@ -23,14 +23,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use std::cell::{RefCell, RefMut};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The first key of fxrates' advisory locks ("fxrt"); the second is the
-/// schema name's hash, so that two schemas in one database do not contend.
-const LOCK_CLASS: i32 = 0x6678_7274;
 /// The first key of the lock migrations take ("fxrm").
 const MIGRATION_CLASS: i32 = 0x6678_726d;
 
@@ -39,7 +35,13 @@ const TIMESERIES_KEY: &str = "timeseries";
 
 pub(super) struct PgStore {
     // The trait reads through `&self`; the client needs `&mut` to query.
-    client: RefCell<postgres::Client>,
+    // Shared with the thread that renews the writer's claim, so that the
+    // claim lives exactly as long as this connection works.
+    client: Arc<Mutex<postgres::Client>>,
+    /// The writer's claim; `None` for a reader.
+    claim: Option<claim::Claim>,
+    /// The writer's host, recorded with its requests and runs.
+    host: Option<String>,
     target: Target,
     /// The schema's name, as given.
     schema: String,
@@ -65,10 +67,13 @@ impl PgStore {
         schema: &str,
         target: &Target,
         access: Access,
+        writer: &Writer,
     ) -> Result<PgStore, StoreError> {
         let client = server.connect()?;
         let mut store = PgStore {
-            client: RefCell::new(client),
+            client: Arc::new(Mutex::new(client)),
+            claim: None,
+            host: Some(writer.host.clone()).filter(|h| !h.is_empty()),
             target: target.clone(),
             schema: schema.to_string(),
             quoted: quote_ident(schema),
@@ -76,15 +81,18 @@ impl PgStore {
         match access {
             Access::Read => store.check_readable()?,
             Access::Write { create, lock_wait } => {
-                store.lock(lock_wait)?;
+                // The claims table is part of the format: the schema is
+                // brought up to date (under its own lock) before it is
+                // claimed.
                 store.migrate(create)?;
+                store.claim(lock_wait, writer)?;
             }
         }
         Ok(store)
     }
 
-    fn conn(&self) -> RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+    fn conn(&self) -> MutexGuard<'_, postgres::Client> {
+        claim::lock(&self.client)
     }
 
     /// SQL with `{s}` replaced by the quoted schema.
@@ -183,41 +191,6 @@ impl PgStore {
             target: self.target.clone(),
             version,
             known: VERSION,
-        }
-    }
-
-    /// Takes the write lock, waiting at most `wait` for another run.
-    fn lock(&mut self, wait: Duration) -> Result<(), StoreError> {
-        let deadline = Instant::now() + wait;
-        let mut told = false;
-        loop {
-            let got: bool = self
-                .conn()
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, hashtext($2))",
-                    &[&LOCK_CLASS, &self.schema],
-                )
-                .map_err(self.err("cannot lock the database"))?
-                .get(0);
-            if got {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(StoreError::Locked {
-                    target: self.target.clone(),
-                    waited: wait,
-                });
-            }
-            if !told {
-                log::info!(
-                    "waiting for another fxrates run to finish with {} (at most {} s)",
-                    self.target,
-                    wait.as_secs()
-                );
-                told = true;
-            }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
         }
     }
 
@@ -628,6 +601,7 @@ impl super::Store for PgStore {
             move |e| classify(&target, "cannot store rates in the database".into(), e)
         };
         let mut tx = conn.transaction().map_err(store_err())?;
+        self.fence(&mut tx, "cannot store rates in the database")?;
         tx.execute(&sql[0], &[&dates]).map_err(store_err())?;
         tx.execute(
             &sql[1],
@@ -653,17 +627,25 @@ impl super::Store for PgStore {
         at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.conn()
+        let (token, lease) = self.claim_params().unwrap_or_default();
+        let mut conn = self.conn();
+        let n = conn
             .execute(
-                &self.sql(
-                    "INSERT INTO {s}.unavailable_days (date, recorded_at, reason) VALUES ($1, $2, $3)
+                &self.sql(&format!(
+                    "WITH fence AS ({} RETURNING 1)
+                     INSERT INTO {{s}}.unavailable_days (date, recorded_at, reason)
+                     SELECT $4, $5, $6 FROM fence
                      ON CONFLICT (date) DO UPDATE SET recorded_at = excluded.recorded_at,
                          reason = excluded.reason",
-                ),
-                &[&date, &at, &reason],
+                    claim::RENEW
+                )),
+                &[&claim::WRITER, &token, &lease, &date, &at, &reason],
             )
-            .map(drop)
-            .map_err(self.write_err())
+            .map_err(self.write_err())?;
+        if n == 0 {
+            return Err(self.claim_lost(&mut *conn));
+        }
+        Ok(())
     }
 
     fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
@@ -693,6 +675,7 @@ impl super::Store for PgStore {
         };
         let mut conn = self.conn();
         let mut tx = conn.transaction().map_err(prune_err())?;
+        self.fence(&mut tx, "cannot prune the database")?;
         let rates = tx.execute(&sql[0], &[&cutoff]).map_err(prune_err())?;
         let days = tx.execute(&sql[1], &[&cutoff]).map_err(prune_err())?;
         let unavailable = tx.execute(&sql[2], &[&cutoff]).map_err(prune_err())?;
@@ -705,17 +688,33 @@ impl super::Store for PgStore {
     }
 
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
-        let id: i64 = self
-            .conn()
-            .query_one(
-                &self.sql(
-                    "INSERT INTO {s}.requests (at, endpoint, outcome) VALUES ($1, $2, $3) RETURNING id",
-                ),
-                &[&request.at, &request.endpoint, &request.outcome],
+        // Only the holder of a live claim may spend the shared quota: the
+        // record is written only if the claim is still this writer's.
+        let (token, lease) = self.claim_params().unwrap_or_default();
+        let mut conn = self.conn();
+        let row = conn
+            .query_opt(
+                &self.sql(&format!(
+                    "WITH fence AS ({} RETURNING 1)
+                     INSERT INTO {{s}}.requests (at, endpoint, outcome, host)
+                     SELECT $4, $5, $6, $7 FROM fence RETURNING id",
+                    claim::RENEW
+                )),
+                &[
+                    &claim::WRITER,
+                    &token,
+                    &lease,
+                    &request.at,
+                    &request.endpoint,
+                    &request.outcome,
+                    &self.host,
+                ],
             )
-            .map_err(self.err("cannot record a request"))?
-            .get(0);
-        Ok(RequestId(id))
+            .map_err(self.err("cannot record a request"))?;
+        match row {
+            Some(row) => Ok(RequestId(row.get(0))),
+            None => Err(self.claim_lost(&mut *conn)),
+        }
     }
 
     fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
@@ -776,9 +775,11 @@ impl super::Store for PgStore {
         let id: i64 = self
             .conn()
             .query_one(
-                &self
-                    .sql("INSERT INTO {s}.runs (command, started_at) VALUES ($1, $2) RETURNING id"),
-                &[&command, &at],
+                &self.sql(
+                    "INSERT INTO {s}.runs (command, started_at, host) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                ),
+                &[&command, &at, &self.host],
             )
             .map_err(self.write_err())?
             .get(0);
@@ -814,17 +815,30 @@ impl super::Store for PgStore {
     }
 
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT * FROM (
+                 SELECT DISTINCT ON (command) command, started_at, ok, error, host FROM {s}.runs
+                 ORDER BY command, id DESC
+             ) AS last ORDER BY command COLLATE \"C\"",
+        )
+    }
+
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT command, started_at, ok, error, host FROM (
+                 SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
+                 ORDER BY host, command, id DESC
+             ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
+        )
+    }
+}
+
+impl PgStore {
+    /// Runs as `sql` lists them: command, started_at, ok, error, host.
+    fn runs(&self, sql: &str) -> Result<Vec<LastRun>, StoreError> {
         let rows = self
             .conn()
-            .query(
-                &self.sql(
-                    "SELECT * FROM (
-                         SELECT DISTINCT ON (command) command, started_at, ok, error FROM {s}.runs
-                         ORDER BY command, id DESC
-                     ) AS last ORDER BY command COLLATE \"C\"",
-                ),
-                &[],
-            )
+            .query(&self.sql(sql), &[])
             .map_err(self.read_err())?;
         Ok(rows
             .iter()
@@ -833,8 +847,15 @@ impl super::Store for PgStore {
                 started_at: r.get(1),
                 ok: r.get(2),
                 error: r.get(3),
+                host: r.get(4),
             })
             .collect())
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

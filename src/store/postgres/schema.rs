@@ -67,6 +67,23 @@ CREATE TABLE {s}.meta (
     value text NOT NULL
 );
 "#,
+    // 2: several hosts on one schema: who made each request and ran each
+    // run, and the writer's claim.
+    r#"
+ALTER TABLE {s}.requests ADD COLUMN host text;   -- the machine that sent it
+ALTER TABLE {s}.runs ADD COLUMN host text;       -- the machine it ran on
+
+-- The right to write the history, held by one run at a time across every
+-- host; a lease in the database's clock, renewed while the run works.
+CREATE TABLE {s}.claims (
+    name       text PRIMARY KEY,                 -- 'writer'
+    token      text NOT NULL,                    -- the claiming run's own mark
+    host       text,                             -- the machine
+    pid        integer NOT NULL,                 -- its process
+    claimed_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL              -- lapses unless renewed
+);
+"#,
 ];
 
 /// The schema version this binary writes.

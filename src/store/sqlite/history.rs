@@ -253,6 +253,7 @@ impl SqliteStore {
                     started_at,
                     ok,
                     error,
+                    host: None,
                 })
             })
             .collect()

@@ -61,6 +61,7 @@ pub(super) fn acquire(
             return Err(StoreError::Locked {
                 target: target.clone(),
                 waited: wait,
+                by: None,
             });
         }
         if !told {
