@@ -56,6 +56,50 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments and environment. A variable that is
+    /// set but empty (`FXRATES_DB=` in an env file) counts as unset, as it
+    /// does for every other setting, rather than as an empty value.
+    pub fn parse_env() -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command().mut_subcommands(without_empty_env);
+        let command = without_empty_env(command);
+        let matches = command.try_get_matches()?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    /// The environment variable behind `--flag` (as clap names it in an
+    /// error, `--flag <VALUE>`), when the value came from it: not given on
+    /// the command line, and set.
+    pub fn variable_of(flag: &str) -> Option<String> {
+        use clap::CommandFactory;
+        let long = flag.trim_start_matches('-').split([' ', '=']).next()?;
+        let command = Cli::command();
+        let arg = std::iter::once(&command)
+            .chain(command.get_subcommands())
+            .flat_map(|c| c.get_arguments())
+            .find(|a| a.get_long() == Some(long))?;
+        let name = arg.get_env()?.to_str()?.to_string();
+        let on_line = std::env::args().any(|a| {
+            a.strip_prefix("--")
+                .is_some_and(|rest| rest == long || rest.starts_with(&format!("{long}=")))
+        });
+        (!on_line && std::env::var_os(&name).is_some()).then_some(name)
+    }
+}
+
+/// `command` with every argument whose variable is set but empty reading no
+/// variable at all.
+fn without_empty_env(command: clap::Command) -> clap::Command {
+    command.mut_args(|arg| {
+        let empty = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|v| v.is_empty());
+        if empty { arg.env(None::<&str>) } else { arg }
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch and store one business day's rates (today by default)

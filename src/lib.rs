@@ -55,7 +55,7 @@ pub fn catching_panics(body: impl FnOnce() -> Exit) -> Exit {
 }
 
 fn parse_and_run() -> Exit {
-    let cli = match <Cli as clap::Parser>::try_parse() {
+    let cli = match Cli::parse_env() {
         Ok(cli) => cli,
         Err(e) => return logging::report_clap_error(e),
     };

@@ -126,15 +126,33 @@ pub fn report_clap_error(e: clap::Error) -> Exit {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        let _ = e.print();
+        // Help that could not be written (`--help > /dev/full`) is a
+        // failure; a reader that left early (`| head`) is not.
+        let printed = e.print().and_then(|()| std::io::stdout().flush());
+        if let Err(err) = printed
+            && err.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("fxrates: error: cannot write to stdout ({err})");
+            return Exit::IoErr;
+        }
         return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
             Exit::Usage
         } else {
             Exit::Ok
         };
     }
+    // A bad value that came from the environment names its variable: the
+    // flag it stands for was never typed.
+    let variable = e
+        .get(clap::error::ContextKind::InvalidArg)
+        .and_then(|v| match v {
+            clap::error::ContextValue::String(flag) => crate::cli::Cli::variable_of(flag),
+            _ => None,
+        })
+        .map(|name| format!("{name}: "))
+        .unwrap_or_default();
     eprintln!(
-        "fxrates: error: {}; see `fxrates --help`",
+        "fxrates: error: {variable}{}; see `fxrates --help`",
         scrub(&clap_summary(&e))
     );
     Exit::Usage

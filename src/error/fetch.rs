@@ -74,10 +74,25 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
             Exit::TempFail,
             format!("cannot connect to {host}; try again later"),
         ),
-        FetchErrorKind::Tls => (
+        FetchErrorKind::Tls {
+            why,
+            certificate: true,
+        } => (
+            Exit::Config,
+            format!("TLS refused the certificate of {host}: {why}"),
+        ),
+        FetchErrorKind::Tls { why, .. } => (
             Exit::Unavailable,
             format!(
-                "the TLS connection to {host} failed; check FIXER_ENDPOINT and the system clock"
+                "the TLS handshake with {host} failed ({why}); check that FIXER_ENDPOINT's \
+                 scheme and port are right (https:// for a TLS port)"
+            ),
+        ),
+        FetchErrorKind::Malformed { what: problem } => (
+            Exit::DataErr,
+            format!(
+                "{host} answered the request for {what} with {problem}, which is not valid HTTP; \
+                 nothing was stored (check that FIXER_ENDPOINT's scheme and port are right)"
             ),
         ),
         FetchErrorKind::Transport { .. } => (

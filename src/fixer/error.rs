@@ -42,8 +42,12 @@ pub enum FetchErrorKind {
     ConnectFailed,
     /// The connection broke off; `what` names how.
     ConnectionBroken { what: String },
-    /// The TLS handshake failed.
-    Tls,
+    /// TLS failed: `why` in words; `certificate` when the server's
+    /// certificate was refused (untrusted, expired, for another name).
+    Tls { why: String, certificate: bool },
+    /// The server was reached but its reply broke HTTP's rules; `what`
+    /// names how (a bad chunk size, conflicting Content-Lengths, ...).
+    Malformed { what: String },
     /// Another transport failure; `detail` is the library's text, scrubbed.
     Transport { detail: String },
     /// The endpoint answered with a redirect, which is never followed (the
@@ -186,7 +190,8 @@ impl fmt::Display for FetchErrorKind {
             FetchErrorKind::HostNotFound => f.write_str("host not found"),
             FetchErrorKind::ConnectFailed => f.write_str("cannot connect"),
             FetchErrorKind::ConnectionBroken { what } => write!(f, "connection failed ({what})"),
-            FetchErrorKind::Tls => f.write_str("TLS handshake failed"),
+            FetchErrorKind::Tls { why, .. } => write!(f, "TLS failed: {why}"),
+            FetchErrorKind::Malformed { what } => write!(f, "not valid HTTP: {what}"),
             FetchErrorKind::Transport { detail } => write!(f, "transport error: {detail}"),
             FetchErrorKind::Redirect { status, location } => {
                 write!(f, "redirect (HTTP {status}) to {location}, not followed")

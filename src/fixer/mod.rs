@@ -9,6 +9,7 @@ mod endpoint;
 mod error;
 pub mod response;
 mod retry;
+mod transport;
 
 pub use endpoint::Endpoint;
 pub use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
@@ -20,7 +21,6 @@ use answer::Headers;
 use chrono::{DateTime, NaiveDate, Utc};
 use response::Parsed;
 use retry::Jitter;
-use std::io;
 use std::time::{Duration, Instant};
 
 /// fixer's default endpoint (legacy stack).
@@ -333,37 +333,13 @@ impl Client {
 
     fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> FetchErrorKind {
         let s = &self.settings;
-        match &err {
-            ureq::Error::Timeout(_) => FetchErrorKind::Timeout {
+        transport::classify(
+            &err,
+            transport::Limits {
                 connect: s.connect_timeout,
                 total: timeout,
                 cut_short: timeout < s.timeout,
             },
-            ureq::Error::BodyExceedsLimit(limit) => FetchErrorKind::TooLarge { limit: *limit },
-            ureq::Error::HostNotFound => FetchErrorKind::HostNotFound,
-            ureq::Error::Io(e) if is_temporary(e) => FetchErrorKind::ConnectionBroken {
-                what: e.kind().to_string(),
-            },
-            ureq::Error::ConnectionFailed => FetchErrorKind::ConnectFailed,
-            ureq::Error::Tls(_) => FetchErrorKind::Tls,
-            // The library's own text may carry the URL, and so the key.
-            _ => FetchErrorKind::Transport {
-                detail: scrub(&err.to_string()).into_owned(),
-            },
-        }
+        )
     }
-}
-
-fn is_temporary(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionRefused
-            | ConnectionReset
-            | ConnectionAborted
-            | TimedOut
-            | UnexpectedEof
-            | BrokenPipe
-            | Interrupted
-    )
 }

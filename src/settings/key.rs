@@ -4,7 +4,7 @@
 use crate::error::{Exit, ResultExt, fail};
 use crate::secret::Secret;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The API key: from the key file when one is given, else `FIXER_API_KEY`.
@@ -17,14 +17,8 @@ pub(super) fn api_key(
 ) -> anyhow::Result<Secret> {
     let key = match file {
         Some(path) => read_key_file(path, credentials)?,
-        None => match from_env {
-            Some(k) if !k.trim().is_empty() => k.trim().to_string(),
-            Some(_) => {
-                return Err(fail(
-                    Exit::Config,
-                    "FIXER_API_KEY is empty; set it to your fixer.io API key",
-                ));
-            }
+        None => match from_env.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => k.to_string(),
             None => {
                 return Err(fail(
                     Exit::Config,
@@ -40,14 +34,39 @@ pub(super) fn api_key(
             "the fixer.io API key contains spaces or non-ASCII characters; check FIXER_API_KEY or the key file",
         ));
     }
+    // Real keys are 32 characters. A short one is a mistake (a truncated
+    // paste, a placeholder), and too short to be told apart from ordinary
+    // text when it is kept out of what fxrates prints.
+    if key.len() < MIN_KEY_LEN {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the fixer.io API key is only {} characters long, too short to be a key (they \
+                 have 32); check FIXER_API_KEY or the key file",
+                key.len()
+            ),
+        ));
+    }
     Ok(Secret::new(key))
 }
+
+/// The shortest key accepted.
+const MIN_KEY_LEN: usize = 8;
 
 fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<String> {
     let shown = path.display();
     let meta = fs::metadata(path).exit(Exit::Config, || {
         format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
     })?;
+    if !meta.is_file() {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the API key file {shown} is not a regular file (a FIFO, directory or device); \
+                 point FIXER_API_KEY_FILE at a file holding the key"
+            ),
+        ));
+    }
     let mode = meta.mode() & 0o777;
     // systemd guards its credentials itself; depending on the file system
     // it grants the service access through an ACL on a root-owned file,
@@ -70,7 +89,23 @@ fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<Stri
             format!("the API key file {shown} is owned by another user; it must be yours"),
         ));
     }
-    let text = fs::read_to_string(path).exit(Exit::Config, || {
+    // Opened without waiting (a FIFO would block the run forever), and
+    // checked to be the regular file that was just examined.
+    let read = || -> std::io::Result<String> {
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::other(
+                "it changed into something other than a file",
+            ));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)?;
+        Ok(text)
+    };
+    let text = read().exit(Exit::Config, || {
         format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
     })?;
     let key = text.trim();

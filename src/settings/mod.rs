@@ -73,7 +73,7 @@ impl Settings {
                 utf8: utf8_locale(),
             },
             retry_base: retry_base()?,
-            api_key: env::var("FIXER_API_KEY").ok().map(Secret::new),
+            api_key: var("FIXER_API_KEY")?.map(Secret::new),
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
@@ -155,6 +155,21 @@ impl Settings {
     }
 }
 
+/// The value of the variable `name`: `None` when unset or empty (an env
+/// file's `NAME=` line means "not set", for every variable alike); a value
+/// that is not UTF-8 is refused naming the variable.
+fn var(name: &str) -> anyhow::Result<Option<String>> {
+    match env::var(name) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(_)) => Err(fail(
+            Exit::Config,
+            format!("{name} is not valid UTF-8 text; set it again, or unset it"),
+        )),
+    }
+}
+
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
 pub const MAX_BODY: u64 = 8 * 1024 * 1024;
@@ -181,8 +196,8 @@ impl Now {
 impl Now {
     /// The real clock, or `FXRATES_NOW` (RFC 3339), which exists for tests.
     fn read() -> anyhow::Result<Now> {
-        let utc = match env::var("FXRATES_NOW") {
-            Ok(text) => DateTime::parse_from_rfc3339(&text)
+        let utc = match var("FXRATES_NOW")? {
+            Some(text) => DateTime::parse_from_rfc3339(&text)
                 .map_err(|e| {
                     fail(
                         Exit::Usage,
@@ -190,7 +205,7 @@ impl Now {
                     )
                 })?
                 .with_timezone(&Utc),
-            Err(_) => Utc::now(),
+            None => Utc::now(),
         };
         Ok(Now {
             utc,
@@ -226,10 +241,7 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         file: env::var_os("FXRATES_DB_PASSWORD_FILE")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from),
-        pgpassword: env::var("PGPASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(Secret::new),
+        pgpassword: var("PGPASSWORD")?.map(Secret::new),
         pgpassfile: env::var_os("PGPASSFILE")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
@@ -251,9 +263,9 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
 
 /// `FXRATES_DB_SCHEMA`, else `fxrates`.
 fn schema_name() -> anyhow::Result<String> {
-    match env::var("FXRATES_DB_SCHEMA") {
-        Ok(name) => checked_schema("FXRATES_DB_SCHEMA", name),
-        Err(_) => Ok(store::DEFAULT_SCHEMA.to_string()),
+    match var("FXRATES_DB_SCHEMA")? {
+        Some(name) => checked_schema("FXRATES_DB_SCHEMA", name),
+        None => Ok(store::DEFAULT_SCHEMA.to_string()),
     }
 }
 
@@ -361,9 +373,9 @@ fn retry_base() -> anyhow::Result<Duration> {
 /// How long a writer waits for another fxrates run to finish with the
 /// database: `FXRATES_LOCK_TIMEOUT` seconds, 60 by default.
 fn lock_timeout() -> anyhow::Result<Duration> {
-    match env::var("FXRATES_LOCK_TIMEOUT") {
-        Err(_) => Ok(Duration::from_secs(60)),
-        Ok(text) => text
+    match var("FXRATES_LOCK_TIMEOUT")? {
+        None => Ok(Duration::from_secs(60)),
+        Some(text) => text
             .trim()
             .parse::<u64>()
             .ok()
@@ -381,9 +393,9 @@ fn lock_timeout() -> anyhow::Result<Duration> {
 }
 
 fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
-    match env::var(name) {
-        Err(_) => Ok(None),
-        Ok(text) => text
+    match var(name)? {
+        None => Ok(None),
+        Some(text) => text
             .trim()
             .parse::<u64>()
             .map(|ms| Some(Duration::from_millis(ms)))

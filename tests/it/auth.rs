@@ -252,3 +252,128 @@ fn the_key_stays_out_of_the_most_verbose_logs() {
         }
     }
 }
+
+#[test]
+fn a_key_file_that_is_a_fifo_is_refused_at_once() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let path = env.path().join("fixer.key");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+    cmd.env("FIXER_API_KEY_FILE", &path)
+        .timeout(std::time::Duration::from_secs(20));
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 78, "{err}");
+    assert!(error_line(&err).contains("is not a regular file"), "{err}");
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn a_key_too_short_to_be_real_is_refused_before_any_request() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    for key in ["k", "abc", "7chars!"] {
+        let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+        cmd.env("FIXER_API_KEY", key);
+        let (code, _, err) = env.run_cmd(cmd);
+        assert_eq!(code, 78, "{key}: {err}");
+        let line = error_line(&err);
+        assert!(line.contains("too short"), "{line}");
+        let path = env.key_file(key, 0o600);
+        let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+        cmd.env("FIXER_API_KEY_FILE", &path);
+        assert_eq!(env.run_cmd(cmd).0, 78);
+    }
+    assert_eq!(server.count(), 0);
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn an_empty_variable_is_unset_everywhere() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let default_db = env.path().join(".local/share/fxrates/rates.db");
+    for name in [
+        "FIXER_AUTH",
+        "FIXER_MONTHLY_QUOTA",
+        "FXRATES_KEEP_DAYS",
+        "FIXER_API_KEY_FILE",
+        "FXRATES_PING_URL",
+        "FXRATES_METRICS_FILE",
+        "FXRATES_LOCK_TIMEOUT",
+        "FXRATES_TIMEOUT",
+    ] {
+        let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+        cmd.env(name, "");
+        let (code, _, err) = env.run_cmd(cmd);
+        assert_eq!(code, 0, "{name}=: {err}");
+        let mut cmd = env.cmd(&["prune"]);
+        cmd.env(name, "");
+        assert_eq!(env.run_cmd(cmd).0, 0, "{name}=");
+    }
+    // FXRATES_DB= is the default path, not an empty one.
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+    cmd.env("FXRATES_DB", "");
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(default_db.exists());
+    // An empty key is no key.
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+    cmd.env("FIXER_API_KEY", "");
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 78, "{err}");
+    assert!(error_line(&err).contains("no fixer.io API key"), "{err}");
+}
+
+#[test]
+fn a_bad_value_names_its_variable() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    for (name, value, command) in [
+        ("FIXER_MONTHLY_QUOTA", "lots", &["ingest", "--no-heal"][..]),
+        ("FXRATES_KEEP_DAYS", "-1", &["prune"]),
+        ("FIXER_AUTH", "cookie", &["ingest", "--no-heal"]),
+        ("FXRATES_TIMEOUT", "soon", &["ingest", "--no-heal"]),
+    ] {
+        let mut cmd = env.cmd(command);
+        cmd.env(name, value);
+        let (code, _, err) = env.run_cmd(cmd);
+        assert_eq!(code, 2, "{name}={value}: {err}");
+        assert!(error_line(&err).starts_with(&format!("{name}: ")), "{err}");
+    }
+    // A key that is not UTF-8 is named as such, not "no key".
+    use std::os::unix::ffi::OsStrExt;
+    let mut cmd = env.cmd(&["ingest", "--no-heal"]);
+    cmd.env(
+        "FIXER_API_KEY",
+        std::ffi::OsStr::from_bytes(b"key-\xff\xfe-0123456789"),
+    );
+    let (code, _, err) = env.run_cmd(cmd);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        error_line(&err).contains("FIXER_API_KEY is not valid UTF-8"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 1);
+}
+
+#[test]
+fn help_that_cannot_be_written_is_a_failure() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", FRIDAY_9AM);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [&["--help"][..], &["--version"], &["ingest", "--help"]] {
+        let out = env
+            .std_cmd(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(74), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot write to stdout"), "{err}");
+    }
+}

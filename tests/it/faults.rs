@@ -362,3 +362,60 @@ fn a_backfill_stops_when_the_run_budget_is_spent_and_the_next_run_goes_on() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates().len(), 10);
 }
+
+/// A 64 KiB header line.
+fn huge_header() -> &'static [u8] {
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: ".to_vec();
+    reply.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    reply.extend(b"\r\nContent-Length: 2\r\n\r\n{}");
+    Box::leak(reply.into_boxed_slice())
+}
+
+#[test]
+fn answers_that_are_not_http_are_unusable_and_say_what_was_wrong() {
+    let body = br#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":1.1}}"#;
+    let chunked: &'static [u8] = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            String::from_utf8_lossy(body)
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    let cases: Vec<(&str, &'static [u8], &str)> = vec![
+        (
+            "a bad chunk size",
+            chunked,
+            "a chunked body with a bad chunk size",
+        ),
+        (
+            "not HTTP",
+            b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+            "a reply that is not HTTP",
+        ),
+        (
+            "two Content-Lengths",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}{}{}{}",
+            "conflicting Content-Length headers",
+        ),
+        ("a 64 KiB header", huge_header(), "a header section of"),
+    ];
+    for (name, reply, says) in cases {
+        let server = FakeFixer::misbehaving(Behaviour::Raw(reply));
+        let env = env(&server.url);
+        let err = env.fails(&["ingest", "--no-heal"], 65);
+        // The server was reached: not "cannot reach", and not retried.
+        assert!(
+            err.starts_with("127.0.0.1 answered the request for the latest rates with "),
+            "{name}: {err}"
+        );
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(
+            err.contains("not valid HTTP; nothing was stored"),
+            "{name}: {err}"
+        );
+        assert_eq!(server.count(), 3, "{name}: one request per run of `fails`");
+        assert_eq!(recorded(&env).len(), 3, "{name}");
+        assert!(env.stored_dates().is_empty(), "{name}");
+    }
+}

@@ -74,6 +74,8 @@ pub enum Behaviour {
     Endless,
     /// Closes the connection without a word.
     Hangup,
+    /// Writes these bytes as they are, then closes the connection.
+    Raw(&'static [u8]),
 }
 
 type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
@@ -453,6 +455,9 @@ fn misbehave(w: &mut TcpStream, behaviour: Behaviour, stop: &AtomicBool) {
     match behaviour {
         Behaviour::Silent => while pause(Duration::from_millis(50)) && !peer_gone(w) {},
         Behaviour::Hangup => {}
+        Behaviour::Raw(bytes) => {
+            let _ = w.write_all(bytes).and_then(|()| w.flush());
+        }
         Behaviour::Trickle => {
             let body = br#"{"success":true,"base":"EUR","date":"2024-09-20","rates":{"USD":1.1}}"#;
             let head = format!(
