@@ -19,7 +19,7 @@ use std::path::PathBuf;
     help_expected = true,
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The SQLite database file, or a PostgreSQL URL (postgresql://...)
     /// [default: $XDG_DATA_HOME/fxrates/rates.db, else
     /// ~/.local/share/fxrates/rates.db]
@@ -60,7 +60,7 @@ impl Cli {
     /// Parses the process's arguments and environment. A variable that is
     /// set but empty (`FXRATES_DB=` in an env file) counts as unset, as it
     /// does for every other setting, rather than as an empty value.
-    pub fn parse_env() -> Result<Cli, clap::Error> {
+    pub(crate) fn parse_env() -> Result<Cli, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let command = Cli::command().mut_subcommands(without_empty_env);
         let command = without_empty_env(command);
@@ -71,7 +71,7 @@ impl Cli {
     /// The environment variable behind `--flag` (as clap names it in an
     /// error, `--flag <VALUE>`), when the value came from it: not given on
     /// the command line, and set.
-    pub fn variable_of(flag: &str) -> Option<String> {
+    pub(crate) fn variable_of(flag: &str) -> Option<String> {
         use clap::CommandFactory;
         let long = flag.trim_start_matches('-').split([' ', '=']).next()?;
         let command = Cli::command();
@@ -101,7 +101,7 @@ fn without_empty_env(command: clap::Command) -> clap::Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Fetch and store one business day's rates (today by default)
     Ingest(IngestArgs),
     /// Print the stored rates of one day, or of a range of days
@@ -128,14 +128,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct ManpageArgs {
+pub(crate) struct ManpageArgs {
     /// Write fxrates.1 and fxrates-COMMAND.1 into this directory instead
     #[arg(long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
@@ -144,7 +144,7 @@ pub struct CompletionsArgs {
 /// Where and how to reach fixer.io. The key itself is never a flag: it comes
 /// from FIXER_API_KEY or a key file.
 #[derive(Debug, Args)]
-pub struct ProviderArgs {
+pub(crate) struct ProviderArgs {
     /// A file holding the API key (must not be readable by group or others);
     /// read instead of FIXER_API_KEY
     #[arg(long = "api-key-file", env = "FIXER_API_KEY_FILE", value_name = "PATH")]
@@ -183,7 +183,7 @@ pub struct ProviderArgs {
 
 /// Where the key goes (`--auth`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AuthStyle {
+pub(crate) enum AuthStyle {
     /// `access_key=KEY` query parameter (data.fixer.io)
     Query,
     /// `apikey: KEY` request header (api.apilayer.com)
@@ -191,7 +191,7 @@ pub enum AuthStyle {
 }
 
 #[derive(Debug, Args)]
-pub struct IngestArgs {
+pub(crate) struct IngestArgs {
     /// The business day to fetch (YYYY-MM-DD) through the historical endpoint
     /// [default: today, through the latest endpoint]
     #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
@@ -218,7 +218,7 @@ pub struct IngestArgs {
 
 /// The monthly request budget.
 #[derive(Debug, Args)]
-pub struct BudgetArgs {
+pub(crate) struct BudgetArgs {
     /// Requests the fixer plan allows per calendar month (UTC); backfill and
     /// healing plan within what is left of it
     #[arg(long = "monthly-quota", env = "FIXER_MONTHLY_QUOTA", value_name = "N",
@@ -227,7 +227,7 @@ pub struct BudgetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BackfillArgs {
+pub(crate) struct BackfillArgs {
     /// Fetch the N days ending today [default: 31]
     #[arg(long = "days", value_name = "N", conflicts_with = "from",
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -257,7 +257,7 @@ pub struct BackfillArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PruneArgs {
+pub(crate) struct PruneArgs {
     /// Keep the N days ending today (at least 31)
     #[arg(
         long = "keep-days",
@@ -273,7 +273,7 @@ pub struct PruneArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Output format
     #[arg(long = "format", value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
@@ -283,7 +283,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusFormat {
+pub(crate) enum StatusFormat {
     /// Lines for people
     Text,
     /// One JSON object
@@ -293,7 +293,7 @@ pub enum StatusFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// The day to show (YYYY-MM-DD); a day without rates shows the latest
     /// stored day up to 7 days before it [default: the latest stored day]
     #[arg(long = "date", value_name = "DATE", value_parser = date_arg)]
@@ -323,7 +323,7 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CopyArgs {
+pub(crate) struct CopyArgs {
     /// The store to copy from: a SQLite file or a postgresql:// URL
     #[arg(value_name = "SOURCE")]
     pub source: String,
@@ -345,7 +345,7 @@ pub struct CopyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ConvertArgs {
+pub(crate) struct ConvertArgs {
     /// The amount to convert, a plain decimal such as 100 or -12.50
     #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
     pub amount: String,
@@ -369,7 +369,7 @@ pub struct ConvertArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ConvertFormat {
+pub(crate) enum ConvertFormat {
     /// Two lines for people: the result, then the rate and its day
     Text,
     /// One JSON object
@@ -377,7 +377,7 @@ pub enum ConvertFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct ChartArgs {
+pub(crate) struct ChartArgs {
     /// The currency to draw
     #[arg(value_name = "CUR", value_parser = currency_arg)]
     pub currency: Currency,
@@ -416,7 +416,7 @@ pub struct ChartArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Aligned columns for people
     Table,
     /// One JSON object
@@ -426,15 +426,15 @@ pub enum Format {
 }
 
 /// A path; empty (a variable set to nothing) stands for none.
-pub fn path_arg(text: &str) -> Result<PathBuf, String> {
+pub(crate) fn path_arg(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }
 
-pub fn date_arg(text: &str) -> Result<NaiveDate, String> {
+pub(crate) fn date_arg(text: &str) -> Result<NaiveDate, String> {
     parse_date(text).ok_or_else(|| format!("{text:?} is not a date in the form YYYY-MM-DD"))
 }
 
-pub fn currency_arg(text: &str) -> Result<Currency, String> {
+pub(crate) fn currency_arg(text: &str) -> Result<Currency, String> {
     Currency::parse(&text.trim().to_ascii_uppercase())
         .ok_or_else(|| format!("{text:?} is not a three-letter currency code such as USD"))
 }

@@ -15,13 +15,13 @@ use rust_decimal::Decimal;
 
 /// Digits an amount may have, so that amount x rate always fits a decimal
 /// (28 digits) without rounding.
-pub const AMOUNT_DIGITS: usize = 15;
+pub(crate) const AMOUNT_DIGITS: usize = 15;
 /// Decimal places an amount may have.
-pub const AMOUNT_SCALE: usize = 10;
+pub(crate) const AMOUNT_SCALE: usize = 10;
 
 /// One conversion: what was asked and what it came to.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Conversion {
+pub(crate) struct Conversion {
     pub amount: Decimal,
     pub from: Currency,
     pub to: Currency,
@@ -35,7 +35,7 @@ pub struct Conversion {
 
 /// Parses AMOUNT: a plain decimal, negative allowed (a refund converts as
 /// well as a payment), no exponent, no thousands separators.
-pub fn parse_amount(text: &str) -> anyhow::Result<Decimal> {
+pub(crate) fn parse_amount(text: &str) -> anyhow::Result<Decimal> {
     let bad = |why: &str| {
         fail(
             Exit::Usage,
@@ -60,7 +60,7 @@ pub fn parse_amount(text: &str) -> anyhow::Result<Decimal> {
 impl Conversion {
     /// Converts `amount` at the rates of `day`; a currency without a rate
     /// that day is an error naming it.
-    pub fn new(
+    pub(crate) fn new(
         amount: Decimal,
         from: Currency,
         to: Currency,

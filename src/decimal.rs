@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 
 /// Significant digits kept for derived (cross) rates.
-pub const DERIVED_DIGITS: u32 = 12;
+pub(crate) const DERIVED_DIGITS: u32 = 12;
 
 /// The longest plain decimal accepted for a rate; more means garbage.
 const MAX_LEN: usize = 40;
@@ -14,7 +14,7 @@ const MAX_LEN: usize = 40;
 /// (`0.83578`, `0.0000125511`, `2000`) with no exponent, no leading zeros and no
 /// trailing fractional zeros. The value is never changed. Returns `None` for
 /// anything that is not a positive, non-zero, plausibly sized number.
-pub fn normalize(number: &str, out: &mut String) -> Option<()> {
+pub(crate) fn normalize(number: &str, out: &mut String) -> Option<()> {
     out.clear();
     let (mantissa, exponent) = match number.find(['e', 'E']) {
         Some(i) => (&number[..i], number[i + 1..].parse::<i32>().ok()?),
@@ -63,7 +63,7 @@ pub fn normalize(number: &str, out: &mut String) -> Option<()> {
 }
 
 /// Parses a stored decimal.
-pub fn parse(text: &str) -> Option<Decimal> {
+pub(crate) fn parse(text: &str) -> Option<Decimal> {
     Decimal::from_str(text)
         .or_else(|_| Decimal::from_scientific(text))
         .ok()
@@ -72,12 +72,12 @@ pub fn parse(text: &str) -> Option<Decimal> {
 /// Parses a decimal only if it is represented exactly (at most 28
 /// significant digits and 28 decimal places): a rate that is not would be
 /// rounded, or overflow, in every computation made with it.
-pub fn parse_exact(text: &str) -> Option<Decimal> {
+pub(crate) fn parse_exact(text: &str) -> Option<Decimal> {
     Decimal::from_str_exact(text).ok()
 }
 
 /// `rate / base` rounded to [`DERIVED_DIGITS`] significant digits, as text.
-pub fn cross_rate(rate: Decimal, base: Decimal) -> Option<String> {
+pub(crate) fn cross_rate(rate: Decimal, base: Decimal) -> Option<String> {
     let q = rate.checked_div(base)?;
     let q = q.round_sf(DERIVED_DIGITS).unwrap_or(q).normalize();
     Some(q.to_string())

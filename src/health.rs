@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What `status` reports; its JSON form is this struct's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Health {
+pub(crate) struct Health {
     pub healthy: bool,
     /// What is wrong, one sentence each, saying what to do.
     pub problems: Vec<String>,
@@ -47,7 +47,7 @@ pub struct Health {
 
 /// How the last run of a command went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunHealth {
+pub(crate) struct RunHealth {
     pub started_at: DateTime<Utc>,
     pub outcome: RunOutcome,
     pub error: Option<String>,
@@ -75,7 +75,7 @@ impl From<LastRun> for RunHealth {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RunOutcome {
+pub(crate) enum RunOutcome {
     Ok,
     Failed,
     /// Killed, or still running.
@@ -83,7 +83,7 @@ pub enum RunOutcome {
 }
 
 impl RunOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Ok => "ok",
             RunOutcome::Failed => "failed",
@@ -116,7 +116,11 @@ impl Health {
     /// The health of the history in `store`; `None` is a store that does not
     /// exist yet, reported as empty: that is exactly what monitoring must
     /// hear about.
-    pub fn gather(store: Option<&dyn Store>, now: &Now, quota: u64) -> Result<Health, StoreError> {
+    pub(crate) fn gather(
+        store: Option<&dyn Store>,
+        now: &Now,
+        quota: u64,
+    ) -> Result<Health, StoreError> {
         // A damaged file is reported, not read further: what could still
         // be read of it would not be the truth.
         let damage = match store.map(|s| s.integrity_problem()) {

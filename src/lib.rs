@@ -1,38 +1,87 @@
-//! fxrates keeps a local SQLite history of daily exchange rates from fixer.io.
+//! fxrates keeps a local history of daily exchange rates from fixer.io, in
+//! SQLite or PostgreSQL.
 //!
-//! The binary is a thin shell around [`run`]; the modules are public so that
-//! tests and benchmarks can reach them.
+//! # Where everything lives
+//!
+//! A run goes down these layers, each using only those below it:
+//!
+//! - [`main_exit`] (called by `main.rs`): parses the command line, sets up
+//!   logging, runs, and turns any error into one line and an exit code.
+//! - `cli`: the clap types, nothing else. Doc comments are the help text.
+//! - `settings`: one `Settings`, resolved once from the command line and the
+//!   environment (the only module that reads it): the database target, the
+//!   clock, the lock timeout, the monitoring outputs, the terminal, the
+//!   provider's connection settings and key (`settings/key.rs`).
+//! - `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
+//!   wraps the commands that write in the runs record, the pings and the
+//!   metrics file.
+//! - `error`: exit codes, and the verdict on every typed error of the layers
+//!   below (`error/fetch.rs` holds what a failed request tells the user).
+//! - `engine`: the fetch engine, the one path that asks the provider for
+//!   days and stores them; `engine/plan.rs` plans a window within the
+//!   monthly budget (`quota`).
+//! - `health`: what `status` and the metrics report, computed once.
+//! - [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
+//!   the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
+//!   the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
+//!   no environment; every request goes through a `Recorder` it is given.
+//! - [`store`]: the `Store` trait and its contract, with the SQLite
+//!   (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations;
+//!   [`pg`] parses PostgreSQL URLs and connects.
+//! - `present`, used only by commands: `view` (one day as a table, CSV or
+//!   JSON), `series` (a range of days), `chart`, `metrics` (Prometheus
+//!   text); beside it `conversion` (an amount at a day's rates) and
+//!   `progress` (the progress line of a long fetch).
+//! - Leaves: [`rates`] (currencies and a day's exact decimal rates),
+//!   `decimal`, [`calendar`] (weekdays and windows), [`secret`] (values that
+//!   must never be shown, and the scrubber), `untrusted` (the provider's
+//!   words made safe to print), `ping`, [`logging`].
+//!
+//! The public modules are the small surface the integration tests and the
+//! benchmarks use; everything else is private to the crate.
 
+// The public surface, for the binary, the tests and the benchmarks.
 pub mod calendar;
-pub mod chart;
-pub mod cli;
-pub mod commands;
-pub mod conversion;
-pub mod decimal;
-pub mod engine;
-pub mod error;
 pub mod fixer;
-pub mod health;
 pub mod logging;
+<<<<<<< HEAD
+=======
 pub mod metrics;
+pub mod net;
+>>>>>>> main
 pub mod pg;
-pub mod ping;
-pub mod progress;
-pub mod quota;
 pub mod rates;
 pub mod secret;
-pub mod series;
-pub mod settings;
 pub mod store;
+<<<<<<< HEAD
+
+pub use error::Exit;
+
+// The crate's own.
+mod cli;
+mod commands;
+mod conversion;
+mod decimal;
+mod engine;
+mod error;
+mod health;
+mod ping;
+mod present;
+mod progress;
+mod quota;
+mod settings;
+mod untrusted;
+=======
+pub mod tls;
 pub mod untrusted;
 pub mod view;
+>>>>>>> main
 
 use cli::Cli;
-use error::Exit;
 use settings::Settings;
 
 /// Runs one parsed command line.
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
+fn run(cli: &Cli) -> anyhow::Result<()> {
     commands::run(&cli.command, || {
         let settings = Settings::resolve(cli)?;
         log::debug!("database: {}", settings.db);

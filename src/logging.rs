@@ -56,7 +56,7 @@ pub fn init(verbose: u8, quiet: bool) {
 /// Prints the error as one line (the chain down to the first typed error),
 /// and with `verbose` the causes below it; returns its exit code. stdout
 /// closed by its reader (`fxrates show ... | head`) ends the run quietly.
-pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
+pub(crate) fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
     if is_broken_pipe(err) {
         return Exit::Ok;
     }
@@ -80,7 +80,7 @@ pub fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
 
 /// The error as the user reads it, on one line and scrubbed: the chain down
 /// to the first typed error, and for a storage error the system's reason.
-pub fn headline(err: &anyhow::Error) -> String {
+pub(crate) fn headline(err: &anyhow::Error) -> String {
     let mut head = Vec::new();
     for cause in err.chain() {
         let verdict = verdict(cause);
@@ -118,7 +118,7 @@ pub fn headline(err: &anyhow::Error) -> String {
 
 /// clap's help and version go to stdout with 0; a usage error becomes one
 /// `fxrates: error:` line with exit code 2.
-pub fn report_clap_error(e: clap::Error) -> Exit {
+pub(crate) fn report_clap_error(e: clap::Error) -> Exit {
     use clap::error::ErrorKind;
     if matches!(
         e.kind(),

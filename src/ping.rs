@@ -7,6 +7,7 @@
 //! change to the run's outcome. The URL identifies the check and lets anyone
 //! who has it report on it, so it is a [`Secret`].
 
+use crate::net::Network;
 use crate::secret::{Secret, scrub};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the run is telling the monitor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Start,
     Success,
     Fail,
@@ -34,7 +35,7 @@ impl Signal {
 /// Checks a ping URL given on the command line or in `FXRATES_PING_URL` and
 /// keeps it secret from then on (registered before it is checked, so even
 /// the error about a bad one cannot show it).
-pub fn url_arg(text: &str) -> Result<Secret, String> {
+pub(crate) fn url_arg(text: &str) -> Result<Secret, String> {
     let secret = Secret::new(text.trim().trim_end_matches('/').to_string());
     let url = secret.expose();
     if url.is_empty() {
@@ -81,14 +82,20 @@ fn library_form(uri: &ureq::http::Uri) -> String {
     out
 }
 
-pub struct Pinger {
+pub(crate) struct Pinger {
     agent: ureq::Agent,
     url: Secret,
 }
 
 impl Pinger {
-    pub fn new(url: Secret) -> Pinger {
+<<<<<<< HEAD
+    pub(crate) fn new(url: Secret) -> Pinger {
         let config = ureq::Agent::config_builder()
+=======
+    pub fn new(url: Secret, network: &Network) -> Pinger {
+        let config = network
+            .agent_config()
+>>>>>>> main
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
             .max_redirects(0)
@@ -103,7 +110,7 @@ impl Pinger {
     /// Sends one ping; `body` (a failure's message) goes along as the
     /// request body, which healthchecks.io shows beside the ping. Problems
     /// are logged as warnings and otherwise ignored.
-    pub fn send(&self, signal: Signal, body: &str) {
+    pub(crate) fn send(&self, signal: Signal, body: &str) {
         let url = format!("{}{}", self.url.expose(), signal.suffix());
         let result = self
             .agent
@@ -127,14 +134,15 @@ impl Pinger {
 
 /// Runs `work` between a start ping and a success or failure ping; without a
 /// URL it just runs `work`. The result is `work`'s, whatever the pings do.
-pub fn around(
+pub(crate) fn around(
     url: Option<&Secret>,
+    network: impl FnOnce() -> anyhow::Result<Network>,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let Some(url) = url.filter(|u| !u.expose().is_empty()) else {
         return work();
     };
-    let pinger = Pinger::new(url.clone());
+    let pinger = Pinger::new(url.clone(), &network()?);
     pinger.send(Signal::Start, "");
     let result = work();
     match &result {

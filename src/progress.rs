@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-pub struct Progress {
+pub(crate) struct Progress {
     what: &'static str,
     total: usize,
     done: usize,
@@ -11,7 +11,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(what: &'static str, total: usize) -> Progress {
+    pub(crate) fn new(what: &'static str, total: usize) -> Progress {
         let shown =
             total > 1 && log::log_enabled!(log::Level::Info) && std::io::stderr().is_terminal();
         let p = Progress {
@@ -25,7 +25,7 @@ impl Progress {
     }
 
     /// `n` more of the total are done.
-    pub fn advance(&mut self, n: usize) {
+    pub(crate) fn advance(&mut self, n: usize) {
         self.done = (self.done + n).min(self.total);
         self.draw();
     }

@@ -11,11 +11,11 @@ use crate::store::{Store, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// fixer's free plan allows 100 requests a month.
-pub const DEFAULT_MONTHLY_QUOTA: u64 = 100;
+pub(crate) const DEFAULT_MONTHLY_QUOTA: u64 = 100;
 
 /// The budget of this month as the run sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     pub quota: u64,
     pub used: u64,
     /// The first day of the month being counted.
@@ -23,14 +23,14 @@ pub struct Budget {
 }
 
 /// The start of the UTC calendar month of `now`.
-pub fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let first = now.date_naive().with_day(1).unwrap_or(now.date_naive());
     first.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 impl Budget {
     /// Counts this month's requests in the record.
-    pub fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Budget, StoreError> {
+    pub(crate) fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Budget, StoreError> {
         let start = month_start(now.utc);
         Ok(Budget {
             quota,
@@ -39,12 +39,12 @@ impl Budget {
         })
     }
 
-    pub fn remaining(&self) -> u64 {
+    pub(crate) fn remaining(&self) -> u64 {
         self.quota.saturating_sub(self.used)
     }
 
     /// The refusal of a plan of `needed` requests that does not fit.
-    pub fn refuse(&self, needed: u64, what: &str) -> anyhow::Error {
+    pub(crate) fn refuse(&self, needed: u64, what: &str) -> anyhow::Error {
         fail(
             Exit::Config,
             format!(

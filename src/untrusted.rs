@@ -14,18 +14,12 @@
 use crate::secret::scrub;
 
 /// The most characters kept of one piece of provider text.
-pub const MAX_CHARS: usize = 300;
+pub(crate) const MAX_CHARS: usize = 300;
 
 /// `text` on one line: every control character escaped, newlines and tabs
 /// included.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     clean(text, false)
-}
-
-/// `text` for output that spans lines: as [`one_line`], but newlines and
-/// tabs are kept.
-pub fn multi_line(text: &str) -> String {
-    clean(text, true)
 }
 
 fn clean(text: &str, keep_lines: bool) -> String {
@@ -81,7 +75,7 @@ mod tests {
     #[test]
     fn newlines_and_tabs_stay_only_where_lines_are_wanted() {
         assert_eq!(one_line("a\nb\tc"), "a\\u{a}b\\u{9}c");
-        assert_eq!(multi_line("a\nb\tc\r\x1b"), "a\nb\tc\\u{d}\\u{1b}");
+        assert_eq!(clean("a\nb\tc\r\x1b", true), "a\nb\tc\\u{d}\\u{1b}");
     }
 
     #[test]

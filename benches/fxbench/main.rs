@@ -8,12 +8,16 @@
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
 //! (default all): backfill free show ingest status peer schema postgres
-//! (the last when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL names a
-//! PostgreSQL server to write to). `serve`
+//! hosts (the last two when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL
+//! names a PostgreSQL server to write to). `serve`
 //! only serves the history until killed, for profiling by hand, and the
 //! FXBENCH_EXE variable measures another fxrates binary than this build's.
 
+// The modules are `pub` to one another; the crate is a benchmark.
+#![allow(unreachable_pub)]
+
 mod history;
+mod hosts;
 mod process;
 mod schema;
 mod server;
@@ -93,6 +97,9 @@ fn main() {
     }
     if want("postgres") {
         bench.postgres();
+    }
+    if want("hosts") {
+        bench.hosts();
     }
     let _ = writeln!(
         bench.out,

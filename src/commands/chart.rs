@@ -1,13 +1,13 @@
 use super::Run;
 use crate::calendar::window_ending;
-use crate::chart::{self, Charset, Point};
 use crate::cli::ChartArgs;
 use crate::decimal;
 use crate::error::{Exit, ResultExt, fail};
+use crate::present::chart::{self, Charset, Point};
+use crate::present::view::DayView;
 use crate::rates::EUR;
 use crate::settings::Settings;
 use crate::store;
-use crate::view::DayView;
 use std::io::{self, Write};
 
 /// Days drawn without `--days` or `--from`.

@@ -4,7 +4,7 @@ use clap::CommandFactory;
 use std::io::Write;
 
 impl CompletionsArgs {
-    pub fn print(&self) -> anyhow::Result<()> {
+    pub(crate) fn print(&self) -> anyhow::Result<()> {
         let mut script = Vec::new();
         clap_complete::generate(self.shell, &mut Cli::command(), "fxrates", &mut script);
         std::io::stdout()

@@ -6,7 +6,7 @@ use std::io::Write;
 /// The pages are built from the clap definitions, so they never drift from
 /// `--help`.
 impl ManpageArgs {
-    pub fn print(&self) -> anyhow::Result<()> {
+    pub(crate) fn print(&self) -> anyhow::Result<()> {
         if let Some(dir) = &self.dir {
             return clap_mangen::generate_to(Cli::command(), dir).exit(Exit::IoErr, || {
                 format!("cannot write the man pages into {}", dir.display())

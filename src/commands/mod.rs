@@ -35,7 +35,7 @@ trait Monitored {
 
 /// Runs `command`. `settings` resolves the settings, for the commands that
 /// need them: completions and man pages need no home, database or clock.
-pub fn run(
+pub(crate) fn run(
     command: &Command,
     settings: impl FnOnce() -> anyhow::Result<Settings>,
 ) -> anyhow::Result<()> {
@@ -84,19 +84,23 @@ fn recorded<T>(
 /// start, success and failure pings, and the metrics file, written whatever
 /// the outcome. Neither changes the outcome.
 fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()> {
-    ping::around(settings.ping_url.as_ref(), || {
-        let mut store = None;
-        let result = command.run(settings, &mut store);
-        if let Some(path) = &settings.metrics_file
-            && let Err(e) = status::write_metrics_file(
-                settings,
-                store.as_deref(),
-                command.monthly_quota(),
-                path,
-            )
-        {
-            log::warn!("{e:#}; the run itself is unaffected");
-        }
-        result
-    })
+    ping::around(
+        settings.ping_url.as_ref(),
+        || settings.network().cloned(),
+        || {
+            let mut store = None;
+            let result = command.run(settings, &mut store);
+            if let Some(path) = &settings.metrics_file
+                && let Err(e) = status::write_metrics_file(
+                    settings,
+                    store.as_deref(),
+                    command.monthly_quota(),
+                    path,
+                )
+            {
+                log::warn!("{e:#}; the run itself is unaffected");
+            }
+            result
+        },
+    )
 }

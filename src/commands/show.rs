@@ -1,8 +1,8 @@
 use super::Run;
 use crate::cli::{Format, ShowArgs};
 use crate::error::{Exit, ResultExt, fail};
+use crate::present::view::DayView;
 use crate::settings::Settings;
-use crate::view::DayView;
 use std::io::{self, Write};
 
 /// How far back `show --date` looks for a stored day (a weekend, a holiday).

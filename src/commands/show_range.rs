@@ -3,14 +3,14 @@
 
 use crate::cli::ShowArgs;
 use crate::error::{Exit, fail};
+use crate::present::series::SeriesWriter;
 use crate::rates::{Currency, EUR};
-use crate::series::SeriesWriter;
 use crate::settings::Settings;
 use crate::store::{self, Store};
 use chrono::NaiveDate;
 use std::io::{self, BufWriter};
 
-pub fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyhow::Result<()> {
+pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyhow::Result<()> {
     let to = args.to.unwrap_or(settings.now.today);
     if from > to {
         let to_text = match args.to {

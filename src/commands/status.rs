@@ -3,7 +3,7 @@ use crate::calendar::MONTH_DAYS;
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, ResultExt, fail};
 use crate::health::Health;
-use crate::metrics;
+use crate::present::metrics;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 use std::io::Write;

@@ -12,7 +12,7 @@
 
 mod plan;
 
-pub use plan::{Limit, Method, Plan, fit};
+pub(crate) use plan::{Limit, Method, Plan, fit};
 
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 const MAX_DATE_DRIFT_DAYS: i64 = 7;
 
 /// Asks the provider for days and stores them, counting every request.
-pub struct Engine<'a> {
+pub(crate) struct Engine<'a> {
     store: &'a mut dyn Store,
     client: &'a Client,
     /// The run's clock, for provenance and the records.
@@ -44,7 +44,7 @@ pub struct Engine<'a> {
 
 /// What became of one day asked for.
 #[derive(Debug)]
-pub enum Day {
+pub(crate) enum Day {
     /// Stored, with this many rates.
     Stored(usize),
     /// fixer has no rates for it (error 106); a historical date is now
@@ -54,7 +54,7 @@ pub enum Day {
 
 /// What carrying out a plan did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub stored: usize,
     /// Days fixer has no rates for, now recorded as such.
     pub unavailable: Vec<NaiveDate>,
@@ -62,7 +62,7 @@ pub struct Outcome {
 
 /// How a plan is carried out.
 #[derive(Clone, Copy, Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Applied again if the plan must switch to one request per day.
     pub limit: Limit,
     /// The name of the work in messages: "backfill", "healing".
@@ -103,7 +103,7 @@ impl Recorder for Ledger<'_> {
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(
+    pub(crate) fn new(
         store: &'a mut dyn Store,
         client: &'a Client,
         now: DateTime<Utc>,
@@ -121,17 +121,17 @@ impl<'a> Engine<'a> {
     }
 
     /// The store, for reads between fetches.
-    pub fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         &*self.store
     }
 
     /// The month's budget, counting the requests made so far.
-    pub fn budget(&self) -> &Budget {
+    pub(crate) fn budget(&self) -> &Budget {
         &self.budget
     }
 
     /// The requests made so far.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.requests
     }
 
@@ -145,7 +145,7 @@ impl<'a> Engine<'a> {
 
     /// Fetches one day through `call` (`latest`, or the historical
     /// endpoint) and stores it under the business date `date`.
-    pub fn fetch_day(&mut self, date: NaiveDate, call: Call) -> anyhow::Result<Day> {
+    pub(crate) fn fetch_day(&mut self, date: NaiveDate, call: Call) -> anyhow::Result<Day> {
         let client = self.client;
         match client.day(call, &mut self.ledger()) {
             Ok(snapshot) => {
@@ -174,7 +174,7 @@ impl<'a> Engine<'a> {
 
     /// Fetches and stores the plan's days. On an error (quota used up, the
     /// provider failing, ...) it stops at once; what was stored stays.
-    pub fn run(&mut self, mut plan: Plan, batch: Batch) -> anyhow::Result<Outcome> {
+    pub(crate) fn run(&mut self, mut plan: Plan, batch: Batch) -> anyhow::Result<Outcome> {
         let total = plan.missing.len();
         let mut out = Outcome::default();
         let mut progress = Progress::new("fetching weekdays", total);

@@ -7,14 +7,14 @@ use crate::store::{self, Store};
 use chrono::{Days, NaiveDate};
 
 /// The longest window one `timeseries` request may cover, in days.
-pub const CHUNK_DAYS: u64 = 365;
+pub(super) const CHUNK_DAYS: u64 = 365;
 
 /// After the plan refused `timeseries`, how many days pass before fxrates
 /// tries it again on its own (the plan may have been upgraded).
-pub const TIMESERIES_RETRY_DAYS: i64 = 31;
+pub(super) const TIMESERIES_RETRY_DAYS: i64 = 31;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     /// One request per missing day.
     Historical,
     /// One request per run of up to [`CHUNK_DAYS`] days.
@@ -23,7 +23,7 @@ pub enum Method {
 
 /// The missing weekdays of a window and how they will be fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// Weekdays neither stored nor known to be unavailable, in date order.
@@ -43,7 +43,7 @@ impl Plan {
     /// Plans the window from `from` to `to` (both included). `today` decides
     /// whether a refusal of `timeseries` is old enough to try again;
     /// `retry_timeseries` tries it regardless.
-    pub fn new(
+    pub(crate) fn new(
         store: &dyn Store,
         from: NaiveDate,
         to: NaiveDate,
@@ -75,7 +75,7 @@ impl Plan {
 
     /// The `timeseries` windows: each starts on a missing day and ends on
     /// the last missing day within [`CHUNK_DAYS`] of it.
-    pub fn chunks(&self) -> Vec<(NaiveDate, NaiveDate)> {
+    pub(crate) fn chunks(&self) -> Vec<(NaiveDate, NaiveDate)> {
         let mut chunks = Vec::new();
         let mut rest = &self.missing[..];
         while let Some(&start) = rest.first() {
@@ -90,7 +90,7 @@ impl Plan {
     }
 
     /// The requests the plan makes if every answer is a success.
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         match self.method {
             Method::Historical => self.missing.len() as u64,
             Method::Timeseries => self.chunks().len() as u64,
@@ -98,7 +98,7 @@ impl Plan {
     }
 
     /// Drops the oldest missing days so that at most `requests` are made.
-    pub fn keep_newest(&mut self, requests: u64) {
+    pub(crate) fn keep_newest(&mut self, requests: u64) {
         let keep_from = match self.method {
             Method::Historical => {
                 let n = self.missing.len().saturating_sub(requests as usize);
@@ -117,7 +117,7 @@ impl Plan {
     }
 
     /// One line for the log: what is missing and what it will cost.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let how = match self.method {
             Method::Historical => "one historical request per day",
             Method::Timeseries => "timeseries, up to 365 days per request",
@@ -135,7 +135,7 @@ impl Plan {
 
 /// What to do with a plan that needs more requests than the budget has left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Limit {
+pub(crate) enum Limit {
     /// Refuse it before any request (`backfill`).
     Refuse,
     /// Fetch the newest days that fit and leave the rest for later (healing).
@@ -145,7 +145,12 @@ pub enum Limit {
 }
 
 /// Makes `plan` fit the budget as `limit` says, or refuses it.
-pub fn fit(plan: &mut Plan, budget: &Budget, limit: Limit, what: &str) -> anyhow::Result<()> {
+pub(crate) fn fit(
+    plan: &mut Plan,
+    budget: &Budget,
+    limit: Limit,
+    what: &str,
+) -> anyhow::Result<()> {
     let needed = plan.requests();
     let remaining = budget.remaining();
     if needed <= remaining {

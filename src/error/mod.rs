@@ -50,7 +50,7 @@ impl Exit {
 /// An error with the exit code it should end the process with. Its message
 /// is what the user reads; the `source`, if any, is detail shown with `-v`.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub exit: Exit,
     pub message: String,
     // Kept as an `anyhow::Error` so that the causes below stay typed (and
@@ -73,7 +73,7 @@ impl std::error::Error for Failure {
 }
 
 /// A new error that exits with `exit`.
-pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
+pub(crate) fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Failure {
         exit,
         message: message.into(),
@@ -81,23 +81,9 @@ pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// A new error that exits with `exit`, keeping `source` in the chain (where
-/// callers can find it with `downcast_ref`, and `-v` shows it).
-pub fn fail_with(
-    exit: Exit,
-    message: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> anyhow::Error {
-    anyhow::Error::new(Failure {
-        exit,
-        message: message.into(),
-        source: Some(source.into()),
-    })
-}
-
 /// What a typed error means for the user: the exit code and the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub exit: Exit,
     pub message: String,
 }
@@ -105,7 +91,7 @@ pub struct Verdict {
 /// The verdict on `cause`, if it is one of the typed errors of the layers
 /// below: this is where the command boundary turns them into exit codes and
 /// messages. `None` for an error that is only context.
-pub fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
+pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
     if let Some(f) = cause.downcast_ref::<Failure>() {
         return Some(Verdict {
             exit: f.exit,
@@ -142,7 +128,7 @@ impl StoreError {
 
 /// The exit code an error chain asks for: the outermost typed error (see
 /// [`verdict`]), else a storage error (74), else 70.
-pub fn exit_of(err: &anyhow::Error) -> Exit {
+pub(crate) fn exit_of(err: &anyhow::Error) -> Exit {
     if let Some(v) = err.chain().find_map(verdict) {
         return v.exit;
     }
@@ -158,7 +144,7 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
 
 /// Why storage failed, when the error chain says so plainly enough to tell
 /// the user: a full disk reads differently from a missing permission.
-pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
+pub(crate) fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
     use rusqlite::ErrorCode as Sql;
     use std::io::ErrorKind as Io;
     err.chain().find_map(|cause| {
@@ -187,14 +173,14 @@ pub fn storage_cause(err: &anyhow::Error) -> Option<&'static str> {
 
 /// Whether the error is stdout closed by its reader (`fxrates show | head`),
 /// which is no failure of fxrates.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
-pub trait ResultExt<T> {
+pub(crate) trait ResultExt<T> {
     /// Wraps any error in a [`Failure`] with `exit` and a message naming what
     /// failed; the original error stays in the chain for `-v`.
     fn exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T>;

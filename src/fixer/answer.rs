@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// What the answer's headers said that matters here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Headers {
+pub(super) struct Headers {
     /// `x-ratelimit-remaining-month` (APILayer).
     pub quota_left: Option<u64>,
     /// `Retry-After`, read.
@@ -18,7 +18,7 @@ pub struct Headers {
 /// Interprets an answer whose body was parsed into `body` (`Err` is why it
 /// could not be). The body is read whatever the status: fixer's refusals
 /// come as HTTP 200 and as HTTP 400 with the same envelope.
-pub fn interpret<T>(
+pub(super) fn interpret<T>(
     status: u16,
     body: Result<Parsed<T>, String>,
     headers: Headers,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// A request that did not bring usable data.
 #[derive(Debug)]
-pub struct FetchError {
+pub(crate) struct FetchError {
     /// What was asked for.
     pub call: Call,
     /// The provider's host.
@@ -26,7 +26,7 @@ pub struct FetchError {
 
 /// What happened on one try.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FetchErrorKind {
+pub(crate) enum FetchErrorKind {
     /// No answer within the time allowed: `connect` and `total` are the
     /// limits; `cut_short` says the run's time budget shortened `total`.
     Timeout {
@@ -78,7 +78,7 @@ pub enum FetchErrorKind {
 
 /// fixer's error code, type and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProviderRefusal {
+pub(crate) struct ProviderRefusal {
     /// The numeric code, from the answer or, for the APILayer envelope's
     /// string codes, from its type (0 when unknown).
     pub code: i64,
@@ -90,7 +90,7 @@ pub struct ProviderRefusal {
 
 /// Why a retryable failure was not tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GaveUp {
+pub(crate) enum GaveUp {
     /// Every try allowed failed.
     Tries(u32),
     /// The server asked for a longer wait than a run waits.
@@ -101,7 +101,7 @@ pub enum GaveUp {
 
 /// A failure to record a request, from whatever keeps the record.
 #[derive(Debug)]
-pub struct RecordError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
+pub(crate) struct RecordError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
 
 impl PartialEq for RecordError {
     fn eq(&self, other: &RecordError) -> bool {
@@ -136,18 +136,18 @@ impl std::error::Error for FetchError {
 
 impl FetchError {
     /// Whether the same request may succeed if sent again.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         self.gave_up.is_none() && self.kind.retryable()
     }
 
     /// fixer's answer that its data has no rates for the date asked (106).
-    pub fn is_no_rates(&self) -> bool {
+    pub(crate) fn is_no_rates(&self) -> bool {
         matches!(&*self.kind, FetchErrorKind::Provider(r) if r.code == 106)
     }
 
     /// fixer's answer that the plan lacks the endpoint asked for (105
     /// `function_access_restricted`).
-    pub fn is_plan_refusal(&self) -> bool {
+    pub(crate) fn is_plan_refusal(&self) -> bool {
         matches!(&*self.kind, FetchErrorKind::Provider(r)
             if r.code == 105 && r.kind.as_deref() == Some("function_access_restricted"))
     }
@@ -158,7 +158,7 @@ impl FetchErrorKind {
     /// a timeout, a broken connection, HTTP 408, 429 or 5xx (unless the
     /// monthly quota is known to be spent). Never a refusal, bad data or a
     /// plan restriction: sending those again would only spend quota.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match self {
             FetchErrorKind::Timeout { .. } => true,
             FetchErrorKind::ConnectFailed | FetchErrorKind::ConnectionBroken { .. } => true,
@@ -170,7 +170,7 @@ impl FetchErrorKind {
     }
 
     /// The wait the server asked for, if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             FetchErrorKind::Status { retry_after, .. } => *retry_after,
             _ => None,

@@ -12,8 +12,8 @@ mod retry;
 mod transport;
 
 pub use endpoint::Endpoint;
-pub use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
-pub use retry::RetryPolicy;
+pub(crate) use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
+pub(crate) use retry::RetryPolicy;
 
 use crate::rates::{EUR, RateSet, Snapshot};
 use crate::secret::{Secret, percent_encode, scrub};
@@ -24,7 +24,7 @@ use retry::Jitter;
 use std::time::{Duration, Instant};
 
 /// fixer's default endpoint (legacy stack).
-pub const DEFAULT_ENDPOINT: &str = "https://data.fixer.io/api";
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://data.fixer.io/api";
 
 /// Where the key goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,13 @@ pub enum Auth {
 
 /// Connection settings.
 #[derive(Clone, Debug)]
+<<<<<<< HEAD
+pub(crate) struct Settings {
+=======
 pub struct Settings {
+    /// The trusted CAs (and the proxy) every request goes by.
+    pub network: crate::net::Network,
+>>>>>>> main
     pub endpoint: Endpoint,
     pub auth: Auth,
     pub key: Secret,
@@ -50,7 +56,7 @@ pub struct Settings {
 /// Keeps the record of requests for the monthly quota. The client calls
 /// [`Recorder::sending`] before every request it sends, and sends nothing
 /// the recorder refused; then [`Recorder::answered`] with its outcome.
-pub trait Recorder {
+pub(crate) trait Recorder {
     /// A request to `endpoint` is about to be sent, at `at`. Returns a token
     /// for [`Recorder::answered`].
     fn sending(&mut self, at: DateTime<Utc>, endpoint: &'static str) -> Result<i64, RecordError>;
@@ -61,7 +67,7 @@ pub trait Recorder {
 
 /// What to ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Call {
+pub(crate) enum Call {
     Latest,
     Historical(NaiveDate),
     Timeseries(NaiveDate, NaiveDate),
@@ -84,7 +90,7 @@ impl Call {
     }
 
     /// The endpoint's name in the request record.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Call::Latest => "latest",
             Call::Historical(_) => "historical",
@@ -104,7 +110,7 @@ impl std::fmt::Display for Call {
     }
 }
 
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     settings: Settings,
     /// The run's clock; each request is stamped with it plus the time passed
@@ -125,8 +131,15 @@ struct Answer {
 }
 
 impl Client {
-    pub fn new(settings: Settings, now: DateTime<Utc>) -> Client {
+<<<<<<< HEAD
+    pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
         let config = ureq::Agent::config_builder()
+=======
+    pub fn new(settings: Settings, now: DateTime<Utc>) -> Client {
+        let config = settings
+            .network
+            .agent_config()
+>>>>>>> main
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)
@@ -146,12 +159,16 @@ impl Client {
 
     /// One day's rates, base EUR: today's from `latest`, or a past day's
     /// from the historical endpoint.
-    pub fn day(&self, call: Call, recorder: &mut dyn Recorder) -> Result<Snapshot, FetchError> {
+    pub(crate) fn day(
+        &self,
+        call: Call,
+        recorder: &mut dyn Recorder,
+    ) -> Result<Snapshot, FetchError> {
         self.fetch(call, recorder, |body| response::parse_day(body, EUR))
     }
 
     /// The days from `from` to `to` from `timeseries` (paid plans).
-    pub fn timeseries(
+    pub(crate) fn timeseries(
         &self,
         from: NaiveDate,
         to: NaiveDate,
@@ -192,33 +209,36 @@ impl Client {
             recorder
                 .answered(token, &outcome)
                 .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
-            let kind = match result {
+            let mut error = match result {
                 Ok(value) => return Ok(value),
-                Err(kind) if !kind.retryable() => return Err(self.error(call, kind, None)),
-                Err(kind) => kind,
+                Err(kind) => self.error(call, kind, None),
             };
-            let hint = kind.retry_after();
+            if !error.retryable() {
+                return Err(error);
+            }
+            let hint = error.kind.retry_after();
             if let Some(asked) = hint.filter(|h| *h > policy.max_retry_after) {
-                let gave_up = GaveUp::RetryAfter {
+                error.gave_up = Some(GaveUp::RetryAfter {
                     asked,
                     max: policy.max_retry_after,
-                };
-                return Err(self.error(call, kind, Some(gave_up)));
+                });
+                return Err(error);
             }
             if tries >= policy.tries {
-                return Err(self.error(call, kind, Some(GaveUp::Tries(tries))));
+                error.gave_up = Some(GaveUp::Tries(tries));
+                return Err(error);
             }
             let wait = hint.unwrap_or_else(|| policy.backoff(tries + 1, &self.jitter));
             if self.time_left().is_none_or(|left| left <= wait) {
-                let gave_up = GaveUp::NoTimeLeft {
+                error.gave_up = Some(GaveUp::NoTimeLeft {
                     budget: policy.budget,
-                };
-                return Err(self.error(call, kind, Some(gave_up)));
+                });
+                return Err(error);
             }
             log::info!(
                 "try {tries} of {} failed: {}; trying again in {:.1} s",
                 policy.tries,
-                scrub(&kind.to_string()),
+                scrub(&error.to_string()),
                 wait.as_secs_f64()
             );
             std::thread::sleep(wait);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// How failed requests are retried, and how long a run may spend on requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Requests per call at most, the first included.
     pub tries: u32,
     /// The wait before the second try; it doubles for each further try.
@@ -38,7 +38,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before try `next` (2, 3, ...): exponential, capped, with
     /// "equal jitter" so that many clients do not retry in step.
-    pub fn backoff(&self, next: u32, jitter: &Jitter) -> Duration {
+    pub(crate) fn backoff(&self, next: u32, jitter: &Jitter) -> Duration {
         let doublings = next.saturating_sub(2).min(20);
         let full = self.base.saturating_mul(1 << doublings).min(self.max_delay);
         let half = full / 2;
@@ -53,10 +53,10 @@ impl RetryPolicy {
 
 /// A tiny xorshift generator: jitter needs no cryptographic quality, only a
 /// different seed per process, which std's randomly keyed hasher provides.
-pub struct Jitter(Cell<u64>);
+pub(crate) struct Jitter(Cell<u64>);
 
 impl Jitter {
-    pub fn new() -> Jitter {
+    pub(crate) fn new() -> Jitter {
         let mut h = RandomState::new().build_hasher();
         h.write_u32(std::process::id());
         Jitter(Cell::new(h.finish() | 1))
@@ -75,7 +75,7 @@ impl Jitter {
 /// Reads a `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110)
 /// compared with `now`. A date in the past means "now"; more seconds than
 /// a `u64` holds mean "longer than any run" ([`Duration::MAX`]).
-pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(super) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The time limits of the try that failed, for a timeout's message.
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub(super) struct Limits {
     pub connect: Duration,
     pub total: Duration,
     /// The run's time budget shortened `total`.
@@ -19,7 +19,7 @@ pub struct Limits {
 }
 
 /// What `err` says happened.
-pub fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
+pub(super) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
     match err {
         ureq::Error::Timeout(_) => FetchErrorKind::Timeout {
             connect: limits.connect,

@@ -7,6 +7,7 @@ use super::password::{self, Identity, PasswordSources};
 use super::tls;
 use super::url::{Host, PgUrl, SslMode};
 use crate::secret::Secret;
+use crate::tls::CaSources;
 use postgres::error::SqlState;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -45,6 +46,9 @@ pub struct Server {
     pub user: String,
     pub dbname: String,
     password: Option<Secret>,
+    /// The system's CAs, for `sslrootcert=system` and verification without
+    /// `sslrootcert`.
+    pub system_ca: CaSources,
 }
 
 impl Server {
@@ -66,6 +70,7 @@ impl Server {
             user,
             dbname,
             password,
+            system_ca: CaSources::default(),
         })
     }
 
@@ -128,14 +133,16 @@ impl Server {
     /// Connects, or says in one line why not and what to do.
     pub fn connect(&self) -> Result<postgres::Client, ConnectError> {
         let config = self.config();
-        let tls =
-            tls::connector(self.url.sslmode, self.url.sslrootcert.as_ref()).map_err(|message| {
-                ConnectError {
-                    temporary: false,
-                    message,
-                    source: None,
-                }
-            })?;
+        let tls = tls::connector(
+            self.url.sslmode,
+            self.url.sslrootcert.as_ref(),
+            &self.system_ca,
+        )
+        .map_err(|message| ConnectError {
+            temporary: false,
+            message,
+            source: None,
+        })?;
         // The timeout above covers opening the socket; a server that takes
         // the connection and then says nothing would hang the handshake, so
         // the whole connection gets a deadline too.

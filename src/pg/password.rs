@@ -25,7 +25,7 @@ pub struct PasswordSources {
 }
 
 /// The user and database a connection will use, as libpq defaults them.
-pub struct Identity<'a> {
+pub(super) struct Identity<'a> {
     pub user: &'a str,
     pub dbname: &'a str,
 }
@@ -34,7 +34,7 @@ pub struct Identity<'a> {
 /// not ask for any). A file named by `FXRATES_DB_PASSWORD_FILE` that is
 /// unsafe or unreadable is an error; an unsafe `.pgpass` is skipped with a
 /// warning, as libpq does.
-pub fn resolve(
+pub(super) fn resolve(
     url: &PgUrl,
     who: &Identity<'_>,
     sources: &PasswordSources,

@@ -9,9 +9,11 @@
 //! | verify-ca | yes | yes | no |
 //! | verify-full | yes | yes | yes |
 //!
-//! The roots are `sslrootcert` (a PEM file, or `system`), else the system's.
+//! The roots are `sslrootcert` (a PEM file, or `system`), else the system's
+//! (which `SSL_CERT_FILE`/`SSL_CERT_DIR` replace, as with libpq's OpenSSL).
 
 use super::url::{RootCert, SslMode};
+use crate::tls::CaSources;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -25,7 +27,17 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `mode`.
 /// Errors are one line for the user.
-pub fn connector(mode: SslMode, root: Option<&RootCert>) -> Result<MakeRustlsConnect, String> {
+<<<<<<< HEAD
+pub(super) fn connector(
+    mode: SslMode,
+    root: Option<&RootCert>,
+=======
+pub fn connector(
+    mode: SslMode,
+    root: Option<&RootCert>,
+    system: &CaSources,
+>>>>>>> main
+) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verify = match (mode, root) {
         (SslMode::Disable, _) => Verify::Nothing,
@@ -44,7 +56,7 @@ pub fn connector(mode: SslMode, root: Option<&RootCert>) -> Result<MakeRustlsCon
             }))
             .with_no_client_auth(),
         Verify::Chain | Verify::ChainAndName => {
-            let roots = Arc::new(roots(root.unwrap_or(&RootCert::System))?);
+            let roots = Arc::new(roots(root.unwrap_or(&RootCert::System), system)?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| format!("cannot use the TLS root certificates: {e}"))?;
@@ -68,7 +80,7 @@ enum Verify {
     ChainAndName,
 }
 
-fn roots(source: &RootCert) -> Result<RootCertStore, String> {
+fn roots(source: &RootCert, system: &CaSources) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match source {
         RootCert::File(path) => {
@@ -86,17 +98,7 @@ fn roots(source: &RootCert) -> Result<RootCertStore, String> {
                 ));
             }
         }
-        RootCert::System => {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _) = store.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err(
-                    "TLS verification needs root certificates and the system has none; \
-                            install ca-certificates, or give the server's CA with sslrootcert="
-                        .into(),
-                );
-            }
-        }
+        RootCert::System => return crate::tls::root_store(system),
     }
     Ok(store)
 }

@@ -367,7 +367,7 @@ impl PgUrl {
 }
 
 /// Where Debian's and most distributions' servers put their socket.
-pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+pub(super) const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 
 /// The URI without its password, as it may be shown: the password's place
 /// says `[REDACTED]`; the parameters that matter for a diagnosis are kept.

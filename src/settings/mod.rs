@@ -6,21 +6,25 @@
 //! its errors.
 
 mod key;
+mod network;
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
+use crate::net::Network;
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
+use crate::tls::CaSources;
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
     /// How long a writer waits for another run to finish with the database.
@@ -43,11 +47,15 @@ pub struct Settings {
     api_key: Option<Secret>,
     /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
     credentials: Option<PathBuf>,
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    ca: CaSources,
+    /// How HTTP servers are reached, worked out when first needed.
+    network: OnceLock<Network>,
 }
 
 /// What the terminal (or the variables describing it) allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// The width to fill, if known.
     pub columns: Option<usize>,
     /// Whether the locale promises UTF-8 output.
@@ -56,7 +64,7 @@ pub struct Terminal {
 
 impl Settings {
     /// Resolves everything from the parsed command line and the environment.
-    pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+    pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
             now: Now::read()?,
@@ -77,14 +85,25 @@ impl Settings {
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
+            ca: network::ca_sources(),
+            network: OnceLock::new(),
         })
+    }
+
+    /// How fixer.io and the monitoring ping are reached: the trusted CAs.
+    pub fn network(&self) -> anyhow::Result<&Network> {
+        if let Some(n) = self.network.get() {
+            return Ok(n);
+        }
+        let n = network::network(&self.ca)?;
+        Ok(self.network.get_or_init(|| n))
     }
 
     /// The store `text` names (a SQLite file or a PostgreSQL URL), as
     /// `--db` would, for commands that take stores as arguments: `what`
     /// names the argument in errors, and `schema` (a flag's value) replaces
     /// `FXRATES_DB_SCHEMA` for a URL.
-    pub fn store_at(
+    pub(crate) fn store_at(
         &self,
         text: &str,
         what: &str,
@@ -103,12 +122,12 @@ impl Settings {
     }
 
     /// Opens the history for reading.
-    pub fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
         store::open(&self.db, Access::Read)
     }
 
     /// Opens the history for writing, creating it if `create`.
-    pub fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
             &self.db,
             Access::Write {
@@ -124,7 +143,7 @@ impl Settings {
 
     /// Connection settings from the provider flags (and their variables),
     /// with the API key.
-    pub fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
+    pub(crate) fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
         let auth = match args.auth {
@@ -138,6 +157,7 @@ impl Settings {
             self.credentials.as_deref(),
         )?;
         Ok(fixer::Settings {
+            network: self.network()?.clone(),
             endpoint,
             auth,
             key,
@@ -172,11 +192,11 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
 
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
-pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 
 /// The current time, read once per run and passed down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
+pub(crate) struct Now {
     /// When the run started.
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
@@ -188,7 +208,7 @@ pub struct Now {
 impl Now {
     /// The time now: the run's start plus what has passed since (so that a
     /// test's fixed clock moves on as the run does).
-    pub fn current(&self) -> DateTime<Utc> {
+    pub(crate) fn current(&self) -> DateTime<Utc> {
         self.utc + self.started.elapsed()
     }
 }
@@ -254,7 +274,8 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         Some((flag, name)) => checked_schema(flag, name.to_string())?,
         None => schema_name()?,
     };
-    let server = Server::resolve(url, &os_user(), &sources)?;
+    let mut server = Server::resolve(url, &os_user(), &sources)?;
+    server.system_ca = network::ca_sources();
     Ok(Target::Postgres {
         server: Box::new(server),
         schema,

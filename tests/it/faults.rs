@@ -285,15 +285,8 @@ fn the_timeouts_are_read_from_the_environment_too() {
 #[test]
 fn a_trickling_server_ends_within_the_timeout() {
     let server = FakeFixer::misbehaving(Behaviour::Trickle);
-    let env = env(&server.url);
-    let (code, _, err) = env.run(&[
-        "ingest",
-        "--no-heal",
-        "--timeout",
-        "1",
-        "--connect-timeout",
-        "1",
-    ]);
+    let env = env(&server.url).env("FXRATES_TIMEOUT_MS", "300");
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--connect-timeout", "1"]);
     assert_eq!(code, 75, "{err}");
     assert!(err.contains("did not answer"), "{err}");
     assert_eq!(server.connections(), 3);

@@ -339,15 +339,15 @@ fn a_machine_without_cargo_is_told_where_to_get_it() {
     assert!(!m.prefix().exists());
 }
 
-/// The systemd units load without complaint where systemd-analyze exists
-/// (it needs an executable ExecStart, so a copy points at the built binary).
+/// The systemd units load without complaint (systemd-analyze needs an
+/// executable ExecStart, so a copy points at the built binary).
 #[test]
+#[ignore = "needs systemd-analyze"]
 fn systemd_units_pass_systemd_analyze_verify() {
-    let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
-        eprintln!("systemd-analyze is not installed; skipping");
-        return;
-    };
-    assert!(probe.status.success());
+    require_tool(
+        "systemd-analyze",
+        "on Debian: apt-get install systemd (.ci/run does under CI=true)",
+    );
     let dir = tempfile::tempdir().unwrap();
     let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/systemd");
     for name in ["fxrates.service", "fxrates.timer"] {

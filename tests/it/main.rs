@@ -2,6 +2,9 @@
 //! in `common` (the fake fixer server and the test environment) and `seed`
 //! (stored history).
 
+// The fixtures' modules are `pub` to one another; the crate is a test.
+#![allow(unreachable_pub)]
+
 #[macro_use]
 mod common;
 mod seed;
@@ -32,3 +35,4 @@ mod show;
 mod status;
 mod storage;
 mod store_contract;
+mod tls;

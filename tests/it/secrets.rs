@@ -161,25 +161,34 @@ fn the_key_never_appears_in_any_output_of_a_failing_run() {
     let hangup = FakeFixer::misbehaving(Behaviour::Hangup);
     let refused = refused_endpoint();
     let timeouts = [
-        "--timeout",
-        "1",
+        "--timeout-ms",
+        "200",
         "--connect-timeout",
         "1",
         "--max-run-time",
         "1",
     ];
-    sweep("HTTP 400 quoting the request", &echo(400).url, &[]);
-    sweep("HTTP 401 quoting the request", &echo(401).url, &[]);
-    sweep("HTTP 503 quoting the request", &echo(503).url, &[]);
-    sweep("fixer's error quoting the key", &fixer_echo.url, &[]);
-    sweep("bad JSON quoting the request", &bad_json.url, &[]);
-    sweep("an HTML error page quoting the request", &html.url, &[]);
-    sweep("a redirect carrying the key", &redirect.url, &[]);
-    sweep("a huge Retry-After", &quota.url, &[]);
-    sweep("a server that never answers", &silent.url, &timeouts);
-    sweep("an endless body", &endless.url, &[]);
-    sweep("a server that hangs up", &hangup.url, &[]);
-    sweep("a refused connection", &refused, &[]);
+    let (e400, e401, e503) = (echo(400), echo(401), echo(503));
+    let cases: [(&str, &str, &[&str]); 12] = [
+        ("HTTP 400 quoting the request", &e400.url, &[]),
+        ("HTTP 401 quoting the request", &e401.url, &[]),
+        ("HTTP 503 quoting the request", &e503.url, &[]),
+        ("fixer's error quoting the key", &fixer_echo.url, &[]),
+        ("bad JSON quoting the request", &bad_json.url, &[]),
+        ("an HTML error page quoting the request", &html.url, &[]),
+        ("a redirect carrying the key", &redirect.url, &[]),
+        ("a huge Retry-After", &quota.url, &[]),
+        ("a server that never answers", &silent.url, &timeouts),
+        ("an endless body", &endless.url, &[]),
+        ("a server that hangs up", &hangup.url, &[]),
+        ("a refused connection", &refused, &[]),
+    ];
+    // Independent cases, each with its own homes: side by side.
+    std::thread::scope(|scope| {
+        for (name, url, extra) in cases {
+            scope.spawn(move || sweep(name, url, extra));
+        }
+    });
     assert_eq!(other.count(), 0);
 }
 
@@ -193,7 +202,8 @@ fn a_panic_message_is_scrubbed() {
             key.expose()
         );
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    // /proc/self/exe: this very binary, even if a rebuild replaced the file.
+    let out = Command::new("/proc/self/exe")
         .args([
             "--exact",
             "secrets::a_panic_message_is_scrubbed",
@@ -217,16 +227,14 @@ fn a_panic_message_is_scrubbed() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_key_file_owned_by_another_user_is_refused() {
+    // Only root can give a file away.
+    require_root();
     let server = FakeFixer::free_plan(TODAY);
     let env = TestEnv::new(&server.url, NOW);
     let path = env.key_file("a-key-0123456789", 0o600);
-    // Only root can give a file away; anyone else already runs the binary
-    // as the file's owner, so there is nothing to test.
-    if std::os::unix::fs::chown(&path, Some(65534), None).is_err() {
-        eprintln!("skipped: giving a file to another user needs root");
-        return;
-    }
+    std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
     let (code, _, err) = env.run(&["ingest", "--no-heal", "--api-key-file", &path]);
     assert_eq!(code, 78, "{err}");
     assert_eq!(
@@ -245,7 +253,8 @@ fn a_panic_exits_70_with_one_line() {
         let exit = fxrates::catching_panics(|| panic!("an invariant broke"));
         std::process::exit(i32::from(exit.code()));
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    // /proc/self/exe: this very binary, even if a rebuild replaced the file.
+    let out = Command::new("/proc/self/exe")
         .args([
             "--exact",
             "secrets::a_panic_exits_70_with_one_line",

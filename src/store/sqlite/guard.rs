@@ -18,7 +18,7 @@ use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// `PRAGMA application_id` of every fxrates database: "FXRT" in ASCII.
-pub const APPLICATION_ID: i32 = 0x4658_5254;
+pub(super) const APPLICATION_ID: i32 = 0x4658_5254;
 
 /// What the path holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

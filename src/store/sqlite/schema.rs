@@ -4,7 +4,7 @@
 //! tables behind it may change between versions, the view may not.
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
     r#"
 CREATE TABLE days (

@@ -2,8 +2,10 @@
 //! gives, and a clean environment to run the real binary in.
 
 mod server;
+mod tls;
 
 pub use server::*;
+pub use tls::*;
 
 #[macro_use]
 mod pg;
@@ -393,6 +395,33 @@ pub fn day_body(date: &str, rates: &str) -> String {
     format!(
         r#"{{"success":true,"timestamp":1726822800,"base":"EUR","date":"{date}","rates":{rates}}}"#
     )
+}
+
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// Fails the test unless it runs as root: a test marked
+/// `#[ignore = "needs root"]` that is run anyway must not pass unchecked.
+pub fn require_root() {
+    assert!(
+        is_root(),
+        "this test needs root (CI runs it as root with --include-ignored); \
+         without root, run `cargo test` without --include-ignored"
+    );
+}
+
+/// Fails the test unless `tool` runs: a test marked
+/// `#[ignore = "needs TOOL"]` that is run anyway must not pass unchecked.
+pub fn require_tool(tool: &str, install: &str) {
+    let runs = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(runs, "this test needs {tool}; {install}");
 }
 
 /// Runs `cmd` with stdout a pipe whose reader has already gone, as when

@@ -5,17 +5,17 @@
 
 use crate::cli::Format;
 use crate::error::{Exit, ResultExt};
+use crate::present::view::DayView;
 use crate::rates::{Currency, EUR};
 use crate::store::StoredDay;
-use crate::view::DayView;
 use chrono::NaiveDate;
 use std::io::{self, Write};
 
 /// Up to this many `--symbols`, a table is a grid with one column each.
-pub const GRID_MAX_COLUMNS: usize = 6;
+pub(crate) const GRID_MAX_COLUMNS: usize = 6;
 
 /// Writes a series of days to `out`, one [`SeriesWriter::day`] at a time.
-pub struct SeriesWriter<W: Write> {
+pub(crate) struct SeriesWriter<W: Write> {
     out: W,
     format: Format,
     from: NaiveDate,
@@ -33,7 +33,7 @@ pub struct SeriesWriter<W: Write> {
 
 /// What a finished series held.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Written {
+pub(crate) struct Written {
     /// Days written.
     pub days: usize,
     /// Stored days left out because the asked base had no rate on them.
@@ -41,7 +41,7 @@ pub struct Written {
 }
 
 impl<W: Write> SeriesWriter<W> {
-    pub fn new(
+    pub(crate) fn new(
         out: W,
         format: Format,
         (from, to): (NaiveDate, NaiveDate),
@@ -73,7 +73,7 @@ impl<W: Write> SeriesWriter<W> {
 
     /// Writes one stored day. A day without a rate for the base is left out
     /// and counted; a currency missing on a day is left out of that day.
-    pub fn day(&mut self, day: &StoredDay) -> anyhow::Result<()> {
+    pub(crate) fn day(&mut self, day: &StoredDay) -> anyhow::Result<()> {
         let base = self.base.unwrap_or(day.base);
         if base != day.base && day.rates.get(base).is_none() {
             self.without_base += 1;
@@ -121,7 +121,7 @@ impl<W: Write> SeriesWriter<W> {
     }
 
     /// Ends the output (closes the JSON array, writes the grid).
-    pub fn finish(mut self) -> anyhow::Result<Written> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<Written> {
         let end = match self.format {
             _ if self.written == 0 => Ok(()),
             Format::Json => writeln!(self.out, "\n]"),

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The values one exposition carries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Values {
+pub(crate) struct Values {
     /// When a write command last succeeded.
     pub last_success: Option<DateTime<Utc>>,
     /// The latest stored business date.
@@ -31,7 +31,7 @@ pub struct Values {
 
 /// The last run of one command on one host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostRun {
+pub(crate) struct HostRun {
     pub host: String,
     pub command: String,
     pub started_at: DateTime<Utc>,
@@ -42,7 +42,7 @@ pub struct HostRun {
 /// The exposition text: `# HELP`, `# TYPE` and one sample per metric. A time
 /// that never happened is 0, so that an age alert fires rather than stays
 /// silent.
-pub fn render(v: &Values) -> String {
+pub(crate) fn render(v: &Values) -> String {
     let seconds = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp());
     let midnight = |d: Option<NaiveDate>| {
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -141,7 +141,7 @@ fn label(text: &str) -> String {
 /// temporary file is created exclusively (`O_EXCL`, which never follows a
 /// link) under an unpredictable name, so nothing planted there is opened,
 /// truncated or made readable.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("the path names no file"))?;

@@ -8,14 +8,14 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 /// One day's rate: its value, and the decimal text it is shown as.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Point {
+pub(crate) struct Point {
     pub date: NaiveDate,
     pub value: Decimal,
     pub text: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Charset {
+pub(crate) enum Charset {
     Unicode,
     Ascii,
 }
@@ -44,7 +44,7 @@ impl Charset {
 /// The chart: `title`, a plot `height` rows high whose lines are at most
 /// `width` columns wide (labels included), the first and last dates, and a
 /// summary. `None` when there are fewer than 2 points.
-pub fn render(
+pub(crate) fn render(
     title: &str,
     points: &[Point],
     width: usize,
@@ -112,7 +112,7 @@ pub fn render(
 /// First, last, lowest and highest points (the earliest day of a tie), and
 /// the change from first to last in percent, rounded to 2 decimals.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Summary<'a> {
+pub(crate) struct Summary<'a> {
     pub first: &'a Point,
     pub last: &'a Point,
     pub min: &'a Point,
@@ -121,7 +121,7 @@ pub struct Summary<'a> {
 }
 
 impl<'a> Summary<'a> {
-    pub fn of(points: &'a [Point]) -> Option<Summary<'a>> {
+    pub(crate) fn of(points: &'a [Point]) -> Option<Summary<'a>> {
         let (first, last) = (points.first()?, points.last()?);
         let mut min = first;
         let mut max = first;
@@ -144,7 +144,7 @@ impl<'a> Summary<'a> {
 }
 
 /// `+1.05%`, `-0.40%`, `0.00%`; `n/a` from zero.
-pub fn change_percent(first: Decimal, last: Decimal) -> String {
+pub(crate) fn change_percent(first: Decimal, last: Decimal) -> String {
     let Some(ratio) = last
         .checked_sub(first)
         .and_then(|d| d.checked_mul(Decimal::ONE_HUNDRED))

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 /// One day's rates, ready to print.
 #[derive(Debug)]
-pub struct DayView {
+pub(crate) struct DayView {
     pub date: NaiveDate,
     pub requested_date: NaiveDate,
     pub base: Currency,
@@ -24,7 +24,7 @@ pub struct DayView {
 impl DayView {
     /// Rebases `day` on `base` (when given and different) and keeps only
     /// `symbols` (when any). Unknown codes are errors that name them.
-    pub fn new(
+    pub(crate) fn new(
         day: &StoredDay,
         requested: NaiveDate,
         base: Option<Currency>,
@@ -78,12 +78,12 @@ impl DayView {
         })
     }
 
-    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "{}", self.json_text())
     }
 
     /// The JSON object of one day, rates as the exact decimals.
-    pub fn json_text(&self) -> String {
+    pub(crate) fn json_text(&self) -> String {
         let mut s = String::with_capacity(64 + self.rates.len() * 20);
         s.push_str(&format!(
             "{{\"date\":\"{}\",\"requested_date\":\"{}\",\"base\":\"{}\",\"derived\":{},\"source_date\":\"{}\",\"fetched_at\":{},\"rates\":{{",
@@ -104,7 +104,7 @@ impl DayView {
         s
     }
 
-    pub fn write_csv(&self, out: &mut impl Write, header: bool) -> io::Result<()> {
+    pub(crate) fn write_csv(&self, out: &mut impl Write, header: bool) -> io::Result<()> {
         if header {
             writeln!(out, "date,base,currency,rate")?;
         }
@@ -114,7 +114,7 @@ impl DayView {
         Ok(())
     }
 
-    pub fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
         let when = if self.date == self.requested_date {
             self.date.to_string()
         } else {
