@@ -142,7 +142,9 @@ cron_line() {
   esac
   # The settings are read from the env file, never written into the crontab;
   # the run's output goes to a file and reaches cron mail only on failure.
-  printf "%s" "0 9 * * 1-5 set -a; . '$env_file'; set +a; '$flock' -n -E 73 '$data_dir/cron.lock' '$bin' ingest >'$data_dir/last-run.log' 2>&1 || { echo \"fxrates ingest failed with exit code \$?:\"; cat '$data_dir/last-run.log'; } $marker"
+  # The log is opened inside the locked command: a run that flock skips must
+  # not truncate the log of the run still going.
+  printf "%s" "0 9 * * 1-5 set -a; . '$env_file'; set +a; '$flock' -n -E 73 '$data_dir/cron.lock' /bin/sh -c 'exec \"\$0\" ingest >\"\$1\" 2>&1' '$bin' '$data_dir/last-run.log' || { echo \"fxrates ingest failed with exit code \$?:\"; cat '$data_dir/last-run.log'; } $marker"
 }
 
 env_template() {

@@ -22,6 +22,12 @@ pub fn weekdays(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDat
         .filter(|d| !is_weekend(*d))
 }
 
+/// "1 day", "2 days": a count of days as a sentence says it.
+pub fn days_text(n: impl Into<i128>) -> String {
+    let n = n.into();
+    format!("{n} day{}", if n == 1 || n == -1 { "" } else { "s" })
+}
+
 /// The window of `days` days ending on `today` (both ends included).
 pub fn window_ending(today: NaiveDate, days: u32) -> (NaiveDate, NaiveDate) {
     let start = today

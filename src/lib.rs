@@ -44,16 +44,10 @@
 pub mod calendar;
 pub mod fixer;
 pub mod logging;
-<<<<<<< HEAD
-=======
-pub mod metrics;
-pub mod net;
->>>>>>> main
 pub mod pg;
 pub mod rates;
 pub mod secret;
 pub mod store;
-<<<<<<< HEAD
 
 pub use error::Exit;
 
@@ -65,17 +59,14 @@ mod decimal;
 mod engine;
 mod error;
 mod health;
+mod net;
 mod ping;
 mod present;
 mod progress;
 mod quota;
 mod settings;
+mod tls;
 mod untrusted;
-=======
-pub mod tls;
-pub mod untrusted;
-pub mod view;
->>>>>>> main
 
 use cli::Cli;
 use settings::Settings;

@@ -88,22 +88,32 @@ pub(crate) struct Pinger {
 }
 
 impl Pinger {
-<<<<<<< HEAD
-    pub(crate) fn new(url: Secret) -> Pinger {
-        let config = ureq::Agent::config_builder()
-=======
-    pub fn new(url: Secret, network: &Network) -> Pinger {
-        let config = network
-            .agent_config()
->>>>>>> main
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Pinger {
-            agent: config.new_agent(),
-            url,
+    /// A pinger for `url`, through the proxy the network names for it;
+    /// `None`, with a warning, when that proxy cannot be honoured.
+    pub(crate) fn new(url: Secret, network: &Network) -> Option<Pinger> {
+        let https = url.expose().starts_with("https://");
+        let host = url
+            .expose()
+            .parse::<ureq::http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_string))
+            .unwrap_or_default();
+        let route = network.route(https, &host, |config| {
+            config
+                .timeout_global(Some(TIMEOUT))
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
+        });
+        match route {
+            Ok(route) => Some(Pinger {
+                agent: route.agent,
+                url,
+            }),
+            Err(why) => {
+                log::warn!("no monitoring ping is sent: {why}; the run itself is unaffected");
+                None
+            }
         }
     }
 
@@ -142,7 +152,9 @@ pub(crate) fn around(
     let Some(url) = url.filter(|u| !u.expose().is_empty()) else {
         return work();
     };
-    let pinger = Pinger::new(url.clone(), &network()?);
+    let Some(pinger) = Pinger::new(url.clone(), &network()?) else {
+        return work();
+    };
     pinger.send(Signal::Start, "");
     let result = work();
     match &result {

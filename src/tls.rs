@@ -11,16 +11,16 @@ use std::path::PathBuf;
 
 /// Where trusted CA certificates come from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CaSources {
+pub(crate) struct CaSources {
     /// `SSL_CERT_FILE`: a PEM file of CA certificates.
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// `SSL_CERT_DIR`: directories of PEM files (`:`-separated).
-    pub dirs: Vec<PathBuf>,
+    pub(crate) dirs: Vec<PathBuf>,
 }
 
 impl CaSources {
     /// Whether a variable replaces the system's store.
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.file.is_some() || !self.dirs.is_empty()
     }
 }
@@ -29,7 +29,7 @@ impl CaSources {
 /// either is set (and then only from them, as OpenSSL does), else the
 /// system's store. `Ok(None)` when the system has none. Errors are one line
 /// naming the variable to fix.
-pub fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
+pub(crate) fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
     if !sources.is_set() {
         let found = rustls_native_certs::load_native_certs();
         for e in &found.errors {
@@ -80,7 +80,7 @@ pub fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>
 }
 
 /// [`trusted`] as a rustls store, for clients that need the system's CAs.
-pub fn root_store(sources: &CaSources) -> Result<RootCertStore, String> {
+pub(crate) fn root_store(sources: &CaSources) -> Result<RootCertStore, String> {
     let certs = trusted(sources)?.ok_or(
         "TLS verification needs root certificates and the system has none; install \
          ca-certificates, or set SSL_CERT_FILE to a PEM file of CA certificates",

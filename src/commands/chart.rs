@@ -70,8 +70,8 @@ impl Run for ChartArgs {
             " (derived from EUR)"
         };
         let title = format!(
-            "{cur} per 1 {base}{derived}, {from} to {to}, {} stored days",
-            points.len()
+            "{cur} per 1 {base}{derived}, {from} to {to}, {}",
+            crate::calendar::days_text(points.len() as u64).replace("day", "stored day")
         );
         let Some(text) = chart::render(&title, &points, width, usize::from(self.height), charset)
         else {

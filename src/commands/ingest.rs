@@ -97,8 +97,8 @@ impl IngestArgs {
             let (cutoff, pruned) = prune::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {
                 done.push(format!(
-                    "pruned {} days before {cutoff} (FXRATES_KEEP_DAYS={days})",
-                    pruned.days
+                    "pruned {} before {cutoff} (FXRATES_KEEP_DAYS={days})",
+                    crate::calendar::days_text(pruned.days)
                 ));
             }
         }

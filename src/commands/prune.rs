@@ -52,7 +52,10 @@ pub(super) fn check_keep_days(days: u32) -> anyhow::Result<()> {
 /// The first day kept when keeping the `keep_days` days ending `today`
 /// (never less than the last month).
 fn cutoff(today: NaiveDate, keep_days: u32) -> NaiveDate {
-    window_ending(today, keep_days.max(MONTH_DAYS)).0
+    // Keeping more days than the calendar has before year 1 keeps them all:
+    // never a date before it (chrono's minimum prints as year -262143).
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+    window_ending(today, keep_days.max(MONTH_DAYS)).0.max(first)
 }
 
 /// Deletes what lies before the `keep_days` days ending `today`; returns

@@ -13,6 +13,14 @@ impl Run for ShowArgs {
         if let Some(from) = self.from {
             return super::show_range::run(self, from, settings);
         }
+        let today = settings.now.today;
+        if let Some(date) = self.date.filter(|d| *d > today) {
+            // As `convert` says: no day after today can be stored.
+            return Err(fail(
+                Exit::Usage,
+                format!("--date {date} is in the future (today is {today})"),
+            ));
+        }
         let store = settings.read_store()?;
         let day = store
             .day_on_or_before(self.date, MAX_FALLBACK_DAYS)?

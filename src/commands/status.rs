@@ -89,10 +89,15 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "  problem:    {p}")?;
     }
     match (&h.latest_date, h.latest_age_days) {
+        (Some(d), Some(age)) if age < 0 => writeln!(
+            out,
+            "latest:       {d} ({} ahead of today: check the clock)",
+            crate::calendar::days_text(-age)
+        )?,
         (Some(d), Some(age)) => writeln!(
             out,
-            "latest:       {d} ({age} day{} old)",
-            if age == 1 { "" } else { "s" }
+            "latest:       {d} ({} old)",
+            crate::calendar::days_text(age)
         )?,
         _ => writeln!(out, "latest:       none")?,
     }
@@ -107,7 +112,11 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
         list(&h.unavailable_dates)
     )?;
     match &h.oldest_date {
-        Some(d) => writeln!(out, "stored:       {} days, oldest {d}", h.days_stored)?,
+        Some(d) => writeln!(
+            out,
+            "stored:       {}, oldest {d}",
+            crate::calendar::days_text(h.days_stored)
+        )?,
         None => writeln!(out, "stored:       0 days")?,
     }
     writeln!(

@@ -278,8 +278,8 @@ impl<'a> Engine<'a> {
             .collect();
         if keep.len() < days.len() {
             log::debug!(
-                "ignored {} days of the timeseries answer (weekends, stored or outside {from}..{to})",
-                days.len() - keep.len()
+                "ignored {} of the timeseries answer (weekends, stored or outside {from}..{to})",
+                crate::calendar::days_text((days.len() - keep.len()) as u64)
             );
         }
         self.store.put_days(

@@ -88,6 +88,51 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
                  scheme and port are right (https:// for a TLS port)"
             ),
         ),
+        FetchErrorKind::Proxy {
+            proxy,
+            status: Some(407),
+            ..
+        } => (
+            Exit::Config,
+            format!(
+                "the proxy {proxy} wants credentials (HTTP 407 Proxy Authentication Required); \
+                 give them in the proxy URL as http://user:password@host:port"
+            ),
+        ),
+        FetchErrorKind::Proxy {
+            proxy,
+            status: Some(403),
+            ..
+        } => (
+            Exit::Config,
+            format!(
+                "the proxy {proxy} refused to pass the request to {host} (HTTP 403); ask its \
+                 administrator to allow {host}, or add {host} to NO_PROXY if it is reachable \
+                 directly"
+            ),
+        ),
+        FetchErrorKind::Proxy {
+            proxy,
+            what: how,
+            retry: true,
+            ..
+        } => (
+            Exit::TempFail,
+            format!(
+                "cannot reach {host} through the proxy {proxy}: {how}; try again later, and \
+                 check that the proxy is up and the variable names it"
+            ),
+        ),
+        FetchErrorKind::Proxy {
+            proxy, what: how, ..
+        } => (
+            Exit::Unavailable,
+            format!(
+                "cannot reach {host} through the proxy {proxy}: {how}; check the proxy and the \
+                 variable that names it"
+            ),
+        ),
+        FetchErrorKind::ProxyConfig { why } => (Exit::Config, why.clone()),
         FetchErrorKind::Malformed { what: problem } => (
             Exit::DataErr,
             format!(

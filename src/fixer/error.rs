@@ -45,6 +45,17 @@ pub(crate) enum FetchErrorKind {
     /// TLS failed: `why` in words; `certificate` when the server's
     /// certificate was refused (untrusted, expired, for another name).
     Tls { why: String, certificate: bool },
+    /// The proxy (`proxy`, as messages name it) failed or refused: `what`
+    /// in words, its HTTP status if it answered one; `retry` when another
+    /// try may pass (the proxy unreachable, or 502 to 504).
+    Proxy {
+        proxy: String,
+        what: String,
+        status: Option<u16>,
+        retry: bool,
+    },
+    /// The proxy configured cannot be honoured; nothing was sent.
+    ProxyConfig { why: String },
     /// The server was reached but its reply broke HTTP's rules; `what`
     /// names how (a bad chunk size, conflicting Content-Lengths, ...).
     Malformed { what: String },
@@ -162,6 +173,7 @@ impl FetchErrorKind {
         match self {
             FetchErrorKind::Timeout { .. } => true,
             FetchErrorKind::ConnectFailed | FetchErrorKind::ConnectionBroken { .. } => true,
+            FetchErrorKind::Proxy { retry, .. } => *retry,
             FetchErrorKind::Status {
                 status, quota_left, ..
             } => matches!(status, 408 | 429 | 500..=599) && *quota_left != Some(0),
@@ -192,6 +204,8 @@ impl fmt::Display for FetchErrorKind {
             FetchErrorKind::ConnectionBroken { what } => write!(f, "connection failed ({what})"),
             FetchErrorKind::Tls { why, .. } => write!(f, "TLS failed: {why}"),
             FetchErrorKind::Malformed { what } => write!(f, "not valid HTTP: {what}"),
+            FetchErrorKind::Proxy { proxy, what, .. } => write!(f, "proxy {proxy}: {what}"),
+            FetchErrorKind::ProxyConfig { why } => write!(f, "not sent: {why}"),
             FetchErrorKind::Transport { detail } => write!(f, "transport error: {detail}"),
             FetchErrorKind::Redirect { status, location } => {
                 write!(f, "redirect (HTTP {status}) to {location}, not followed")

@@ -37,13 +37,9 @@ pub enum Auth {
 
 /// Connection settings.
 #[derive(Clone, Debug)]
-<<<<<<< HEAD
 pub(crate) struct Settings {
-=======
-pub struct Settings {
     /// The trusted CAs (and the proxy) every request goes by.
     pub network: crate::net::Network,
->>>>>>> main
     pub endpoint: Endpoint,
     pub auth: Auth,
     pub key: Secret,
@@ -111,7 +107,9 @@ impl std::fmt::Display for Call {
 }
 
 pub(crate) struct Client {
-    agent: ureq::Agent,
+    /// The agent and the proxy it goes through; an error (a proxy that
+    /// cannot be honoured, which the settings refuse first) sends nothing.
+    route: Result<(ureq::Agent, Option<crate::net::Proxy>), String>,
     settings: Settings,
     /// The run's clock; each request is stamped with it plus the time passed
     /// since the client was made.
@@ -131,25 +129,23 @@ struct Answer {
 }
 
 impl Client {
-<<<<<<< HEAD
     pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let config = ureq::Agent::config_builder()
-=======
-    pub fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let config = settings
+        let endpoint = &settings.endpoint;
+        let route = settings
             .network
-            .agent_config()
->>>>>>> main
-            .timeout_connect(Some(settings.connect_timeout))
-            .timeout_global(Some(settings.timeout))
-            .http_status_as_error(false)
-            // Never follow a redirect: the key would go along with it.
-            .max_redirects(0)
-            .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
-            .accept("application/json")
-            .build();
+            .route(endpoint.https, &endpoint.host, |config| {
+                config
+                    .timeout_connect(Some(settings.connect_timeout))
+                    .timeout_global(Some(settings.timeout))
+                    .http_status_as_error(false)
+                    // Never follow a redirect: the key would go along with it.
+                    .max_redirects(0)
+                    .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
+                    .accept("application/json")
+            })
+            .map(|r| (r.agent, r.proxy));
         Client {
-            agent: config.new_agent(),
+            route,
             settings,
             now,
             started: Instant::now(),
@@ -273,6 +269,16 @@ impl Client {
         timeout: Duration,
     ) -> Result<T, FetchErrorKind> {
         let answer = self.exchange(call, timeout)?;
+        if answer.status == 407
+            && let Ok((_, Some(proxy))) = &self.route
+        {
+            return Err(FetchErrorKind::Proxy {
+                proxy: proxy.shown(),
+                what: "it asks for credentials".into(),
+                status: Some(407),
+                retry: false,
+            });
+        }
         log::debug!(
             "HTTP {} from {}",
             answer.status,
@@ -305,7 +311,11 @@ impl Client {
     fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, FetchErrorKind> {
         let s = &self.settings;
         let url = self.url(call);
-        let mut request = self.agent.get(&url);
+        let agent = match &self.route {
+            Ok((agent, _)) => agent,
+            Err(why) => return Err(FetchErrorKind::ProxyConfig { why: why.clone() }),
+        };
+        let mut request = agent.get(&url);
         if s.auth == Auth::Header {
             request = request.header("apikey", s.key.expose());
         }
@@ -353,13 +363,17 @@ impl Client {
 
     fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> FetchErrorKind {
         let s = &self.settings;
-        transport::classify(
+        let kind = transport::classify(
             &err,
             transport::Limits {
                 connect: s.connect_timeout,
                 total: timeout,
                 cut_short: timeout < s.timeout,
             },
-        )
+        );
+        match &self.route {
+            Ok((_, Some(proxy))) => transport::through_proxy(kind, &err, proxy),
+            _ => kind,
+        }
     }
 }

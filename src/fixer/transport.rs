@@ -12,10 +12,10 @@ use std::time::Duration;
 /// The time limits of the try that failed, for a timeout's message.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
-    pub connect: Duration,
-    pub total: Duration,
+    pub(crate) connect: Duration,
+    pub(crate) total: Duration,
     /// The run's time budget shortened `total`.
-    pub cut_short: bool,
+    pub(crate) cut_short: bool,
 }
 
 /// What `err` says happened.
@@ -50,6 +50,41 @@ pub(super) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
         _ => FetchErrorKind::Transport {
             detail: scrub(&err.to_string()).into_owned(),
         },
+    }
+}
+
+/// `kind`, from a request that went through `proxy`: a failure to connect,
+/// a refusal by the proxy (its CONNECT answer, a SOCKS error) or a broken
+/// connection names the proxy, since the connection was the proxy's.
+pub(crate) fn through_proxy(
+    kind: FetchErrorKind,
+    err: &ureq::Error,
+    proxy: &crate::net::Proxy,
+) -> FetchErrorKind {
+    let shown = proxy.shown();
+    let at = |what: String, status: Option<u16>, retry: bool| FetchErrorKind::Proxy {
+        proxy: shown.clone(),
+        what,
+        status,
+        retry,
+    };
+    if let ureq::Error::ConnectProxyFailed(reason) = err {
+        // "proxy server responded 407/Proxy Authentication Required"
+        let status = reason
+            .split_once("responded ")
+            .and_then(|(_, rest)| rest.get(..3))
+            .and_then(|code| code.parse::<u16>().ok());
+        let retry = matches!(status, Some(502..=504));
+        return at(scrub(reason).into_owned(), status, retry);
+    }
+    match kind {
+        FetchErrorKind::ConnectFailed => at("cannot connect to it".into(), None, true),
+        FetchErrorKind::ConnectionBroken { what } => {
+            at(format!("the connection to it failed ({what})"), None, true)
+        }
+        FetchErrorKind::HostNotFound => at("its host name does not resolve".into(), None, false),
+        FetchErrorKind::Transport { detail } => at(detail, None, false),
+        other => other,
     }
 }
 

@@ -48,7 +48,7 @@ pub struct Server {
     password: Option<Secret>,
     /// The system's CAs, for `sslrootcert=system` and verification without
     /// `sslrootcert`.
-    pub system_ca: CaSources,
+    pub(crate) system_ca: CaSources,
 }
 
 impl Server {

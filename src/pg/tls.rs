@@ -27,16 +27,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `mode`.
 /// Errors are one line for the user.
-<<<<<<< HEAD
 pub(super) fn connector(
     mode: SslMode,
     root: Option<&RootCert>,
-=======
-pub fn connector(
-    mode: SslMode,
-    root: Option<&RootCert>,
     system: &CaSources,
->>>>>>> main
 ) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verify = match (mode, root) {

@@ -39,6 +39,12 @@ pub(crate) struct HostRun {
     pub ok: bool,
 }
 
+/// A count as a sample: one too large for the exposition's 64-bit value
+/// (a quota of "unlimited") is the largest, never a negative number.
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The exposition text: `# HELP`, `# TYPE` and one sample per metric. A time
 /// that never happened is 0, so that an age alert fires rather than stays
 /// silent.
@@ -62,22 +68,22 @@ pub(crate) fn render(v: &Values) -> String {
         (
             "fxrates_missing_weekdays",
             "Weekdays of the last 31 days that are not stored.",
-            v.missing_weekdays as i64,
+            gauge(v.missing_weekdays),
         ),
         (
             "fxrates_stored_days",
             "Business days stored in all.",
-            v.stored_days as i64,
+            gauge(v.stored_days),
         ),
         (
             "fxrates_requests_this_month",
             "Requests sent to fixer.io this calendar month (UTC).",
-            v.requests_this_month as i64,
+            gauge(v.requests_this_month),
         ),
         (
             "fxrates_monthly_quota",
             "The monthly request budget (FIXER_MONTHLY_QUOTA).",
-            v.monthly_quota as i64,
+            gauge(v.monthly_quota),
         ),
         (
             "fxrates_healthy",
@@ -257,6 +263,15 @@ mod tests {
         );
         // Without hosts recorded (SQLite), nothing of them is printed.
         assert!(!render(&Values::default()).contains("fxrates_host_"));
+    }
+
+    #[test]
+    fn a_count_beyond_the_sample_range_is_the_largest_not_negative() {
+        let m = parse(&render(&Values {
+            monthly_quota: u64::MAX,
+            ..Values::default()
+        }));
+        assert_eq!(m["fxrates_monthly_quota"], i64::MAX as f64);
     }
 
     #[test]

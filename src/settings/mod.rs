@@ -91,11 +91,11 @@ impl Settings {
     }
 
     /// How fixer.io and the monitoring ping are reached: the trusted CAs.
-    pub fn network(&self) -> anyhow::Result<&Network> {
+    pub(crate) fn network(&self) -> anyhow::Result<&Network> {
         if let Some(n) = self.network.get() {
             return Ok(n);
         }
-        let n = network::network(&self.ca)?;
+        let n = network::network(&self.ca, network::proxy_env())?;
         Ok(self.network.get_or_init(|| n))
     }
 
@@ -156,8 +156,13 @@ impl Settings {
             self.api_key.as_ref().map(Secret::expose),
             self.credentials.as_deref(),
         )?;
+        let network = self.network()?.clone();
+        // A proxy that cannot be honoured is refused now, before anything
+        // is opened: fxrates never goes around one.
+        crate::net::proxy::choose(&network.proxies, endpoint.is_https(), endpoint.host())
+            .map_err(|why| fail(Exit::Config, why))?;
         Ok(fixer::Settings {
-            network: self.network()?.clone(),
+            network,
             endpoint,
             auth,
             key,

@@ -282,6 +282,20 @@ fn install_twice_schedule_twice_run_the_job_and_uninstall() {
     assert!(text.contains("failed with exit code 78"), "{text}");
     assert!(text.contains("fxrates: error:"), "{text}");
 
+    // A run skipped because the previous one still holds the lock leaves
+    // that run's log alone.
+    let log = m.data_dir().join("last-run.log");
+    fs::write(&log, "the previous run, still going\n").unwrap();
+    let held = fs::File::create(m.data_dir().join("cron.lock")).unwrap();
+    held.lock().unwrap();
+    let (code, text) = m.run_cron_job();
+    assert!(text.contains("failed with exit code 73"), "{code}: {text}");
+    assert_eq!(
+        fs::read_to_string(&log).unwrap(),
+        "the previous run, still going\n"
+    );
+    drop(held);
+
     // --uninstall removes what was installed and our entry, nothing else.
     let (code, out, err) = m.install(&["--prefix", prefix, "--uninstall"]);
     assert_eq!(code, 0, "{out}\n{err}");

@@ -29,6 +29,7 @@ mod package;
 mod postgres;
 mod properties;
 mod provider_errors;
+mod proxy;
 mod prune;
 mod secrets;
 mod show;

@@ -106,3 +106,15 @@ fn dry_run_into_a_closed_pipe_ends_quietly() {
         run_into_closed_pipe(env.std_cmd(&["prune", "--keep-days", "31", "--dry-run"]));
     assert_eq!((code, err.as_str()), (0, ""));
 }
+
+#[test]
+fn keeping_more_days_than_the_calendar_has_keeps_everything() {
+    let (_server, env) = history();
+    let (code, out, err) = env.run(&["prune", "--keep-days", "4294967295", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "prune would delete 0 stored days (0 rate rows) and 0 unavailable-day records before \
+         0001-01-01; nothing was deleted\n"
+    );
+}

@@ -117,7 +117,9 @@ both_stores! {
 
 both_stores! {
     fn a_weekend_date_falls_back_and_says_which_day_it_used(backend) {
-        let (_server, env) = two_days(backend);
+        let (_server, mut env) = two_days(backend);
+        // Read on Monday morning, before its run: the weekend is past.
+        env.now = "2024-09-23T08:00:00Z".into();
         let (v, _) = json(&env, &["--date", "2024-09-22"]);
         assert_eq!(v["date"], FRIDAY);
         assert_eq!(v["requested_date"], "2024-09-22");
@@ -140,7 +142,9 @@ both_stores! {
 
 both_stores! {
     fn nothing_within_seven_days_is_no_data(backend) {
-        let (_server, env) = two_days(backend);
+        let (_server, mut env) = two_days(backend);
+        // Read a week later, with nothing stored since.
+        env.now = "2024-09-30T08:00:00Z".into();
         // A week after Friday still finds it; eight days does not.
         let (v, _) = json(&env, &["--date", "2024-09-27"]);
         assert_eq!(v["date"], FRIDAY);
@@ -247,7 +251,8 @@ fn show_on_a_missing_database_fails_and_creates_nothing() {
 
 #[test]
 fn show_never_creates_or_changes_anything() {
-    let (server, env) = two_days(Backend::Sqlite);
+    let (server, mut env) = two_days(Backend::Sqlite);
+    env.now = "2024-09-23T08:00:00Z".into();
     let before = env.tree();
     let bytes = std::fs::read(&env.db).unwrap();
     for args in [
@@ -272,4 +277,16 @@ fn an_empty_database_has_nothing_to_show() {
     assert!(env.db.exists());
     let msg = env.fails(&["show"], 66);
     assert!(msg.contains("no rates") && msg.contains("ingest"), "{msg}");
+}
+
+#[test]
+fn a_date_in_the_future_is_refused_as_convert_refuses_it() {
+    let (_server, env) = two_days(Backend::Sqlite);
+    for args in [
+        &["show", "--date", "2024-09-23"][..],
+        &["convert", "1", "EUR", "USD", "--date", "2024-09-23"],
+    ] {
+        let msg = env.fails(args, 2);
+        assert!(msg.contains("is in the future"), "{args:?}: {msg}");
+    }
 }

@@ -216,3 +216,21 @@ fn the_verdict_survives_a_closed_pipe() {
     let (code, err) = run_into_closed_pipe(env.std_cmd(&["status"]));
     assert_eq!((code, err.as_str()), (0, ""), "healthy");
 }
+
+#[test]
+fn one_day_is_one_day_and_a_clock_behind_is_named() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let (_, out, _) = env.run(&["status"]);
+    assert!(
+        out.contains("stored:       1 day, oldest 2024-09-20\n"),
+        "{out}"
+    );
+    let behind = env.at("2024-09-03T09:00:00Z");
+    let (_, out, _) = behind.run(&["status"]);
+    assert!(
+        out.contains("latest:       2024-09-20 (17 days ahead of today: check the clock)"),
+        "{out}"
+    );
+}

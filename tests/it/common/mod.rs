@@ -1,9 +1,11 @@
 //! Shared test fixtures: the fake fixer server (`server`), the answers it
 //! gives, and a clean environment to run the real binary in.
 
+mod proxy;
 mod server;
 mod tls;
 
+pub use proxy::*;
 pub use server::*;
 pub use tls::*;
 
