@@ -35,12 +35,13 @@ impl Run for CopyArgs {
             ));
         }
         let source = store::open(&from, Access::Read)?;
-        let mut dest = store::open(
+        let mut dest = store::open_as(
             &to,
             Access::Write {
                 create: true,
                 lock_wait: settings.lock_timeout,
             },
+            &settings.writer(),
         )?;
         let copied = recorded(&mut *dest, "copy", settings, |dest| copy(&*source, dest))?;
         let line = format!(

@@ -34,7 +34,10 @@ impl Monitored for IngestArgs {
             }
             Some(d) => (d, Call::Historical(d)),
         };
-        if is_weekend(date) {
+        // A weekend has no rates to fetch; but a run on a weekend without
+        // --date (a timer catching up on Saturday for a machine that was off
+        // on Friday) still heals the month.
+        if is_weekend(date) && (self.date.is_some() || self.no_heal) {
             log::warn!(
                 "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
                 date.format("%A")
@@ -73,7 +76,13 @@ impl IngestArgs {
             settings.now.today,
             budget,
         );
-        if !self.force && engine.store().has_day(date)? {
+        if is_weekend(date) {
+            log::debug!(
+                "{date} is a {}: no rates to fetch for it",
+                date.format("%A")
+            );
+            done.push(format!("{date} is a {}", date.format("%A")));
+        } else if !self.force && engine.store().has_day(date)? {
             log::debug!("{date} is already stored; no request made (--force fetches it again)");
             done.push(format!("{date} was already stored"));
         } else {

@@ -207,8 +207,27 @@ impl<'a> Engine<'a> {
             }
         }
         if plan.method == Method::Historical {
+            // A day whose answer is unusable (a zero rate for one currency,
+            // say) is skipped so that it cannot starve the days after it;
+            // two in a row is the provider failing, and ends the run.
+            let mut unusable: Vec<(NaiveDate, anyhow::Error)> = Vec::new();
+            let mut in_a_row = 0;
             for &date in &plan.missing {
-                match self.fetch_day(date, Call::Historical(date))? {
+                let day = match self.fetch_day(date, Call::Historical(date)) {
+                    Err(e) if crate::error::exit_of(&e) == Exit::DataErr && in_a_row == 0 => {
+                        log::warn!(
+                            "{date} skipped: {}; going on with the other days",
+                            crate::logging::headline(&e)
+                        );
+                        unusable.push((date, e));
+                        in_a_row += 1;
+                        progress.advance(1);
+                        continue;
+                    }
+                    other => other?,
+                };
+                in_a_row = 0;
+                match day {
                     Day::Stored(_) => out.stored += 1,
                     Day::Unavailable(_) => {
                         log::warn!(
@@ -219,6 +238,19 @@ impl<'a> Engine<'a> {
                     }
                 }
                 progress.advance(1);
+            }
+            if let Some((_, first)) = unusable.first() {
+                let dates: Vec<String> = unusable.iter().map(|(d, _)| d.to_string()).collect();
+                return Err(fail(
+                    Exit::DataErr,
+                    format!(
+                        "fixer.io sent an unusable answer for {} ({}); the other days were \
+                         stored, and the next run asks for {} again",
+                        dates.join(", "),
+                        crate::logging::headline(first),
+                        if dates.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
             }
         }
         Ok(())
@@ -292,14 +324,29 @@ impl<'a> Engine<'a> {
         )?;
         out.stored += keep.len();
         let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
+        // A weekday missing between days the answer has is a day fixer has
+        // no rates for (a holiday); one before the answer's first day or
+        // after its last may only be cut off (not published yet, a partial
+        // answer): it stays missing, to be asked again.
+        let (first, last) = (days.first().map(|d| d.0), days.last().map(|d| d.0));
         for &date in &wanted {
-            if !got.contains(&date) {
+            if got.contains(&date) {
+                continue;
+            }
+            let between = first.is_some_and(|f| f < date) && last.is_some_and(|l| date < l);
+            if between {
                 self.store
                     .mark_unavailable(date, self.now, "not in fixer's timeseries answer")?;
                 log::warn!(
-                    "fixer.io sent no rates for {date} in its timeseries answer; recorded, and not asked again"
+                    "fixer.io sent no rates for {date} in its timeseries answer, between days it \
+                     has; recorded, and not asked again"
                 );
                 out.unavailable.push(date);
+            } else {
+                log::warn!(
+                    "fixer.io's timeseries answer for {from}..{to} does not reach {date}; it stays \
+                     missing and is asked for again"
+                );
             }
         }
         progress.advance(wanted.len());

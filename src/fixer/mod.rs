@@ -269,15 +269,28 @@ impl Client {
         timeout: Duration,
     ) -> Result<T, FetchErrorKind> {
         let answer = self.exchange(call, timeout)?;
-        if answer.status == 407
-            && let Ok((_, Some(proxy))) = &self.route
-        {
-            return Err(FetchErrorKind::Proxy {
-                proxy: proxy.shown(),
-                what: "it asks for credentials".into(),
-                status: Some(407),
-                retry: false,
-            });
+        if let Ok((_, Some(proxy))) = &self.route {
+            // Plain HTTP goes to the proxy itself, which answers for itself
+            // when it cannot pass a request on: its 407, and a gateway error
+            // that is not fixer's JSON, are the proxy's.
+            let own = match answer.status {
+                407 => Some(("it asks for credentials".to_string(), false)),
+                502..=504
+                    if !self.settings.endpoint.https
+                        && serde_json::from_slice::<serde_json::Value>(&answer.body).is_err() =>
+                {
+                    Some((format!("it answered HTTP {}", answer.status), true))
+                }
+                _ => None,
+            };
+            if let Some((what, retry)) = own {
+                return Err(FetchErrorKind::Proxy {
+                    proxy: proxy.shown(),
+                    what,
+                    status: Some(answer.status),
+                    retry,
+                });
+            }
         }
         log::debug!(
             "HTTP {} from {}",

@@ -89,6 +89,10 @@ pub fn parse_timeseries(
         let mut de = serde_json::Deserializer::from_str(raw.get());
         de.deserialize_map(DaysVisitor).map_err(|e| e.to_string())?
     };
+    // No day at all says nothing about any day: not "no rates", unusable.
+    if days.is_empty() {
+        return Err("the timeseries answer has no rates for any day".into());
+    }
     days.sort_unstable_by_key(|d| d.0);
     if let Some(w) = days.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!("the answer lists {} twice", w[0].0));

@@ -134,11 +134,16 @@ impl Settings {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &Writer {
-                host: self.host.clone(),
-                lease: self.lease,
-            },
+            &self.writer(),
         )
+    }
+
+    /// This run as a writer: its host and the lease of its claims.
+    pub(crate) fn writer(&self) -> Writer {
+        Writer {
+            host: self.host.clone(),
+            lease: self.lease,
+        }
     }
 
     /// Connection settings from the provider flags (and their variables),

@@ -294,3 +294,48 @@ both_stores! {
         assert_eq!(server.count(), n);
     }
 }
+
+#[test]
+fn a_partial_timeseries_answer_marks_only_the_days_it_skips_between_others() {
+    // The answer skips Wednesday the 11th (a holiday) and stops at the 18th.
+    let server = FakeFixer::start(|s| match s.function() {
+        "timeseries" => {
+            let (start, end) = (&s.query["start_date"], &s.query["end_date"]);
+            let dates: Vec<String> = weekdays(start, end)
+                .into_iter()
+                .filter(|d| d.as_str() != "2024-09-11" && d.as_str() <= "2024-09-18")
+                .collect();
+            Reply::ok(timeseries_body(start, end, &dates))
+        }
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["backfill", "--from", "2024-08-21"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        env.sql("SELECT date FROM unavailable_days"),
+        [["2024-09-11"]]
+    );
+    assert!(!env.stored_dates().contains(&"2024-09-19".to_string()));
+    let (_, json, _) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["unavailable_dates"], serde_json::json!(["2024-09-11"]));
+    assert_eq!(json["missing_dates"], serde_json::json!(["2024-09-19"]));
+}
+
+#[test]
+fn a_timeseries_answer_with_no_day_at_all_is_unusable() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "timeseries" => Reply::ok(timeseries_body(
+            &s.query["start_date"],
+            &s.query["end_date"],
+            &[],
+        )),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let msg = env.fails(&["backfill", "--from", "2024-09-02"], 65);
+    assert!(msg.contains("no rates for any day"), "{msg}");
+    assert!(env.sql("SELECT date FROM unavailable_days").is_empty());
+    assert!(env.stored_dates().is_empty());
+}

@@ -180,3 +180,46 @@ fn ingest_prunes_with_keep_days_when_set() {
     assert!(err.contains("below 31"), "{err}");
     assert_eq!(server.count(), n);
 }
+
+#[test]
+fn a_weekend_run_heals_the_week_without_asking_for_the_weekend() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    // Stored up to Thursday; the machine was off on Friday.
+    let env = TestEnv::new(&server.url, "2024-09-19T09:00:00Z");
+    assert_eq!(env.run(&["backfill"]).0, 0);
+    assert!(!env.stored_dates().contains(&"2024-09-20".to_string()));
+    let sent = server.count();
+    // The timer catches up on Saturday morning.
+    let saturday = env.at("2024-09-21T09:00:00Z");
+    let (code, out, err) = saturday.run(&["ingest"]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(saturday.stored_dates().contains(&"2024-09-20".to_string()));
+    let asked: Vec<String> = server.requests()[sent..]
+        .iter()
+        .map(|r| r.function().to_string())
+        .collect();
+    assert_eq!(asked, ["2024-09-20"], "only Friday, never the weekend");
+    // With --no-heal a weekend run still asks nothing.
+    assert_eq!(saturday.run(&["ingest", "--no-heal"]).0, 0);
+    assert_eq!(server.count(), sent + 1);
+}
+
+#[test]
+fn one_day_whose_answer_is_unusable_does_not_starve_the_others() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body("2024-09-20")),
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        "2024-08-27" => Reply::ok(day_body("2024-08-27", r#"{"USD":1.1,"XDR":0}"#)),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let msg = env.fails(&["ingest"], 65);
+    assert!(msg.contains("2024-08-27"), "{msg}");
+    let mut expected = weekdays("2024-08-21", "2024-09-20");
+    expected.retain(|d| d != "2024-08-27");
+    assert_eq!(
+        env.stored_dates(),
+        expected,
+        "the days after it were fetched"
+    );
+}

@@ -246,3 +246,100 @@ fn two_hosts_share_one_budget_and_never_pass_the_accounts_limit() {
     let (_, report) = status(&a);
     assert_eq!(report["requests_this_month"], 100);
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_slow_host_keeps_its_claim_and_the_other_waits_for_it() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let pg = PgSchema::new();
+    // A lease of 300 ms, and A held at the gate for four of them: A renews
+    // its claim while it waits for fixer, so B must not take over.
+    let lease = 300;
+    let (a, b) = (
+        host(&server, &pg, "host-a").env("FXRATES_LEASE_MS", &lease.to_string()),
+        host(&server, &pg, "host-b").env("FXRATES_LEASE_MS", &lease.to_string()),
+    );
+    server.gate().hold_after(3);
+    let slow = spawn(&a, &BACKFILL);
+    server.gate().wait_held(1);
+    let mut args = BACKFILL.to_vec();
+    args.push("-v");
+    let waiting = spawn(&b, &args);
+    std::thread::sleep(Duration::from_millis(lease * 4));
+    assert_eq!(
+        server.count(),
+        4,
+        "B asked for something while A held the claim"
+    );
+    let holder = pg.sql("SELECT host FROM claims");
+    assert_eq!(holder, [["host-a"]]);
+    server.gate().open();
+    let (code, err) = finish(slow);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = finish(waiting);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("host-a is writing to"), "{err}");
+    assert!(!err.contains("took over"), "{err}");
+    assert!(
+        err.contains("every weekday from 2024-09-02 to 2024-09-19 is stored"),
+        "{err}"
+    );
+    for (function, n) in asked(&server) {
+        assert_eq!(n, 1, "{function} was asked for {n} times");
+    }
+    // The claim is released when the run ends.
+    assert!(pg.sql("SELECT host FROM claims").is_empty());
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_host_that_cannot_wait_names_the_host_holding_the_store() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let pg = PgSchema::new();
+    let (a, b) = (host(&server, &pg, "host-a"), host(&server, &pg, "host-b"));
+    server.gate().hold_after(1);
+    let holder = spawn(&a, &BACKFILL);
+    server.gate().wait_held(1);
+    let err = b.env("FXRATES_LOCK_TIMEOUT", "0").fails(&["ingest"], 73);
+    assert!(
+        err.contains("another fxrates run (on host-a) is using"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 2, "B made a request");
+    server.gate().open();
+    let (code, err) = finish(holder);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_host_cut_off_for_longer_than_its_lease_stores_nothing_when_it_returns() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let pg = PgSchema::new();
+    let (a, b) = (host(&server, &pg, "host-a"), host(&server, &pg, "host-b"));
+    server.gate().hold_after(3);
+    let returning = spawn(&a, &BACKFILL);
+    server.gate().wait_held(1);
+    let taker = spawn(&b, &BACKFILL);
+    // A partition as the database sees it: A's renewals stop reaching it
+    // and its lease runs out, while A's connection lives on.
+    pg.sql("UPDATE claims SET expires_at = now() - interval '1 second'");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pg.sql("SELECT host FROM claims") != [["host-b"]] {
+        assert!(Instant::now() < deadline, "host-b did not take over");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A's answer arrives: it must not store it, nor ask for anything more.
+    server.gate().open();
+    let (code, err) = finish(returning);
+    assert_eq!(code, 75, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("lost its claim"), "{err}");
+    assert!(err.contains("host-b took over"), "{err}");
+    let (code, err) = finish(taker);
+    assert_eq!(code, 0, "{err}");
+    let stored = assert_whole_days(&pg);
+    assert_eq!(stored, weekdays("2024-09-02", "2024-09-19"));
+    let twice: Vec<_> = asked(&server).into_iter().filter(|(_, n)| *n > 1).collect();
+    assert!(twice.len() <= 1, "asked more than once: {twice:?}");
+}

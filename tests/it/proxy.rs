@@ -127,6 +127,27 @@ fn https_goes_through_a_connect_tunnel_and_a_refusing_proxy_is_named() {
 }
 
 #[test]
+fn a_gateway_error_from_the_proxy_for_plain_http_names_the_proxy() {
+    let fixer = FakeFixer::free_plan(TODAY);
+    let proxy = TestProxy::http(ProxyRules {
+        credentials: None,
+        refuse: Some(502),
+    });
+    let env = env(&fixer.url, &[("http_proxy", &proxy.url)]);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach 127.0.0.1 through the proxy {} (from http_proxy): it answered HTTP 502",
+            proxy.url
+        )),
+        "{err}"
+    );
+    assert_eq!(proxy.seen().len(), 3, "retried like any temporary failure");
+    assert_eq!(fixer.count(), 0);
+}
+
+#[test]
 fn a_proxy_that_refuses_connections_is_named_not_fixer() {
     let fixer = FakeFixer::free_plan(TODAY);
     let dead = refused_endpoint().replace("/api", "");
@@ -212,4 +233,26 @@ fn a_proxy_that_cannot_be_honoured_is_refused_before_anything() {
         assert!(env.tree().is_empty(), "{:?}", env.tree());
     }
     assert_eq!(fixer.count(), 0);
+}
+
+#[test]
+fn the_monitoring_ping_goes_through_the_proxy_too() {
+    let fixer = FakeFixer::free_plan(TODAY);
+    let monitor = FakeFixer::start(|_| Reply::json(200, "OK"));
+    let ping = monitor.url.replace("/api", "/ping/proxied-ping-uuid");
+    let proxy = TestProxy::http(ProxyRules::default());
+    let env = env(
+        &fixer.url,
+        &[("http_proxy", &proxy.url), ("FXRATES_PING_URL", &ping)],
+    );
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(
+        seen[0].starts_with(&format!("POST {ping}/start ")),
+        "{seen:?}"
+    );
+    assert!(seen[2].starts_with(&format!("POST {ping} ")), "{seen:?}");
+    assert_eq!(monitor.count(), 2);
 }

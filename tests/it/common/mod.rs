@@ -155,10 +155,12 @@ impl TestEnv {
     }
 
     /// Whether the store exists (the file, or the schema).
+    /// Whether the store holds a database: a 0-byte file (a first run
+    /// killed before its schema was written) holds none yet.
     pub fn store_exists(&self) -> bool {
         match &self.pg {
             Some(pg) => pg.exists(),
-            None => self.db.exists(),
+            None => std::fs::metadata(&self.db).is_ok_and(|m| m.len() > 0),
         }
     }
 
