@@ -3,6 +3,7 @@
 
 use crate::error::{Exit, exit_of, is_broken_pipe, storage_cause, verdict};
 use crate::secret::scrub;
+use crate::untrusted::escaped;
 use std::io::{IsTerminal, Write};
 
 /// Log targets that print raw request and response bytes.
@@ -41,14 +42,14 @@ pub fn init(verbose: u8, quiet: bool) {
                 return Ok(());
             }
             if target.starts_with("fxrates") {
-                writeln!(buf, "fxrates: {level}: {}", scrub(&text))
+                writeln!(buf, "fxrates: {level}: {}", escaped(&text))
             } else {
-                writeln!(buf, "fxrates: {level}: [{target}] {}", scrub(&text))
+                writeln!(buf, "fxrates: {level}: [{target}] {}", escaped(&text))
             }
         })
         .init();
     std::panic::set_hook(Box::new(|info| {
-        let text = scrub(&info.to_string()).replace('\n', " ");
+        let text = escaped(&info.to_string().replace('\n', " "));
         eprintln!("fxrates: error: internal error, please report it: {text}");
     }));
 }
@@ -72,7 +73,10 @@ pub(crate) fn report_error(err: &anyhow::Error, verbose: bool) -> Exit {
             .skip(1)
             .map(|c| c.to_string());
         for cause in rest {
-            eprintln!("fxrates:   caused by: {}", scrub(&cause).replace('\n', " "));
+            eprintln!(
+                "fxrates:   caused by: {}",
+                escaped(&cause.replace('\n', " "))
+            );
         }
     }
     exit
@@ -113,7 +117,9 @@ pub(crate) fn headline(err: &anyhow::Error) -> String {
             );
         }
     }
-    scrub(&line).into_owned()
+    // Nothing on the line may drive a terminal, whatever part of it came
+    // from the network; scrubbed of secrets too.
+    escaped(&line)
 }
 
 /// clap's help and version go to stdout with 0; a usage error becomes one

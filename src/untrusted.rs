@@ -22,12 +22,24 @@ pub(crate) fn one_line(text: &str) -> String {
     clean(text, false)
 }
 
+/// `text` with every control character but newline and tab escaped,
+/// whatever its length: for what fxrates writes whole (its own words around
+/// provider text that was cut where it entered), so that nothing on stderr
+/// can drive the terminal.
+pub(crate) fn escaped(text: &str) -> String {
+    clean_to(text, true, usize::MAX)
+}
+
 fn clean(text: &str, keep_lines: bool) -> String {
+    clean_to(text, keep_lines, MAX_CHARS)
+}
+
+fn clean_to(text: &str, keep_lines: bool, max: usize) -> String {
     let text = scrub(text);
-    let mut out = String::with_capacity(text.len().min(MAX_CHARS + 16));
+    let mut out = String::with_capacity(text.len().min(max.saturating_add(16)));
     let mut kept = 0;
     for (i, c) in text.char_indices() {
-        if kept >= MAX_CHARS {
+        if kept >= max {
             let left = text[i..].chars().count();
             out.push_str(&format!("... ({left} more characters)"));
             break;
@@ -83,6 +95,16 @@ mod tests {
         assert_eq!(
             one_line("a\u{202e}b\u{2066}c\u{2028}"),
             "a\\u{202e}b\\u{2066}c\\u{2028}"
+        );
+    }
+
+    #[test]
+    fn a_whole_line_is_escaped_but_never_cut() {
+        let line = format!("{}\x1b[2J", "w".repeat(1000));
+        let out = escaped(&line);
+        assert!(
+            out.starts_with(&"w".repeat(1000)) && out.ends_with("\\u{1b}[2J"),
+            "{out}"
         );
     }
 

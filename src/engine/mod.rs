@@ -96,8 +96,10 @@ impl Recorder for Ledger<'_> {
     }
 
     fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError> {
+        // Provider text in it was made safe where it entered; this keeps
+        // the record short and free of control characters whatever it holds.
         self.store
-            .set_request_outcome(RequestId(token), outcome)
+            .set_request_outcome(RequestId(token), &crate::untrusted::one_line(outcome))
             .map_err(|e| RecordError(Box::new(e)))
     }
 }

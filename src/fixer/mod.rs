@@ -353,8 +353,8 @@ impl Client {
             retry_after: header("retry-after").and_then(|v| retry::retry_after(&v, self.clock())),
         };
         // Without its query, which may hold the key.
-        let location =
-            header("location").map(|l| scrub(l.split('?').next().unwrap_or_default()).into_owned());
+        let location = header("location")
+            .map(|l| crate::untrusted::one_line(l.split('?').next().unwrap_or_default()));
         let body = response
             .body_mut()
             .with_config()

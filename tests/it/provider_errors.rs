@@ -400,3 +400,17 @@ fn no_rates_for_an_ingested_date_is_remembered_as_a_backfill_remembers_it() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["unavailable_dates"], serde_json::json!(["2024-09-18"]));
 }
+
+#[test]
+fn a_huge_redirect_location_is_cut_in_the_error_and_the_record() {
+    let location = format!("http://elsewhere.example/{}", "a".repeat(20_000));
+    let reply = Reply::json(302, "").with_header("Location", &location);
+    let server = FakeFixer::start(move |_| reply.clone());
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_ne!(code, 0);
+    assert!(err.len() < 2000, "stderr is {} bytes", err.len());
+    for row in env.sql("SELECT error FROM runs UNION ALL SELECT outcome FROM requests") {
+        assert!(row[0].len() < 2000, "{} bytes stored", row[0].len());
+    }
+}
