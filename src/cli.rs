@@ -4,7 +4,7 @@ use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
 use crate::rates::Currency;
 use crate::secret::Secret;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -51,6 +51,35 @@ pub(crate) struct Cli {
     #[arg(long = "metrics-file", global = true, env = "FXRATES_METRICS_FILE", value_name = "PATH",
           value_parser = path_arg)]
     pub metrics_file: Option<PathBuf>,
+
+    /// The time this run takes as now (RFC 3339): for tests, which need a
+    /// fixed clock
+    #[arg(long = "now", global = true, hide = true, env = "FXRATES_NOW", value_name = "TIME",
+          value_parser = time_arg)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// Milliseconds before the first retry of a failed request: for tests,
+    /// which must not wait seconds between tries
+    #[arg(long = "retry-base-ms", global = true, hide = true, env = "FXRATES_RETRY_BASE_MS",
+          value_name = "MILLISECONDS", value_parser = clap::value_parser!(u64).range(..=600_000))]
+    pub retry_base_ms: Option<u64>,
+
+    /// Milliseconds a writer's claim on a PostgreSQL store lasts unless
+    /// renewed: for tests, which must not wait for the real lease to lapse
+    #[arg(long = "lease-ms", global = true, hide = true, env = "FXRATES_LEASE_MS",
+          value_name = "MILLISECONDS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub lease_ms: Option<u64>,
+
+    /// The host name recorded with requests and runs, instead of the
+    /// machine's: for tests, which play several hosts on one machine
+    #[arg(
+        long = "hostname",
+        global = true,
+        hide = true,
+        env = "FXRATES_HOSTNAME",
+        value_name = "NAME"
+    )]
+    pub hostname: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -428,6 +457,12 @@ pub(crate) enum Format {
 /// A path; empty (a variable set to nothing) stands for none.
 pub(crate) fn path_arg(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
+}
+
+pub(crate) fn time_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2024-09-20T09:00:00Z ({e})"))
 }
 
 pub(crate) fn date_arg(text: &str) -> Result<NaiveDate, String> {

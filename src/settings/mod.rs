@@ -67,10 +67,12 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
-            now: Now::read()?,
+            now: Now::read(cli.now),
             lock_timeout: lock_timeout()?,
-            host: hostname()?,
-            lease: millis_var("FXRATES_LEASE_MS")?.unwrap_or(store::DEFAULT_LEASE),
+            host: hostname(cli.hostname.as_deref())?,
+            lease: cli
+                .lease_ms
+                .map_or(store::DEFAULT_LEASE, Duration::from_millis),
             ping_url: cli.ping_url.clone(),
             metrics_file: cli
                 .metrics_file
@@ -80,7 +82,9 @@ impl Settings {
                 columns: columns(),
                 utf8: utf8_locale(),
             },
-            retry_base: retry_base()?,
+            retry_base: cli
+                .retry_base_ms
+                .map_or(RetryPolicy::default().base, Duration::from_millis),
             api_key: var("FIXER_API_KEY")?.map(Secret::new),
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
@@ -231,24 +235,15 @@ impl Now {
 }
 
 impl Now {
-    /// The real clock, or `FXRATES_NOW` (RFC 3339), which exists for tests.
-    fn read() -> anyhow::Result<Now> {
-        let utc = match var("FXRATES_NOW")? {
-            Some(text) => DateTime::parse_from_rfc3339(&text)
-                .map_err(|e| {
-                    fail(
-                        Exit::Usage,
-                        format!("FXRATES_NOW={text:?} is not an RFC 3339 time ({e}); unset it"),
-                    )
-                })?
-                .with_timezone(&Utc),
-            None => Utc::now(),
-        };
-        Ok(Now {
+    /// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists
+    /// for tests.
+    fn read(fixed: Option<DateTime<Utc>>) -> Now {
+        let utc = fixed.unwrap_or_else(Utc::now);
+        Now {
             utc,
             today: utc.with_timezone(&Local).date_naive(),
             started: Instant::now(),
-        })
+        }
     }
 }
 
@@ -382,11 +377,11 @@ fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(data.join("fxrates").join("rates.db"))
 }
 
-/// This machine's name: the hidden `FXRATES_HOSTNAME` (so that tests can
-/// play several hosts on one machine), else the kernel's host name.
-fn hostname() -> anyhow::Result<String> {
-    if let Some(name) = env::var("FXRATES_HOSTNAME").ok().filter(|h| !h.is_empty()) {
-        return Ok(name);
+/// This machine's name: the hidden `--hostname` (`FXRATES_HOSTNAME`, so
+/// that tests can play several hosts on one machine), else the kernel's.
+fn hostname(fixed: Option<&str>) -> anyhow::Result<String> {
+    if let Some(name) = fixed.map(str::trim).filter(|h| !h.is_empty()) {
+        return Ok(name.to_string());
     }
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is writable for its whole length, which is passed.
@@ -400,12 +395,6 @@ fn hostname() -> anyhow::Result<String> {
         ));
     }
     Ok(name)
-}
-
-/// The first wait between tries, from the hidden `FXRATES_RETRY_BASE_MS`,
-/// which exists so that tests need not wait seconds.
-fn retry_base() -> anyhow::Result<Duration> {
-    millis_var("FXRATES_RETRY_BASE_MS").map(|ms| ms.unwrap_or(RetryPolicy::default().base))
 }
 
 /// How long a writer waits for another fxrates run to finish with the
@@ -425,22 +414,6 @@ fn lock_timeout() -> anyhow::Result<Duration> {
                     format!(
                         "FXRATES_LOCK_TIMEOUT={text:?} is not a number of seconds from 0 to 86400"
                     ),
-                )
-            }),
-    }
-}
-
-fn millis_var(name: &str) -> anyhow::Result<Option<Duration>> {
-    match var(name)? {
-        None => Ok(None),
-        Some(text) => text
-            .trim()
-            .parse::<u64>()
-            .map(|ms| Some(Duration::from_millis(ms)))
-            .map_err(|_| {
-                fail(
-                    Exit::Usage,
-                    format!("{name}={text:?} is not a number of milliseconds; unset it"),
                 )
             }),
     }
