@@ -4,7 +4,7 @@ use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
 use crate::rates::Currency;
 use crate::secret::Secret;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -54,9 +54,16 @@ pub(crate) struct Cli {
 
     /// The time this run takes as now (RFC 3339): for tests, which need a
     /// fixed clock
-    #[arg(long = "now", global = true, hide = true, env = "FXRATES_NOW", value_name = "TIME",
-          value_parser = time_arg)]
-    pub now: Option<DateTime<Utc>>,
+    // Kept as text and read with the other settings: commands that need no
+    // clock (completions, manpage) must not fail on it.
+    #[arg(
+        long = "now",
+        global = true,
+        hide = true,
+        env = "FXRATES_NOW",
+        value_name = "TIME"
+    )]
+    pub now: Option<String>,
 
     /// Milliseconds before the first retry of a failed request: for tests,
     /// which must not wait seconds between tries
@@ -457,12 +464,6 @@ pub(crate) enum Format {
 /// A path; empty (a variable set to nothing) stands for none.
 pub(crate) fn path_arg(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
-}
-
-pub(crate) fn time_arg(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2024-09-20T09:00:00Z ({e})"))
 }
 
 pub(crate) fn date_arg(text: &str) -> Result<NaiveDate, String> {

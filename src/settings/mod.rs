@@ -67,7 +67,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
-            now: Now::read(cli.now),
+            now: Now::read(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
             lease: cli
@@ -237,13 +237,26 @@ impl Now {
 impl Now {
     /// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists
     /// for tests.
-    fn read(fixed: Option<DateTime<Utc>>) -> Now {
-        let utc = fixed.unwrap_or_else(Utc::now);
-        Now {
+    fn read(fixed: Option<&str>) -> anyhow::Result<Now> {
+        let utc = match fixed {
+            Some(text) => DateTime::parse_from_rfc3339(text.trim())
+                .map_err(|e| {
+                    fail(
+                        Exit::Usage,
+                        format!(
+                            "FXRATES_NOW (--now) {text:?} is not an RFC 3339 time such as \
+                             2024-09-20T09:00:00Z ({e}); unset it"
+                        ),
+                    )
+                })?
+                .with_timezone(&Utc),
+            None => Utc::now(),
+        };
+        Ok(Now {
             utc,
             today: utc.with_timezone(&Local).date_naive(),
             started: Instant::now(),
-        }
+        })
     }
 }
 

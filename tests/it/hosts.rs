@@ -166,7 +166,10 @@ fn a_host_killed_mid_backfill_is_taken_over_within_the_lease() {
 fn a_host_cut_off_from_the_database_is_taken_over_and_stores_nothing_more() {
     let server = FakeFixer::free_plan("2024-09-20");
     let pg = PgSchema::new();
-    let (a, b) = (host(&server, &pg, "host-a"), host(&server, &pg, "host-b"));
+    // A name of its own: the server cuts every connection of that name, and
+    // other tests run hosts called host-a at the same time.
+    let cut_name = unique_schema("cut");
+    let (a, b) = (host(&server, &pg, &cut_name), host(&server, &pg, "host-b"));
     server.gate().hold_after(4);
     let cut = spawn(&a, &BACKFILL);
     server.gate().wait_held(1);
@@ -176,12 +179,11 @@ fn a_host_cut_off_from_the_database_is_taken_over_and_stores_nothing_more() {
     // its answer.
     let terminated = admin()
         .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \
-             'host-a'",
-            &[],
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&cut_name],
         )
         .unwrap();
-    assert!(!terminated.is_empty(), "host-a has no connection");
+    assert!(!terminated.is_empty(), "{cut_name} has no connection");
     let since_cut = Instant::now();
     server.gate().open();
     let (code, err) = finish(cut);
@@ -200,7 +202,7 @@ fn a_host_cut_off_from_the_database_is_taken_over_and_stores_nothing_more() {
     let (_, report) = status(&b);
     assert_eq!(report["requests_this_month"], server.count());
     assert_eq!(
-        report["hosts"]["host-a"]["backfill"]["outcome"],
+        report["hosts"][cut_name.as_str()]["backfill"]["outcome"],
         "unfinished"
     );
     assert_eq!(report["hosts"]["host-b"]["backfill"]["outcome"], "ok");
