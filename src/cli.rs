@@ -329,9 +329,19 @@ pub(crate) struct CopyArgs {
     pub source: String,
 
     /// The store to copy into, created if missing: a SQLite file or a
-    /// postgresql:// URL (its schema is FXRATES_DB_SCHEMA, else fxrates)
+    /// postgresql:// URL
     #[arg(value_name = "DEST")]
     pub dest: String,
+
+    /// The schema of a PostgreSQL SOURCE [default: FXRATES_DB_SCHEMA, else
+    /// fxrates]
+    #[arg(long = "source-schema", value_name = "SCHEMA")]
+    pub source_schema: Option<String>,
+
+    /// The schema of a PostgreSQL DEST [default: FXRATES_DB_SCHEMA, else
+    /// fxrates]
+    #[arg(long = "dest-schema", value_name = "SCHEMA")]
+    pub dest_schema: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,7 @@ pub fn init(verbose: u8, quiet: bool) {
     };
     let mut builder = env_logger::Builder::new();
     builder.parse_filters(default);
-    if let Ok(filters) = std::env::var("RUST_LOG") {
+    if let Some(filters) = crate::settings::log_filters() {
         builder.parse_filters(&filters);
     }
     // The HTTP library's trace level dumps the raw bytes sent and received,

@@ -33,12 +33,17 @@ impl fmt::Debug for Currency {
     }
 }
 
-/// A day's rates, sorted by currency, with all decimals in one buffer so that
-/// a day of 170 rates costs two allocations, not 170.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A day's rates, sorted by currency, with all decimals in one buffer so
+/// that a day of 170 rates costs two allocations, not 170.
+/// [`RateSet::push`] keeps the order whatever order rates come in, so
+/// [`RateSet::get`] can always search; a currency pushed twice is kept twice
+/// (a store refuses such a day) and reported by [`RateSet::duplicate`].
+#[derive(Clone, Debug, Default)]
 pub struct RateSet {
     entries: Vec<(Currency, u32, u32)>,
     text: String,
+    /// The first currency pushed twice.
+    duplicate: Option<Currency>,
 }
 
 impl RateSet {
@@ -46,22 +51,33 @@ impl RateSet {
         RateSet {
             entries: Vec::with_capacity(n),
             text: String::with_capacity(n * 9),
+            duplicate: None,
         }
     }
 
+    /// Adds `currency` at `decimal`, in its place. Rates usually come in
+    /// currency order, which costs nothing more than an append.
     pub fn push(&mut self, currency: Currency, decimal: &str) {
+        let at = match self.entries.last() {
+            Some(last) if last.0 >= currency => {
+                // After any rate of the same currency: `get` finds the first.
+                let at = self.entries.partition_point(|e| e.0 <= currency);
+                if at > 0 && self.entries[at - 1].0 == currency {
+                    self.duplicate.get_or_insert(currency);
+                }
+                at
+            }
+            _ => self.entries.len(),
+        };
         let start = self.text.len() as u32;
         self.text.push_str(decimal);
-        self.entries.push((currency, start, self.text.len() as u32));
+        self.entries
+            .insert(at, (currency, start, self.text.len() as u32));
     }
 
-    /// Sorts by currency; returns the first code that appears twice, if any.
-    pub fn sort_and_find_duplicate(&mut self) -> Option<Currency> {
-        self.entries.sort_unstable_by_key(|e| e.0);
-        self.entries
-            .windows(2)
-            .find(|w| w[0].0 == w[1].0)
-            .map(|w| w[0].0)
+    /// The first currency that was pushed twice, if any.
+    pub fn duplicate(&self) -> Option<Currency> {
+        self.duplicate
     }
 
     pub fn len(&self) -> usize {
@@ -72,22 +88,31 @@ impl RateSet {
         self.entries.is_empty()
     }
 
+    /// The rates in currency order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (Currency, &str)> + '_ {
         self.entries
             .iter()
             .map(|&(c, s, e)| (c, &self.text[s as usize..e as usize]))
     }
 
+    /// The rate of `currency` (its first, if it was pushed twice).
     pub fn get(&self, currency: Currency) -> Option<&str> {
+        let i = self.entries.partition_point(|e| e.0 < currency);
         self.entries
-            .binary_search_by_key(&currency, |e| e.0)
-            .ok()
-            .map(|i| {
-                let (_, s, e) = self.entries[i];
-                &self.text[s as usize..e as usize]
-            })
+            .get(i)
+            .filter(|e| e.0 == currency)
+            .map(|&(_, s, e)| &self.text[s as usize..e as usize])
     }
 }
+
+/// Equal when they hold the same rates, however they were pushed.
+impl PartialEq for RateSet {
+    fn eq(&self, other: &RateSet) -> bool {
+        self.duplicate == other.duplicate && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RateSet {}
 
 /// One day of rates as a provider sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,3 +127,42 @@ pub struct Snapshot {
 }
 
 pub const EUR: Currency = Currency(*b"EUR");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn rates_pushed_in_any_order_are_found_and_listed_in_order() {
+        let mut set = RateSet::with_capacity(4);
+        for (code, rate) in [
+            ("USD", "1.1"),
+            ("AUD", "1.6"),
+            ("JPY", "159"),
+            ("CHF", "0.9"),
+        ] {
+            set.push(c(code), rate);
+        }
+        let codes: Vec<String> = set.iter().map(|(cur, _)| cur.to_string()).collect();
+        assert_eq!(codes, ["AUD", "CHF", "JPY", "USD"]);
+        assert_eq!(set.get(c("JPY")), Some("159"));
+        assert_eq!(set.get(c("AUD")), Some("1.6"));
+        assert_eq!(set.get(c("GBP")), None);
+        assert_eq!(set.duplicate(), None);
+    }
+
+    #[test]
+    fn a_currency_pushed_twice_is_reported() {
+        let mut set = RateSet::with_capacity(3);
+        set.push(c("USD"), "1.1");
+        set.push(c("AUD"), "1.6");
+        set.push(c("USD"), "9.9");
+        assert_eq!(set.len(), 3);
+        assert_eq!(set.get(c("USD")), Some("1.1"));
+        assert_eq!(set.duplicate(), Some(c("USD")));
+    }
+}

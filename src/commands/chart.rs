@@ -1,4 +1,4 @@
-use super::Run;
+use super::{Run, ordered_range};
 use crate::calendar::window_ending;
 use crate::cli::ChartArgs;
 use crate::decimal;
@@ -22,16 +22,7 @@ impl Run for ChartArgs {
             Some(d) => d,
             None => window_ending(to, self.days.unwrap_or(DEFAULT_DAYS)).0,
         };
-        if from > to {
-            let to_text = match self.to {
-                Some(_) => format!("--to {to}"),
-                None => format!("today ({to})"),
-            };
-            return Err(fail(
-                Exit::Usage,
-                format!("--from {from} is after {to_text}; give the earlier day to --from"),
-            ));
-        }
+        ordered_range(from, to, self.to.is_some())?;
         let (cur, base) = (self.currency, self.base.unwrap_or(EUR));
         let charset = if self.ascii || !settings.terminal.utf8 {
             Charset::Ascii
@@ -52,12 +43,13 @@ impl Run for ChartArgs {
         store::walk_days(&*store, from, to, &[cur, base, EUR], |day| {
             // The rate exactly as `show --base` prints it; a day lacking
             // either currency is not drawn.
-            if let Ok(view) = DayView::new(&day, day.date, Some(base), &[cur])
+            let date = day.date;
+            if let Ok(view) = DayView::new(day, date, Some(base), &[cur])
                 && let Some(text) = view.rates.get(cur)
                 && let Some(value) = decimal::parse(text)
             {
                 points.push(Point {
-                    date: day.date,
+                    date,
                     value,
                     text: text.to_string(),
                 });

@@ -16,8 +16,18 @@ use std::io::Write;
 
 impl Run for CopyArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        let from = settings.store_at(&self.source)?;
-        let to = settings.store_at(&self.dest)?;
+        let from = settings.store_at(
+            &self.source,
+            "SOURCE",
+            self.source_schema
+                .as_deref()
+                .map(|s| ("--source-schema", s)),
+        )?;
+        let to = settings.store_at(
+            &self.dest,
+            "DEST",
+            self.dest_schema.as_deref().map(|s| ("--dest-schema", s)),
+        )?;
         if same(&from, &to) {
             return Err(fail(
                 Exit::Usage,

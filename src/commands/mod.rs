@@ -13,9 +13,11 @@ mod show_range;
 mod status;
 
 use crate::cli::Command;
+use crate::error::{Exit, fail};
 use crate::ping;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredDay};
+use chrono::NaiveDate;
 
 /// A command that reads, or writes without being monitored.
 trait Run {
@@ -103,4 +105,61 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
             result
         },
     )
+}
+
+/// How far back `show --date` and `convert` look for a stored day (a
+/// weekend, a holiday).
+const MAX_FALLBACK_DAYS: u64 = 7;
+
+/// Refuses a `--date` after today: no day after today can be stored.
+fn not_in_future(date: NaiveDate, today: NaiveDate) -> anyhow::Result<()> {
+    if date > today {
+        return Err(fail(
+            Exit::Usage,
+            format!("--date {date} is in the future (today is {today})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a range whose first day comes after its last; `to_given` says
+/// whether the last day came from `--to` or is today.
+fn ordered_range(from: NaiveDate, to: NaiveDate, to_given: bool) -> anyhow::Result<()> {
+    if from > to {
+        let to_text = if to_given {
+            format!("--to {to}")
+        } else {
+            format!("today ({to})")
+        };
+        return Err(fail(
+            Exit::Usage,
+            format!("--from {from} is after {to_text}; give the earlier day to --from"),
+        ));
+    }
+    Ok(())
+}
+
+/// The stored day `date` is shown or converted at: `date` itself, else the
+/// latest stored day of the [`MAX_FALLBACK_DAYS`] before it (warned about);
+/// the latest stored day when no date is given.
+fn stored_day(store: &dyn Store, date: Option<NaiveDate>) -> anyhow::Result<StoredDay> {
+    let day = store
+        .day_on_or_before(date, MAX_FALLBACK_DAYS)?
+        .ok_or_else(|| match date {
+            Some(d) => fail(
+                Exit::NoInput,
+                format!(
+                    "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; run \
+                     `fxrates ingest --date {d}` to fetch it"
+                ),
+            ),
+            None => fail(
+                Exit::NoInput,
+                format!(
+                    "{} holds no rates yet; run `fxrates backfill` or `fxrates ingest`",
+                    store.target()
+                ),
+            ),
+        })?;
+    Ok(day)
 }

@@ -12,16 +12,7 @@ use std::io::{self, BufWriter};
 
 pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyhow::Result<()> {
     let to = args.to.unwrap_or(settings.now.today);
-    if from > to {
-        let to_text = match args.to {
-            Some(_) => format!("--to {to}"),
-            None => format!("today ({to})"),
-        };
-        return Err(fail(
-            Exit::Usage,
-            format!("--from {from} is after {to_text}; give the earlier day to --from"),
-        ));
-    }
+    super::ordered_range(from, to, args.to.is_some())?;
     let store = settings.read_store()?;
     if store.count_days(from, to)? == 0 {
         return Err(fail(
@@ -50,7 +41,7 @@ pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyh
         args.base,
         &args.symbols,
     );
-    store::walk_days(&*store, from, to, &wanted, |day| writer.day(&day))?;
+    store::walk_days(&*store, from, to, &wanted, |day| writer.day(day))?;
     let written = writer.finish()?;
     if written.without_base > 0 {
         let n = written.without_base;

@@ -200,13 +200,13 @@ fn check_base_rate(rates: &RateSet, base: Currency) -> Result<(), String> {
 /// Parses a `{"CODE": number, ...}` object into a validated, sorted set.
 pub fn parse_rates(raw: &RawValue) -> Result<RateSet, String> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
-    let mut set = de
+    let set = de
         .deserialize_map(RatesVisitor)
         .map_err(|e| e.to_string())?;
     if set.is_empty() {
         return Err("the answer has no rates".into());
     }
-    if let Some(dup) = set.sort_and_find_duplicate() {
+    if let Some(dup) = set.duplicate() {
         return Err(format!("the answer lists {dup} twice"));
     }
     Ok(set)

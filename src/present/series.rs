@@ -73,7 +73,7 @@ impl<W: Write> SeriesWriter<W> {
 
     /// Writes one stored day. A day without a rate for the base is left out
     /// and counted; a currency missing on a day is left out of that day.
-    pub(crate) fn day(&mut self, day: &StoredDay) -> anyhow::Result<()> {
+    pub(crate) fn day(&mut self, day: StoredDay) -> anyhow::Result<()> {
         let base = self.base.unwrap_or(day.base);
         if base != day.base && day.rates.get(base).is_none() {
             self.without_base += 1;
@@ -88,7 +88,8 @@ impl<W: Write> SeriesWriter<W> {
         if !self.symbols.is_empty() && present.is_empty() {
             return Ok(());
         }
-        let view = DayView::new(day, day.date, self.base, &present)?;
+        let date = day.date;
+        let view = DayView::new(day, date, self.base, &present)?;
         let first = self.written == 0;
         self.written += 1;
         self.write_day(&view, first).exit(Exit::IoErr, write_error)
@@ -98,7 +99,8 @@ impl<W: Write> SeriesWriter<W> {
         match self.format {
             Format::Json => {
                 let sep = if first { "[\n" } else { ",\n" };
-                write!(self.out, "{sep}{}", view.json_text())
+                self.out.write_all(sep.as_bytes())?;
+                serde_json::to_writer(&mut self.out, view).map_err(io::Error::from)
             }
             Format::Csv => view.write_csv(&mut self.out, first),
             Format::Table => {

@@ -7,6 +7,9 @@ use crate::error::{Exit, fail};
 use crate::rates::{Currency, RateSet};
 use crate::store::StoredDay;
 use chrono::NaiveDate;
+use serde::ser::{Error as _, SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::io::{self, Write};
 
 /// One day's rates, ready to print.
@@ -21,27 +24,61 @@ pub(crate) struct DayView {
     pub rates: RateSet,
 }
 
+/// One day's JSON object; the rates are the exact decimals, as JSON
+/// numbers.
+impl Serialize for DayView {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut day = s.serialize_struct("DayView", 7)?;
+        day.serialize_field("date", &self.date)?;
+        day.serialize_field("requested_date", &self.requested_date)?;
+        day.serialize_field("base", self.base.as_str())?;
+        day.serialize_field("derived", &self.derived)?;
+        day.serialize_field("source_date", &self.source_date)?;
+        day.serialize_field("fetched_at", &self.fetched_at)?;
+        day.serialize_field("rates", &Rates(&self.rates))?;
+        day.end()
+    }
+}
+
+struct Rates<'a>(&'a RateSet);
+
+impl Serialize for Rates<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (c, r) in self.0.iter() {
+            let number: &RawValue = serde_json::from_str(r).map_err(S::Error::custom)?;
+            map.serialize_entry(c.as_str(), number)?;
+        }
+        map.end()
+    }
+}
+
 impl DayView {
     /// Rebases `day` on `base` (when given and different) and keeps only
     /// `symbols` (when any). Unknown codes are errors that name them.
     pub(crate) fn new(
-        day: &StoredDay,
+        day: StoredDay,
         requested: NaiveDate,
         base: Option<Currency>,
         symbols: &[Currency],
     ) -> anyhow::Result<DayView> {
         let stored_base = day.base;
         let base = base.unwrap_or(stored_base);
+        // Taken, not copied: a range of twenty years shows every day once.
+        let StoredDay {
+            date,
+            source_date,
+            fetched_at,
+            rates: stored,
+            ..
+        } = day;
         let mut rates = if base == stored_base {
-            day.rates.clone()
+            stored
         } else {
-            rebase(&day.rates, stored_base, base).ok_or_else(|| {
+            rebase(&stored, stored_base, base).ok_or_else(|| {
                 fail(
                     Exit::NoInput,
-                    format!(
-                        "there is no {base} rate on {}, so it cannot be the base",
-                        day.date
-                    ),
+                    format!("there is no {base} rate on {date}, so it cannot be the base"),
                 )
             })?
         };
@@ -54,7 +91,7 @@ impl DayView {
             if !unknown.is_empty() {
                 return Err(fail(
                     Exit::NoInput,
-                    format!("no rate for {} on {}", unknown.join(", "), day.date),
+                    format!("no rate for {} on {date}", unknown.join(", ")),
                 ));
             }
             let mut kept = RateSet::with_capacity(symbols.len());
@@ -64,44 +101,22 @@ impl DayView {
                     None => kept.push(c, "1"), // the base itself
                 }
             }
-            kept.sort_and_find_duplicate();
             rates = dedup(kept);
         }
         Ok(DayView {
-            date: day.date,
+            date,
             requested_date: requested,
             base,
             derived: base != stored_base,
-            source_date: day.source_date,
-            fetched_at: day.fetched_at.clone(),
+            source_date,
+            fetched_at,
             rates,
         })
     }
 
     pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
-        writeln!(out, "{}", self.json_text())
-    }
-
-    /// The JSON object of one day, rates as the exact decimals.
-    pub(crate) fn json_text(&self) -> String {
-        let mut s = String::with_capacity(64 + self.rates.len() * 20);
-        s.push_str(&format!(
-            "{{\"date\":\"{}\",\"requested_date\":\"{}\",\"base\":\"{}\",\"derived\":{},\"source_date\":\"{}\",\"fetched_at\":{},\"rates\":{{",
-            self.date,
-            self.requested_date,
-            self.base,
-            self.derived,
-            self.source_date,
-            serde_json::to_string(&self.fetched_at).unwrap_or_else(|_| "null".into()),
-        ));
-        for (i, (c, r)) in self.rates.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str(&format!("\"{c}\":{r}"));
-        }
-        s.push_str("}}");
-        s
+        serde_json::to_writer(&mut *out, self)?;
+        writeln!(out)
     }
 
     pub(crate) fn write_csv(&self, out: &mut impl Write, header: bool) -> io::Result<()> {
@@ -175,6 +190,5 @@ fn rebase(rates: &RateSet, old_base: Currency, base: Currency) -> Option<RateSet
             out.push(c, &cross_rate(decimal::parse(r)?, base_rate)?);
         }
     }
-    out.sort_and_find_duplicate();
     Some(out)
 }

@@ -100,15 +100,25 @@ impl Settings {
     }
 
     /// The store `text` names (a SQLite file or a PostgreSQL URL), as
-    /// `--db` would: for commands that take stores as arguments.
-    pub(crate) fn store_at(&self, text: &str) -> anyhow::Result<Target> {
+    /// `--db` would, for commands that take stores as arguments: `what`
+    /// names the argument in errors, and `schema` (a flag's value) replaces
+    /// `FXRATES_DB_SCHEMA` for a URL.
+    pub(crate) fn store_at(
+        &self,
+        text: &str,
+        what: &str,
+        schema: Option<(&str, &str)>,
+    ) -> anyhow::Result<Target> {
         if text.is_empty() {
             return Err(fail(
                 Exit::Usage,
-                "a store must be a file path or a postgresql:// URL, not empty",
+                format!("{what} must be a file path or a postgresql:// URL, not empty"),
             ));
         }
-        database(Some(Path::new(text)))
+        if PgUrl::is_url(text) {
+            return postgres(text, what, schema);
+        }
+        Ok(Target::Sqlite(PathBuf::from(text)))
     }
 
     /// Opens the history for reading.
@@ -190,6 +200,13 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// `RUST_LOG`, which replaces the log levels `-v` and `-q` choose. Read
+/// when logging starts, before the other settings, so that resolving them
+/// can be logged.
+pub(crate) fn log_filters() -> Option<String> {
+    env::var("RUST_LOG").ok()
+}
+
 /// The largest answer read from the provider: a 365-day timeseries of 170
 /// currencies is about 1.5 MB.
 pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
@@ -239,18 +256,19 @@ impl Now {
 /// `FXRATES_DB`), else the SQLite file in the XDG data directory.
 fn database(flag: Option<&Path>) -> anyhow::Result<Target> {
     match flag.and_then(Path::to_str).filter(|t| PgUrl::is_url(t)) {
-        Some(url) => postgres(url),
+        Some(url) => postgres(url, "FXRATES_DB (--db)", None),
         None => Ok(Target::Sqlite(db_path(flag)?)),
     }
 }
 
-/// A PostgreSQL store: the URL, the schema (`FXRATES_DB_SCHEMA`) and the
+/// A PostgreSQL store: the URL (`what` names where it came from), the
+/// schema (`schema`: a flag and its value, else `FXRATES_DB_SCHEMA`) and the
 /// password from wherever it is kept.
-fn postgres(text: &str) -> anyhow::Result<Target> {
+fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Result<Target> {
     let url = PgUrl::parse(text).map_err(|why| {
         fail(
             Exit::Config,
-            format!("FXRATES_DB (--db) is not a PostgreSQL URL fxrates can use: {why}"),
+            format!("{what} is not a PostgreSQL URL fxrates can use: {why}"),
         )
     })?;
     let home = env::var_os("HOME")
@@ -260,10 +278,7 @@ fn postgres(text: &str) -> anyhow::Result<Target> {
         file: env::var_os("FXRATES_DB_PASSWORD_FILE")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from),
-        pgpassword: env::var("PGPASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(Secret::new),
+        pgpassword: var("PGPASSWORD")?.map(Secret::new),
         pgpassfile: env::var_os("PGPASSFILE")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
@@ -272,20 +287,29 @@ fn postgres(text: &str) -> anyhow::Result<Target> {
             .map(PathBuf::from)
             .filter(|p| p.is_absolute()),
     };
+    let schema = match schema {
+        Some((flag, name)) => checked_schema(flag, name.to_string())?,
+        None => schema_name()?,
+    };
     let mut server = Server::resolve(url, &os_user(), &sources)?;
     server.system_ca = network::ca_sources();
     Ok(Target::Postgres {
         server: Box::new(server),
-        schema: schema_name()?,
+        schema,
     })
 }
 
-/// `FXRATES_DB_SCHEMA`, else `fxrates`: a plain lower-case name, so that it
-/// reads the same quoted or not, and never `public` or a system schema.
+/// `FXRATES_DB_SCHEMA`, else `fxrates`.
 fn schema_name() -> anyhow::Result<String> {
-    let Some(name) = var("FXRATES_DB_SCHEMA")? else {
-        return Ok(store::DEFAULT_SCHEMA.to_string());
-    };
+    match var("FXRATES_DB_SCHEMA")? {
+        Some(name) => checked_schema("FXRATES_DB_SCHEMA", name),
+        None => Ok(store::DEFAULT_SCHEMA.to_string()),
+    }
+}
+
+/// `name` (from `source`) if it is a plain lower-case name, so that it reads
+/// the same quoted or not, and neither `public` nor a system schema.
+fn checked_schema(source: &str, name: String) -> anyhow::Result<String> {
     let plain = name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name
@@ -295,8 +319,8 @@ fn schema_name() -> anyhow::Result<String> {
         return Err(fail(
             Exit::Config,
             format!(
-                "FXRATES_DB_SCHEMA={name:?} is not a plain schema name (lower-case letters, digits \
-                 and _, at most 63, not starting with a digit)"
+                "{source}={name:?} is not a plain schema name (lower-case letters, digits and _, \
+                 at most 63, not starting with a digit)"
             ),
         ));
     }
@@ -304,8 +328,8 @@ fn schema_name() -> anyhow::Result<String> {
         return Err(fail(
             Exit::Config,
             format!(
-                "FXRATES_DB_SCHEMA={name:?} is shared with other programs or PostgreSQL itself; \
-                 choose a schema of fxrates' own, such as fxrates"
+                "{source}={name:?} is shared with other programs or PostgreSQL itself; choose a \
+                 schema of fxrates' own, such as fxrates"
             ),
         ));
     }

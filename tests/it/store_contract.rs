@@ -25,7 +25,6 @@ fn rates(pairs: &[(&str, &str)]) -> RateSet {
     for (c, r) in pairs {
         set.push(Currency::parse(c).unwrap(), r);
     }
-    set.sort_and_find_duplicate();
     set
 }
 

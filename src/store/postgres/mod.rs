@@ -411,7 +411,7 @@ impl super::Store for PgStore {
             };
             Self::push_rate(day, row);
         }
-        Ok(day.map(finish))
+        Ok(day)
     }
 
     fn for_each_day(
@@ -450,7 +450,7 @@ impl super::Store for PgStore {
                 let next = self.day_head(&row)?;
                 if let Some(day) = current.replace(next) {
                     count += 1;
-                    if each(finish(day)).is_break() {
+                    if each(day).is_break() {
                         return Ok(count);
                     }
                 }
@@ -461,7 +461,7 @@ impl super::Store for PgStore {
         }
         if let Some(day) = current {
             count += 1;
-            let _ = each(finish(day));
+            let _ = each(day);
         }
         Ok(count)
     }
@@ -890,12 +890,4 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         self.release();
     }
-}
-
-/// A day whose rates are all read.
-fn finish(mut day: StoredDay) -> StoredDay {
-    // Rows come ordered by currency; sorting keeps the RateSet's invariant
-    // even if the server's collation orders codes differently.
-    day.rates.sort_and_find_duplicate();
-    day
 }

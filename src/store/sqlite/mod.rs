@@ -351,8 +351,7 @@ impl SqliteStore {
             };
             self.push_rate(day, row)?;
         }
-        day.map(walk::finish)
-            .ok_or_else(|| self.damaged(date.to_string()))
+        day.ok_or_else(|| self.damaged(date.to_string()))
     }
 
     /// A day without its rates, from the first row that names it (columns

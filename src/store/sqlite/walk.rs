@@ -45,7 +45,7 @@ impl SqliteStore {
                 let next = self.day_head(row)?;
                 if let Some(day) = current.replace(next) {
                     count += 1;
-                    if each(finish(day)).is_break() {
+                    if each(day).is_break() {
                         return Ok(count);
                     }
                 }
@@ -56,7 +56,7 @@ impl SqliteStore {
         }
         if let Some(day) = current {
             count += 1;
-            let _ = each(finish(day));
+            let _ = each(day);
         }
         Ok(count)
     }
@@ -84,12 +84,4 @@ impl SqliteStore {
             .and_then(|mut s| s.exists([currency.as_str(), &from.to_string(), &to.to_string()]))
             .io(self.read_err())
     }
-}
-
-/// A day whose rates are all read.
-pub(super) fn finish(mut day: StoredDay) -> StoredDay {
-    // Rows come ordered by currency; sorting keeps the RateSet's invariant
-    // even if a future query does not.
-    day.rates.sort_and_find_duplicate();
-    day
 }

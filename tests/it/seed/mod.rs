@@ -26,7 +26,7 @@ pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
         for (c, r) in rates {
             set.push(Currency::parse(c).unwrap(), r);
         }
-        assert_eq!(set.sort_and_find_duplicate(), None);
+        assert_eq!(set.duplicate(), None);
         let snapshot = Snapshot {
             source_date: date(day),
             source_timestamp: Some(1_726_790_399),
