@@ -5,7 +5,7 @@
 
 use crate::cli::Format;
 use crate::error::{Exit, ResultExt};
-use crate::present::view::DayView;
+use crate::present::view::{DayView, int_column, int_len};
 use crate::rates::{Currency, EUR};
 use crate::store::StoredDay;
 use chrono::NaiveDate;
@@ -154,8 +154,7 @@ impl<W: Write> SeriesWriter<W> {
     fn long_rows(&mut self, view: &DayView, first: bool) -> io::Result<()> {
         // The widest integer part of the first day sets the column; a wider
         // one later only widens the rows from there on.
-        let widest = view.rates.iter().map(|(_, r)| int_len(r)).max();
-        self.int_width = self.int_width.max(widest.unwrap_or(1));
+        self.int_width = self.int_width.max(int_column(&view.rates));
         let w = self.int_width;
         if first {
             writeln!(
@@ -209,9 +208,4 @@ impl<W: Write> SeriesWriter<W> {
 
 fn write_error() -> String {
     "cannot write to stdout".into()
-}
-
-/// The length of a decimal's integer part.
-fn int_len(decimal: &str) -> usize {
-    decimal.find('.').unwrap_or(decimal.len())
 }

@@ -144,21 +144,31 @@ impl DayView {
             self.base.to_string()
         };
         writeln!(out, "Rates for {when}, base {base}")?;
-        let rows: Vec<(Currency, &str)> = self.rates.iter().collect();
-        write_aligned(out, &rows)
+        // `CODE  rate` rows with the decimal points in one column.
+        let w = int_column(&self.rates);
+        writeln!(out, "{:<8}  {:>w$}", "Currency", "Rate")?;
+        for (c, r) in self.rates.iter() {
+            let (int, frac) = r.split_at(int_len(r));
+            writeln!(out, "{:<8}  {int:>w$}{frac}", c.as_str())?;
+        }
+        Ok(())
     }
 }
 
-/// Writes `CODE  rate` rows with the decimal points in one column.
-fn write_aligned(out: &mut impl Write, rows: &[(Currency, &str)]) -> io::Result<()> {
-    let split = |r: &str| r.find('.').unwrap_or(r.len());
-    let int_w = rows.iter().map(|(_, r)| split(r)).max().unwrap_or(1).max(4);
-    writeln!(out, "{:<8}  {:>int_w$}", "Currency", "Rate")?;
-    for (c, r) in rows {
-        let (int, frac) = r.split_at(split(r));
-        writeln!(out, "{:<8}  {int:>int_w$}{frac}", c.as_str())?;
-    }
-    Ok(())
+/// The width of the integer parts of `rates` in a column whose decimal
+/// points line up (at least that of the heading "Rate").
+pub(crate) fn int_column(rates: &RateSet) -> usize {
+    rates
+        .iter()
+        .map(|(_, r)| int_len(r))
+        .max()
+        .unwrap_or(1)
+        .max(4)
+}
+
+/// The length of a decimal's integer part.
+pub(crate) fn int_len(decimal: &str) -> usize {
+    decimal.find('.').unwrap_or(decimal.len())
 }
 
 fn dedup(set: RateSet) -> RateSet {
