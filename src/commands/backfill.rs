@@ -26,7 +26,15 @@ impl Monitored for BackfillArgs {
         recorded(&mut **store, "backfill", settings, |store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
-                log::info!("every weekday from {from} to {to} is stored; no request made");
+                if plan.held.is_empty() {
+                    log::info!("every weekday from {from} to {to} is stored; no request made");
+                } else {
+                    log::info!(
+                        "every weekday from {from} to {to} is stored but the {} left out until \
+                         tomorrow; no request made",
+                        crate::calendar::days_text(plan.held.len() as u64)
+                    );
+                }
                 return Ok(());
             }
             log::info!("{}", plan.describe());

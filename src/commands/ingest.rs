@@ -130,7 +130,8 @@ fn heal(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<Option<(
     let today = settings.now.today;
     let (from, to) = window_ending(today, MONTH_DAYS);
     let mut plan = Plan::new(engine.store(), from, to, today, false)?;
-    let missing = plan.missing.len();
+    // Days left out until tomorrow are still missing.
+    let missing = plan.missing.len() + plan.held.len();
     if missing == 0 {
         return Ok(None);
     }

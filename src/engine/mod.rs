@@ -160,6 +160,7 @@ impl<'a> Engine<'a> {
                         fetched_at: self.now,
                     },
                 )?;
+                self.store.set_unusable(date, None)?;
                 log::debug!("stored {} rates for {date}", snapshot.rates.len());
                 Ok(Day::Stored(snapshot.rates.len()))
             }
@@ -221,6 +222,9 @@ impl<'a> Engine<'a> {
                             "{date} skipped: {}; going on with the other days",
                             crate::logging::headline(&e)
                         );
+                        // Remembered, so that the next runs today leave it
+                        // out; tomorrow's asks for it again.
+                        self.store.set_unusable(date, Some(self.today))?;
                         unusable.push((date, e));
                         in_a_row += 1;
                         progress.advance(1);
@@ -247,10 +251,14 @@ impl<'a> Engine<'a> {
                     Exit::DataErr,
                     format!(
                         "fixer.io sent an unusable answer for {} ({}); the other days were \
-                         stored, and the next run asks for {} again",
+                         stored, and {} asked for again tomorrow",
                         dates.join(", "),
                         crate::logging::headline(first),
-                        if dates.len() == 1 { "it" } else { "them" }
+                        if dates.len() == 1 {
+                            "it is"
+                        } else {
+                            "they are"
+                        }
                     ),
                 ));
             }
@@ -326,6 +334,12 @@ impl<'a> Engine<'a> {
         )?;
         out.stored += keep.len();
         let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
+        // A day whose answer was once unusable is now stored: forget it.
+        for day in self.store.unusable_days()?.into_keys() {
+            if got.contains(&day) {
+                self.store.set_unusable(day, None)?;
+            }
+        }
         // A weekday missing between days the answer has is a day fixer has
         // no rates for (a holiday); one before the answer's first day or
         // after its last may only be cut off (not published yet, a partial

@@ -29,6 +29,10 @@ pub(crate) struct Plan {
     /// Weekdays neither stored nor known to be unavailable, in date order.
     pub missing: Vec<NaiveDate>,
     pub method: Method,
+    /// Missing weekdays left out until tomorrow: fixer sent an unusable
+    /// answer for them today (asked again the next day, or with `ingest
+    /// --date`).
+    pub held: Vec<NaiveDate>,
 }
 
 /// What the plan answered the last time `timeseries` was asked.
@@ -50,7 +54,24 @@ impl Plan {
         today: NaiveDate,
         retry_timeseries: bool,
     ) -> anyhow::Result<Plan> {
-        let missing = store::missing_weekdays(store, from, to)?;
+        let mut missing = store::missing_weekdays(store, from, to)?;
+        // A day whose answer was unusable today is asked for once a day,
+        // not at every run: its answer will not have changed by the next.
+        let unusable = store.unusable_days()?;
+        let (held, asked): (Vec<NaiveDate>, Vec<NaiveDate>) = missing
+            .iter()
+            .partition(|d| unusable.get(d) == Some(&today));
+        missing = asked;
+        if !held.is_empty() {
+            let dates: Vec<String> = held.iter().map(|d| d.to_string()).collect();
+            log::info!(
+                "{} left out until tomorrow: fixer.io sent an unusable answer for {} today \
+                 (`fxrates ingest --date {}` asks anyway)",
+                dates.join(", "),
+                if held.len() == 1 { "it" } else { "them" },
+                dates[0]
+            );
+        }
         // One missing day costs one request either way; the historical
         // endpoint works on every plan.
         let method = if missing.len() < 2 {
@@ -70,6 +91,7 @@ impl Plan {
             to,
             missing,
             method,
+            held,
         })
     }
 
@@ -198,6 +220,7 @@ mod tests {
             to: *missing.last().unwrap(),
             missing,
             method,
+            held: Vec::new(),
         }
     }
 

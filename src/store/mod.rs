@@ -65,7 +65,7 @@ pub use sqlite::VERSION;
 
 use crate::rates::{Currency, RateSet, Snapshot};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -250,6 +250,15 @@ pub struct TimeseriesAnswer {
     pub on: NaiveDate,
 }
 
+/// The `meta` keys of [`Store::unusable_days`]: this prefix, then the day.
+pub(crate) const UNUSABLE_PREFIX: &str = "unusable ";
+
+/// Reads one `meta` row of [`Store::unusable_days`]; `None` if it is not one.
+pub(crate) fn unusable_entry(key: &str, value: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let day = crate::calendar::parse_date(key.strip_prefix(UNUSABLE_PREFIX)?)?;
+    Some((day, crate::calendar::parse_date(value)?))
+}
+
 impl fmt::Display for TimeseriesAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "allowed" } else { "refused" };
@@ -368,6 +377,14 @@ pub trait Store {
     fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError>;
 
     fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
+
+    /// The days whose answer was last unusable, each with the local date
+    /// it was (kept in `meta`, one key per day: no table of its own).
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
+
+    /// Records that the answer for `date` was unusable on the local date
+    /// `on`, or with `None` forgets it.
+    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError>;
 
     /// Records the start of a run of `command`.
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;

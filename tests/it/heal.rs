@@ -213,7 +213,10 @@ fn one_day_whose_answer_is_unusable_does_not_starve_the_others() {
         date => Reply::ok(historical_body(date)),
     });
     let env = TestEnv::new(&server.url, NOW);
-    let msg = env.fails(&["ingest"], 65);
+    // One run only: the next runs today leave the day out (and exit 0).
+    let (code, out, err) = env.run(&["ingest"]);
+    assert_eq!((code, out.as_str()), (65, ""), "{err}");
+    let msg = error_line(&err);
     assert!(msg.contains("2024-08-27"), "{msg}");
     let mut expected = weekdays("2024-08-21", "2024-09-20");
     expected.retain(|d| d != "2024-08-27");
@@ -222,4 +225,64 @@ fn one_day_whose_answer_is_unusable_does_not_starve_the_others() {
         expected,
         "the days after it were fetched"
     );
+}
+
+both_stores! {
+    fn a_day_whose_answer_is_unusable_is_asked_for_once_a_day(backend) {
+        const X: &str = "2024-08-27";
+        let fixed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fixed_too = Arc::clone(&fixed);
+        let server = FakeFixer::start(move |s| match s.function() {
+            "latest" => Reply::ok(latest_body("2024-09-20")),
+            "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+            X if !fixed_too.load(Ordering::SeqCst) => {
+                Reply::ok(day_body(X, r#"{"USD":1.1,"XDR":0}"#))
+            }
+            date => Reply::ok(historical_body(date)),
+        });
+        let asked_x = |server: &FakeFixer| functions(server).iter().filter(|f| *f == X).count();
+        let env = TestEnv::on(backend, &server.url, NOW);
+        let (code, _, err) = env.run(&["ingest"]);
+        assert_eq!(code, 65, "{err}");
+        assert!(error_line(&err).contains(X), "{err}");
+        assert_eq!(asked_x(&server), 1);
+        let mut expected = weekdays("2024-08-21", "2024-09-20");
+        expected.retain(|d| d != X);
+        assert_eq!(env.stored_dates(), expected, "the other days were stored");
+
+        // Later the same day: nothing is asked for, X stays missing.
+        let sent = server.count();
+        let later = env.at("2024-09-20T15:00:00Z");
+        let (code, _, err) = later.run(&["ingest", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains(&format!("{X} left out until tomorrow")), "{err}");
+        let (code, _, err) = later.run(&["backfill"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(server.count(), sent, "no request the same day");
+        let (code, out, _) = later.run(&["status"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(&format!("missing:      {X}")), "{out}");
+        // Asking explicitly still asks.
+        assert_eq!(later.run(&["ingest", "--date", X]).0, 65);
+        assert_eq!(asked_x(&server), 2);
+
+        // The next day (a Saturday, which still heals the month): asked
+        // once again, and left out for the rest of that day.
+        let saturday = env.at("2024-09-21T09:00:00Z");
+        assert_eq!(saturday.run(&["ingest"]).0, 65);
+        assert_eq!(asked_x(&server), 3);
+        assert_eq!(saturday.run(&["ingest"]).0, 0);
+        assert_eq!(asked_x(&server), 3);
+
+        // Once it is stored the record is gone.
+        fixed.store(true, Ordering::SeqCst);
+        let monday = env.at("2024-09-23T09:00:00Z");
+        let (code, _, err) = monday.run(&["ingest", "--no-heal", "--date", X]);
+        assert_eq!(code, 0, "{err}");
+        assert!(env.stored_dates().contains(&X.to_string()));
+        assert_eq!(
+            env.sql("SELECT count(*) FROM meta WHERE key LIKE 'unusable%'"),
+            [["0".to_string()]]
+        );
+    }
 }

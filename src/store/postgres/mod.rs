@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -769,6 +769,39 @@ impl super::Store for PgStore {
             )
             .map(drop)
             .map_err(self.write_err())
+    }
+
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT key, value FROM {s}.meta WHERE left(key, 9) = $1"),
+                &[&super::UNUSABLE_PREFIX],
+            )
+            .map_err(self.read_err())?;
+        // An unreadable entry is as good as none: the day is asked for.
+        Ok(rows
+            .iter()
+            .filter_map(|r| super::unusable_entry(r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
+        let key = format!("{}{date}", super::UNUSABLE_PREFIX);
+        match on {
+            Some(on) => self.conn().execute(
+                &self.sql(
+                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ),
+                &[&key, &on.to_string()],
+            ),
+            None => self
+                .conn()
+                .execute(&self.sql("DELETE FROM {s}.meta WHERE key = $1"), &[&key]),
+        }
+        .map(drop)
+        .map_err(self.write_err())
     }
 
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {

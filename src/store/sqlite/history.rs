@@ -6,11 +6,12 @@
 use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
 use crate::store::{
-    LastRun, Pruned, Request, RequestId, RunId, StoreError, Summary, TimeseriesAnswer, timestamp,
+    LastRun, Pruned, Request, RequestId, RunId, StoreError, Summary, TimeseriesAnswer,
+    UNUSABLE_PREFIX, timestamp, unusable_entry,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The `meta` key holding the plan's last answer to `timeseries`:
 /// `allowed YYYY-MM-DD` or `refused YYYY-MM-DD`.
@@ -116,6 +117,42 @@ impl SqliteStore {
             )
             .map(drop)
             .io(self.write_err())
+    }
+
+    pub(super) fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
+        let read = || -> rusqlite::Result<BTreeMap<NaiveDate, NaiveDate>> {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT key, value FROM meta WHERE substr(key, 1, 9) = ?1")?;
+            let rows = stmt.query_map([UNUSABLE_PREFIX], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = BTreeMap::new();
+            for row in rows {
+                let (key, value) = row?;
+                // An unreadable entry is as good as none: the day is asked for.
+                out.extend(unusable_entry(&key, &value));
+            }
+            Ok(out)
+        };
+        read().io(self.read_err())
+    }
+
+    pub(super) fn set_unusable(
+        &self,
+        date: NaiveDate,
+        on: Option<NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let key = format!("{UNUSABLE_PREFIX}{date}");
+        match on {
+            Some(on) => self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, on.to_string()],
+            ),
+            None => self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]),
+        }
+        .map(drop)
+        .io(self.write_err())
     }
 
     pub(super) fn summary(&self) -> Result<Summary, StoreError> {

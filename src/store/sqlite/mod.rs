@@ -19,7 +19,7 @@ use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -597,6 +597,14 @@ impl super::Store for SqliteStore {
 
     fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
         SqliteStore::set_timeseries_answer(self, answer)
+    }
+
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
+        SqliteStore::unusable_days(self)
+    }
+
+    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
+        SqliteStore::set_unusable(self, date, on)
     }
 
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
