@@ -71,10 +71,6 @@ fn proxy_credentials_are_sent_and_never_shown() {
 
 #[test]
 fn https_goes_through_a_connect_tunnel_and_a_refusing_proxy_is_named() {
-    if !have_openssl() {
-        eprintln!("skipped: no openssl");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::make(dir.path());
     let fixer = FakeFixer::free_plan(TODAY);

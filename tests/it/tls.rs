@@ -9,10 +9,6 @@ const TODAY: &str = "2024-09-20";
 
 #[test]
 fn a_private_ca_is_trusted_through_ssl_cert_file_and_only_then() {
-    if !have_openssl() {
-        eprintln!("skipped: no openssl");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::make(dir.path());
     let fixer = FakeFixer::free_plan(TODAY);
