@@ -259,6 +259,23 @@ pub(crate) fn unusable_entry(key: &str, value: &str) -> Option<(NaiveDate, Naive
     Some((day, crate::calendar::parse_date(value)?))
 }
 
+impl TimeseriesAnswer {
+    /// Reads what [`Display`](fmt::Display) wrote (`allowed 2024-09-20`).
+    /// An unreadable value is as good as none: the plan is asked again.
+    pub(crate) fn parse(text: &str) -> Option<TimeseriesAnswer> {
+        let (verdict, on) = text.split_once(' ')?;
+        let allowed = match verdict {
+            "allowed" => true,
+            "refused" => false,
+            _ => return None,
+        };
+        Some(TimeseriesAnswer {
+            allowed,
+            on: crate::calendar::parse_date(on)?,
+        })
+    }
+}
+
 impl fmt::Display for TimeseriesAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "allowed" } else { "refused" };
@@ -466,5 +483,23 @@ pub fn walk_days<E: From<StoreError>>(
     match failed {
         Some(e) => Err(e),
         None => Ok(count),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TimeseriesAnswer;
+    use crate::calendar::parse_date;
+
+    #[test]
+    fn a_timeseries_answer_reads_back_what_it_wrote_and_nothing_else() {
+        let on = parse_date("2024-09-20").unwrap();
+        for allowed in [true, false] {
+            let answer = TimeseriesAnswer { allowed, on };
+            assert_eq!(TimeseriesAnswer::parse(&answer.to_string()), Some(answer));
+        }
+        for bad in ["", "allowed", "maybe 2024-09-20", "refused 2024-13-01"] {
+            assert_eq!(TimeseriesAnswer::parse(bad), None, "{bad:?}");
+        }
     }
 }

@@ -743,19 +743,7 @@ impl super::Store for PgStore {
             )
             .map_err(self.read_err())?
             .map(|r| r.get(0));
-        // An unreadable value is as good as none: the plan is asked again.
-        Ok(value.as_deref().and_then(|v| {
-            let (verdict, on) = v.split_once(' ')?;
-            let allowed = match verdict {
-                "allowed" => true,
-                "refused" => false,
-                _ => return None,
-            };
-            Some(TimeseriesAnswer {
-                allowed,
-                on: crate::calendar::parse_date(on)?,
-            })
-        }))
+        Ok(value.as_deref().and_then(TimeseriesAnswer::parse))
     }
 
     fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {

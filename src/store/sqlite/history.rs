@@ -94,19 +94,7 @@ impl SqliteStore {
             )
             .optional()
             .io(self.read_err())?;
-        // An unreadable value is as good as none: the plan is asked again.
-        Ok(value.as_deref().and_then(|v| {
-            let (verdict, on) = v.split_once(' ')?;
-            let allowed = match verdict {
-                "allowed" => true,
-                "refused" => false,
-                _ => return None,
-            };
-            Some(TimeseriesAnswer {
-                allowed,
-                on: parse_date(on)?,
-            })
-        }))
+        Ok(value.as_deref().and_then(TimeseriesAnswer::parse))
     }
 
     pub(super) fn set_timeseries_answer(&self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
