@@ -104,7 +104,10 @@ fn the_fail_ping_carries_the_error_line_printed_on_stderr() {
         assert!(line.starts_with("fxrates: error: "), "{err}");
         let body = &mon.requests()[1].body;
         assert_eq!(body, line);
-        assert!(!body.contains(FAKE_KEY) && !body.contains('\u{1b}'), "{body}");
+        assert!(
+            !body.contains(FAKE_KEY) && !body.contains('\u{1b}'),
+            "{body}"
+        );
     }
 }
 
