@@ -159,7 +159,12 @@ pub(crate) fn around(
     let result = work();
     match &result {
         Ok(()) => pinger.send(Signal::Success, ""),
-        Err(e) => pinger.send(Signal::Fail, &format!("fxrates: error: {e:#}")),
+        // The line stderr shows, as the monitor's reader needs it: what went
+        // wrong and how to fix it, not the bare cause at the bottom.
+        Err(e) => pinger.send(
+            Signal::Fail,
+            &format!("fxrates: error: {}", crate::logging::headline(e)),
+        ),
     }
     result
 }
