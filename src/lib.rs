@@ -48,6 +48,7 @@ pub mod pg;
 pub mod rates;
 pub mod secret;
 pub mod store;
+pub mod target_calendar;
 
 pub use error::Exit;
 
@@ -55,7 +56,11 @@ pub use error::Exit;
 mod cli;
 mod commands;
 mod conversion;
+#[allow(dead_code)] // used by the crosscheck command
+mod crosscheck;
 mod decimal;
+#[allow(dead_code)] // used by the ECB provider
+mod ecb;
 mod engine;
 mod error;
 mod health;
