@@ -68,7 +68,7 @@ fn recorded<T>(
     let error = result
         .as_ref()
         .err()
-        .map(|e| (crate::logging::headline(e), crate::error::exit_of(e)));
+        .map(|e| (crate::report::headline(e), crate::report::exit_of(e)));
     let failure = error.as_ref().map(|(line, exit)| RunFailure {
         error: line,
         exit_code: exit.code(),
@@ -96,6 +96,7 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
     ping::around(
         settings.ping_url.as_ref(),
         || settings.network().cloned(),
+        crate::report::headline,
         || {
             let mut store = None;
             let result = command.run(settings, &mut store);

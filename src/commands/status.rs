@@ -1,7 +1,7 @@
 use super::Run;
 use crate::calendar::MONTH_DAYS;
 use crate::cli::{StatusArgs, StatusFormat};
-use crate::error::{Exit, ResultExt, fail};
+use crate::error::{Exit, Failure, ResultExt};
 use crate::health::Health;
 use crate::present::metrics;
 use crate::settings::Settings;
@@ -32,11 +32,11 @@ impl Run for StatusArgs {
         // The report says why; the exit code is the verdict. A run that
         // waits for a person comes first: it is what makes the rest fail.
         if health.action_needed {
-            Err(fail(Exit::RunFailed, ""))
+            Err(Failure::silent(Exit::RunFailed))
         } else if health.healthy {
             Ok(())
         } else {
-            Err(fail(Exit::Unhealthy, ""))
+            Err(Failure::silent(Exit::Unhealthy))
         }
     }
 }

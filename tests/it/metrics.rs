@@ -27,7 +27,10 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
         } else {
             let (name, value) = line.split_once(' ').unwrap_or_else(|| panic!("{line}"));
             let family = name.split('{').next().unwrap();
-            assert!(described.contains(&family.to_string()), "{name} has no HELP");
+            assert!(
+                described.contains(&family.to_string()),
+                "{name} has no HELP"
+            );
             let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
             assert!(
                 samples.insert(name.to_string(), value).is_none(),
