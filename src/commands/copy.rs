@@ -7,7 +7,7 @@
 
 use super::{Run, recorded};
 use crate::cli::CopyArgs;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
 use crate::store::{self, Access, NewDay, Provenance, Store, StoreError, Target};
@@ -58,8 +58,10 @@ impl Run for CopyArgs {
             plural(copied.skipped),
             if copied.skipped == 1 { "was" } else { "were" },
         );
+        // The cause stays in the chain: a reader that left early (`| head`)
+        // is no failure, and the copy is done by now.
         writeln!(std::io::stdout().lock(), "{line}")
-            .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}")))
+            .exit(Exit::IoErr, || "cannot write to stdout".into())
     }
 }
 

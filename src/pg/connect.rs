@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// How long to wait for a server when the URL sets no `connect_timeout`
 /// (libpq would wait forever, which a cron job must not).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a connection failed, in one line that says what to do.
 #[derive(Debug)]

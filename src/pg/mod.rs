@@ -10,6 +10,6 @@ mod url;
 #[cfg(test)]
 mod tests;
 
-pub use connect::{ConnectError, DEFAULT_CONNECT_TIMEOUT, Server};
+pub use connect::{ConnectError, Server};
 pub use password::PasswordSources;
-pub use url::{Host, PgUrl, RootCert, SslMode};
+pub use url::PgUrl;

@@ -112,6 +112,7 @@ impl PgSchema {
 
     /// Whether `needle` is in any row of any table of the schema.
     pub fn contains(&self, needle: &str) -> bool {
+        assert!(self.exists(), "no schema {} to search", self.schema);
         let mut client = self.client();
         let tables: Vec<String> = client
             .query(
