@@ -59,11 +59,13 @@ mod decimal;
 mod engine;
 mod error;
 mod health;
+mod names;
 mod net;
 mod ping;
 mod present;
 mod progress;
 mod quota;
+mod serve;
 mod settings;
 mod tls;
 mod untrusted;
@@ -99,7 +101,7 @@ fn parse_and_run() -> Exit {
         Ok(cli) => cli,
         Err(e) => return logging::report_clap_error(e),
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init_for(cli.verbose, cli.quiet, cli.command.is_service());
     match run(&cli) {
         Ok(()) => Exit::Ok,
         Err(err) => logging::report_error(&err, cli.verbose > 0),

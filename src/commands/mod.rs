@@ -8,6 +8,7 @@ mod copy;
 mod ingest;
 mod manpage;
 mod prune;
+mod serve;
 mod show;
 mod show_range;
 mod status;
@@ -52,6 +53,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Serve(args) => args.run(&settings()?),
     }
 }
 

@@ -16,7 +16,7 @@ pub(super) fn api_key(
     credentials: Option<&Path>,
 ) -> anyhow::Result<Secret> {
     let key = match file {
-        Some(path) => read_key_file(path, credentials)?,
+        Some(path) => read_secret_file(path, credentials, &API_KEY)?,
         None => match from_env.map(str::trim).filter(|k| !k.is_empty()) {
             Some(k) => k.to_string(),
             None => {
@@ -53,17 +53,82 @@ pub(super) fn api_key(
 /// The shortest key accepted.
 const MIN_KEY_LEN: usize = 8;
 
-fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<String> {
+/// What a secret file holds, as its messages name it.
+struct SecretKind {
+    /// "API key": "the API key file ...".
+    what: &'static str,
+    /// The variable that names the file.
+    variable: &'static str,
+    /// What the file should hold: "point VAR at a file holding the key".
+    noun: &'static str,
+    /// What to do about an empty file.
+    fill: &'static str,
+}
+
+const API_KEY: SecretKind = SecretKind {
+    what: "API key",
+    variable: "FIXER_API_KEY_FILE",
+    noun: "key",
+    fill: "put your fixer.io API key in it",
+};
+
+const TOKEN: SecretKind = SecretKind {
+    what: "token",
+    variable: "FXRATES_TOKEN_FILE",
+    noun: "token",
+    fill: "put the token clients must send in it",
+};
+
+/// The shortest token accepted: a token guards a server that may be
+/// reachable from anywhere, so it must not be guessable.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// The token `serve` requires of every request, from its file.
+pub(super) fn token(path: &Path, credentials: Option<&Path>) -> anyhow::Result<Secret> {
+    let token = read_secret_file(path, credentials, &TOKEN)?;
     let shown = path.display();
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the token in {shown} contains spaces or non-ASCII characters; use letters, digits and punctuation"
+            ),
+        ));
+    }
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the token in {shown} is only {} characters long; use at least {MIN_TOKEN_LEN} \
+                 (for example the output of `openssl rand -hex 32`)",
+                token.len()
+            ),
+        ));
+    }
+    Ok(Secret::new(token))
+}
+
+fn read_secret_file(
+    path: &Path,
+    credentials: Option<&Path>,
+    kind: &SecretKind,
+) -> anyhow::Result<String> {
+    let shown = path.display();
+    let SecretKind {
+        what,
+        variable,
+        noun,
+        fill,
+    } = kind;
     let meta = fs::metadata(path).exit(Exit::Config, || {
-        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
+        format!("cannot read the {what} file {shown} ({variable})")
     })?;
     if !meta.is_file() {
         return Err(fail(
             Exit::Config,
             format!(
-                "the API key file {shown} is not a regular file (a FIFO, directory or device); \
-                 point FIXER_API_KEY_FILE at a file holding the key"
+                "the {what} file {shown} is not a regular file (a FIFO, directory or device); \
+                 point {variable} at a file holding the {noun}"
             ),
         ));
     }
@@ -76,7 +141,7 @@ fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<Stri
         return Err(fail(
             Exit::Config,
             format!(
-                "the API key file {shown} has mode {mode:04o} and is open to group or others; run `chmod 600 {shown}`"
+                "the {what} file {shown} has mode {mode:04o} and is open to group or others; run `chmod 600 {shown}`"
             ),
         ));
     }
@@ -86,7 +151,7 @@ fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<Stri
     if checked && uid.is_some_and(|uid| uid != meta.uid()) {
         return Err(fail(
             Exit::Config,
-            format!("the API key file {shown} is owned by another user; it must be yours"),
+            format!("the {what} file {shown} is owned by another user; it must be yours"),
         ));
     }
     // Opened without waiting (a FIFO would block the run forever), and
@@ -106,13 +171,13 @@ fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<Stri
         Ok(text)
     };
     let text = read().exit(Exit::Config, || {
-        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
+        format!("cannot read the {what} file {shown} ({variable})")
     })?;
     let key = text.trim();
     if key.is_empty() {
         return Err(fail(
             Exit::Config,
-            format!("the API key file {shown} is empty; put your fixer.io API key in it"),
+            format!("the {what} file {shown} is empty; {fill}"),
         ));
     }
     Ok(key.to_string())

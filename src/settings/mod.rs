@@ -142,6 +142,12 @@ impl Settings {
         )
     }
 
+    /// The token `serve` requires, read from `path` with the key file's
+    /// rules (the caller's own file, closed to group and others).
+    pub(crate) fn token(&self, path: &Path) -> anyhow::Result<Secret> {
+        key::token(path, self.credentials.as_deref())
+    }
+
     /// This run as a writer: its host and the lease of its claims.
     pub(crate) fn writer(&self) -> Writer {
         Writer {
