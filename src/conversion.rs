@@ -99,10 +99,11 @@ impl Conversion {
             (amount, "1".to_string(), false)
         } else if from == day.base {
             // The product is exact only if nothing was rounded away: its
-            // scale is then the sum of both scales.
+            // scale is then the sum of both scales. Zero times anything is
+            // exactly zero, whatever scale the multiplication gives it.
             let exact = amount
                 .checked_mul(to_rate)
-                .filter(|p| p.scale() == amount.scale() + to_rate.scale())
+                .filter(|p| amount.is_zero() || p.scale() == amount.scale() + to_rate.scale())
                 .ok_or_else(overflow)?;
             (exact, to_text.to_string(), false)
         } else {
@@ -192,6 +193,38 @@ mod tests {
             (same.result.to_string(), same.rate.as_str()),
             ("7.25".into(), "1")
         );
+    }
+
+    #[test]
+    fn zero_negative_and_long_amounts_convert_between_every_pair() {
+        let all = ["EUR", "GBP", "JPY", "USD"];
+        let amounts = [
+            "0",
+            "-0",
+            "0.00",
+            "1",
+            "-12.50",
+            "999999999999999",
+            "99999.9999999999",
+        ];
+        for from in all {
+            for to in all {
+                for a in amounts {
+                    let c = convert(a, from, to);
+                    let neg = convert(&format!("-{}", a.trim_start_matches('-')), from, to);
+                    if parse_amount(a).unwrap().is_zero() {
+                        assert_eq!(c.result.to_string(), "0", "{a} {from} {to}");
+                        assert_eq!(neg.result.to_string(), "0", "-{a} {from} {to}");
+                    } else {
+                        assert!(
+                            c.result.is_sign_positive() != a.starts_with('-'),
+                            "{a} {from} {to}"
+                        );
+                        assert_eq!(neg.result, -c.result.abs(), "{a} {from} {to}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -62,6 +62,18 @@ pub(crate) fn normalize(number: &str, out: &mut String) -> Option<()> {
     (out.len() <= MAX_LEN).then_some(())
 }
 
+/// Whether `text` can be a rate fxrates stored: a short run of digits, point,
+/// exponent and sign, and nothing that could drive a terminal or break a
+/// line of CSV. A store shared with other hosts and programs may hold
+/// anything; a rate that fails this is damage, never shown.
+pub(crate) fn is_storable(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+}
+
 /// Parses a stored decimal.
 pub(crate) fn parse(text: &str) -> Option<Decimal> {
     Decimal::from_str(text)

@@ -3,8 +3,8 @@
 //! file after every run that writes).
 
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
+use crate::clock::Now;
 use crate::quota::{Budget, month_start};
-use crate::settings::Now;
 use crate::store::{self, LastRun, Store, StoreError, Summary, TimeseriesAnswer};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
@@ -56,6 +56,15 @@ pub(crate) struct RunHealth {
     pub host: Option<String>,
 }
 
+/// A run as recorded in a store other hosts write to: every piece of text
+/// in it is untrusted, as the provider's words are, and is escaped before
+/// any format shows it. Returns the command's name beside the run.
+fn untrusted_run(r: LastRun) -> (Option<String>, String, RunHealth) {
+    let host = r.host.as_deref().map(crate::untrusted::one_line);
+    let command = crate::untrusted::one_line(&r.command);
+    (host, command, RunHealth::from(r))
+}
+
 impl From<LastRun> for RunHealth {
     fn from(r: LastRun) -> RunHealth {
         RunHealth {
@@ -68,7 +77,7 @@ impl From<LastRun> for RunHealth {
             // Stored by this or an older version, which kept the provider's
             // text raw.
             error: r.error.as_deref().map(crate::untrusted::one_line),
-            host: r.host,
+            host: r.host.as_deref().map(crate::untrusted::one_line),
         }
     }
 }
@@ -188,12 +197,18 @@ impl Health {
             last_runs: facts
                 .runs
                 .into_iter()
-                .map(|r| (r.command.clone(), RunHealth::from(r)))
+                .map(|r| {
+                    let (_, command, run) = untrusted_run(r);
+                    (command, run)
+                })
                 .collect(),
             hosts: facts
                 .host_runs
                 .into_iter()
-                .filter_map(|r| Some((r.host.clone()?, r.command.clone(), RunHealth::from(r))))
+                .filter_map(|r| {
+                    let (host, command, run) = untrusted_run(r);
+                    Some((host?, command, run))
+                })
                 .fold(BTreeMap::new(), |mut hosts, (host, command, run)| {
                     hosts
                         .entry(host)

@@ -31,6 +31,11 @@ impl CaSources {
 /// naming the variable to fix.
 pub(crate) fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'static>>>, String> {
     if !sources.is_set() {
+        // `load_native_certs` reads `SSL_CERT_FILE` and `SSL_CERT_DIR` itself
+        // and, when either is set, loads only from it: the one read of the
+        // environment below settings. Settings found both unset or empty to
+        // get here, but rustls-native-certs takes an empty `SSL_CERT_FILE`
+        // for a path, finds nothing there, and we answer "no certificates".
         let found = rustls_native_certs::load_native_certs();
         for e in &found.errors {
             log::debug!("reading the system's CA certificates: {e}");

@@ -13,14 +13,14 @@ mod transport;
 
 pub use endpoint::Endpoint;
 pub(crate) use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
-pub(crate) use retry::RetryPolicy;
+pub(crate) use retry::{Jitter, RetryPolicy, retry_after};
+pub(crate) use transport::{Limits, classify, through_proxy};
 
 use crate::rates::{EUR, RateSet, Snapshot};
 use crate::secret::{Secret, percent_encode, scrub};
 use answer::Headers;
 use chrono::{DateTime, NaiveDate, Utc};
 use response::Parsed;
-use retry::Jitter;
 use std::time::{Duration, Instant};
 
 /// fixer's default endpoint (legacy stack).

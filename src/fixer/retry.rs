@@ -75,7 +75,7 @@ impl Jitter {
 /// Reads a `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110)
 /// compared with `now`. A date in the past means "now"; more seconds than
 /// a `u64` holds mean "longer than any run" ([`Duration::MAX`]).
-pub(super) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(

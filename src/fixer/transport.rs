@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The time limits of the try that failed, for a timeout's message.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Limits {
+pub(crate) struct Limits {
     pub(crate) connect: Duration,
     pub(crate) total: Duration,
     /// The run's time budget shortened `total`.
@@ -19,7 +19,7 @@ pub(super) struct Limits {
 }
 
 /// What `err` says happened.
-pub(super) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
+pub(crate) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
     match err {
         ureq::Error::Timeout(_) => FetchErrorKind::Timeout {
             connect: limits.connect,

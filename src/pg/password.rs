@@ -255,7 +255,7 @@ mod tests {
         let open = write(dir.path(), "open", "pw-open\n", 0o640);
         let err = read_password_file(&open, None).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");
-        assert_eq!(crate::error::exit_of(&err), Exit::Config);
+        assert_eq!(crate::report::exit_of(&err), Exit::Config);
         // A systemd credential is guarded by systemd.
         assert!(read_password_file(&open, Some(dir.path())).is_ok());
         let empty = write(dir.path(), "empty", "\n", 0o600);

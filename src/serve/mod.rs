@@ -24,8 +24,8 @@ mod rates;
 
 pub(crate) use http::Options as HttpOptions;
 
+use crate::clock::Now;
 use crate::secret::Secret;
-use crate::settings::Now;
 use crate::store::{Store, StoreError, Target};
 use answer::Answer;
 use chrono::{Local, NaiveDate};

@@ -9,6 +9,7 @@ mod key;
 mod network;
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
+use crate::clock::Now;
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
@@ -16,11 +17,11 @@ use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
 use crate::tls::CaSources;
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::env;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -67,7 +68,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
-            now: Now::read(cli.now.as_deref())?,
+            now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
             lease: cli
@@ -221,49 +222,24 @@ pub(crate) fn log_filters() -> Option<String> {
 /// currencies is about 1.5 MB.
 pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 
-/// The current time, read once per run and passed down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Now {
-    /// When the run started.
-    pub utc: DateTime<Utc>,
-    /// The machine's local date (TZ is honoured): cron runs in local time.
-    pub today: NaiveDate,
-    /// The monotonic clock at the start, for [`Now::current`].
-    started: Instant,
-}
-
-impl Now {
-    /// The time now: the run's start plus what has passed since (so that a
-    /// test's fixed clock moves on as the run does).
-    pub(crate) fn current(&self) -> DateTime<Utc> {
-        self.utc + self.started.elapsed()
-    }
-}
-
-impl Now {
-    /// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists
-    /// for tests.
-    fn read(fixed: Option<&str>) -> anyhow::Result<Now> {
-        let utc = match fixed {
-            Some(text) => DateTime::parse_from_rfc3339(text.trim())
-                .map_err(|e| {
-                    fail(
-                        Exit::Usage,
-                        format!(
-                            "FXRATES_NOW (--now) {text:?} is not an RFC 3339 time such as \
-                             2024-09-20T09:00:00Z ({e}); unset it"
-                        ),
-                    )
-                })?
-                .with_timezone(&Utc),
-            None => Utc::now(),
-        };
-        Ok(Now {
-            utc,
-            today: utc.with_timezone(&Local).date_naive(),
-            started: Instant::now(),
-        })
-    }
+/// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists for
+/// tests.
+fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
+    let utc = match fixed {
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map_err(|e| {
+                fail(
+                    Exit::Usage,
+                    format!(
+                        "FXRATES_NOW (--now) {text:?} is not an RFC 3339 time such as \
+                         2024-09-20T09:00:00Z ({e}); unset it"
+                    ),
+                )
+            })?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    Ok(Now::at(utc))
 }
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/

@@ -1,6 +1,6 @@
 //! What can go wrong with a store, whatever keeps it. Each message names the
 //! store and says how to fix it; the command layer chooses the exit code
-//! (see `StoreError::exit` in `crate::error`).
+//! (see `crate::report`).
 
 use super::Target;
 use std::time::Duration;

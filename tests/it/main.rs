@@ -22,6 +22,7 @@ mod hostile_storage;
 mod hosts;
 mod ingest;
 mod install;
+mod layers;
 mod locking;
 mod metrics;
 mod monitoring;

@@ -79,6 +79,39 @@ fn a_failed_ingest_pings_start_then_fail_and_keeps_its_exit_code() {
 }
 
 #[test]
+fn the_fail_ping_carries_the_error_line_printed_on_stderr() {
+    // A provider that is down, and one whose refusal quotes the key and
+    // carries a control character: the ping says what stderr says, scrubbed
+    // and escaped alike, never the bare HTTP status.
+    let down = FakeFixer::start(|_| {
+        Reply::json(503, "<html>Service Unavailable</html>")
+            .with_header("Content-Type", "text/html")
+    });
+    let refusing = FakeFixer::start(|_| {
+        Reply::ok(format!(
+            r#"{{"success":false,"error":{{"code":101,"type":"invalid_access_key","info":"Key {FAKE_KEY} is not valid\u001b[2J."}}}}"#
+        ))
+    });
+    for (fixer, want) in [(&down, 75), (&refusing, 78)] {
+        let (mon, url) = monitor(200);
+        let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z")
+            .env("FXRATES_PING_URL", &url)
+            .env("FXRATES_RETRY_BASE_MS", "1");
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+        assert_eq!(code, want, "{err}");
+        assert_eq!(pinged(&mon), ["/start", "/fail"]);
+        let line = err.lines().last().unwrap();
+        assert!(line.starts_with("fxrates: error: "), "{err}");
+        let body = &mon.requests()[1].body;
+        assert_eq!(body, line);
+        assert!(
+            !body.contains(FAKE_KEY) && !body.contains('\u{1b}'),
+            "{body}"
+        );
+    }
+}
+
+#[test]
 fn a_ping_url_the_http_library_rewrites_stays_secret_at_every_log_level() {
     // `:0PORT` is logged by the HTTP library as `:PORT`, a form of the URL
     // that was never given and so was never redacted.

@@ -290,3 +290,38 @@ fn a_date_in_the_future_is_refused_as_convert_refuses_it() {
         assert!(msg.contains("is in the future"), "{args:?}: {msg}");
     }
 }
+
+both_stores! {
+    fn a_stored_rate_that_is_not_a_number_is_damage_not_printed(backend) {
+        // Another host, or a program sharing the store, wrote a rate that
+        // would drive the terminal: no format prints it, every one says
+        // which day is damaged.
+        let (_server, env) = two_days(backend);
+        let changed = env.write_sql(
+            "UPDATE day_rates SET rate = $1 WHERE currency = 'GBP'",
+            &["0.8\x1b[2J\rGBP       9.99"],
+        );
+        assert_eq!(changed, 2);
+        for args in [
+            &["show"][..],
+            &["show", "--format", "csv"],
+            &["show", "--format", "json"],
+            &["show", "--from", THURSDAY, "--format", "csv"],
+            &["convert", "1", "EUR", "GBP"],
+            &["chart", "GBP", "--from", THURSDAY],
+        ] {
+            let (code, out, err) = env.run(args);
+            assert_eq!(code, 74, "{args:?}: {out:?} {err}");
+            assert!(!out.contains('\x1b') && !err.contains('\x1b'), "{args:?}: {out:?} {err:?}");
+            assert!(err.contains("damaged"), "{args:?}: {err}");
+        }
+        if backend == Backend::Sqlite {
+            // SQLite keeps the fetch time as text: the same holds for it.
+            env.write_sql("UPDATE day_rates SET rate = '0.84' WHERE currency = 'GBP'", &[]);
+            env.write_sql("UPDATE days SET fetched_at = $1", &["2024\x1b[2J"]);
+            let (code, out, err) = env.run(&["show", "--format", "json"]);
+            assert_eq!(code, 74, "{out:?} {err}");
+            assert!(err.contains("damaged"), "{err}");
+        }
+    }
+}

@@ -234,3 +234,85 @@ fn one_day_is_one_day_and_a_clock_behind_is_named() {
         "{out}"
     );
 }
+
+/// Records a run as another host (or a hostile one) sharing the store
+/// could: whatever text it likes in every column.
+fn insert_run(env: &TestEnv, command: &str, host: &str, error: &str) {
+    match &env.pg {
+        Some(pg) => {
+            pg.client()
+                .execute(
+                    "INSERT INTO runs (command, started_at, finished_at, ok, error, host)
+                     VALUES ($1, now(), now(), false, $2, $3)",
+                    &[&command, &error, &host],
+                )
+                .unwrap();
+        }
+        None => {
+            let conn = rusqlite::Connection::open(&env.db).unwrap();
+            conn.execute(
+                "INSERT INTO runs (command, started_at, finished_at, ok, error)
+                 VALUES (?1, '2024-09-20T08:00:00Z', '2024-09-20T08:00:01Z', 0, ?2)",
+                [command, error],
+            )
+            .unwrap();
+        }
+    }
+}
+
+both_stores! {
+    fn text_read_back_from_the_shared_runs_table_is_escaped_in_every_format(backend) {
+        let server = FakeFixer::free_plan("2024-09-20");
+        let env = TestEnv::on(backend, &server.url, NOW);
+        assert_eq!(env.run(&["backfill"]).0, 0);
+        // A newline then a fake verdict, a carriage return over the line, a
+        // screen clear and a right-to-left override, in each column.
+        let forged = "x\nstatus:       healthy\r\x1b[2J\u{202e}";
+        insert_run(&env, &format!("ingest{forged}"), &format!("host{forged}"), forged);
+
+        let (_, text, _) = env.run(&["status"]);
+        let (_, json, _) = env.run(&["status", "--format", "json"]);
+        let (_, prom, _) = env.run(&["status", "--format", "prometheus"]);
+        let verdicts = text.lines().filter(|l| l.starts_with("status:")).count();
+        assert_eq!(verdicts, 1, "{text}");
+        assert!(text.starts_with("status:       healthy\n"), "{text}");
+        for out in [&text, &json, &prom] {
+            assert!(!out.chars().any(drives_a_terminal), "{out:?}");
+            assert!(!out.contains('\u{202e}'), "{out:?}");
+        }
+        // JSON escapes controls itself; the values must be escaped too.
+        let value: Value = serde_json::from_str(&json).unwrap();
+        let all = value.to_string();
+        let strings: Vec<String> = serde_json::from_str::<Value>(&all)
+            .map(|v| collect_strings(&v))
+            .unwrap();
+        for s in &strings {
+            assert!(!s.contains(['\n', '\r', '\u{1b}', '\u{202e}']), "{s:?}");
+        }
+        assert!(all.contains("ingestx\\\\u{a}status:"), "{all}");
+        // Every exposition line is one sample or comment: no label broke it.
+        for line in prom.lines() {
+            assert!(
+                line.starts_with("# ") || line.starts_with("fxrates_"),
+                "{line:?}\n{prom}"
+            );
+        }
+        if backend == Backend::Postgres {
+            assert!(text.contains("host hostx\\u{a}status:"), "{text}");
+            assert!(prom.contains("host=\"hostx\\\\u{a}status:"), "{prom}");
+        }
+    }
+}
+
+/// Every string in a JSON value, object keys included.
+fn collect_strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().flat_map(collect_strings).collect(),
+        Value::Object(o) => o
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.clone()).chain(collect_strings(v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -292,14 +292,23 @@ impl PgStore {
         })
     }
 
-    fn push_rate(day: &mut StoredDay, row: &postgres::Row) {
+    /// Adds the rate of a row, if any; one that cannot be a stored rate is
+    /// damage (another host or program shares the schema).
+    fn push_rate(&self, day: &mut StoredDay, row: &postgres::Row) -> Result<(), StoreError> {
         let code: Option<&str> = row.get(6);
         let rate: Option<&str> = row.get(7);
         if let (Some(code), Some(rate)) = (code, rate)
             && let Some(c) = Currency::parse(code)
         {
+            if !crate::decimal::is_storable(rate) {
+                return Err(StoreError::Damaged {
+                    target: self.target.clone(),
+                    date: day.date.to_string(),
+                });
+            }
             day.rates.push(c, rate);
         }
+        Ok(())
     }
 
     fn dates(
@@ -409,7 +418,7 @@ impl super::Store for PgStore {
                 Some(d) => d,
                 None => day.insert(self.day_head(row)?),
             };
-            Self::push_rate(day, row);
+            self.push_rate(day, row)?;
         }
         Ok(day)
     }
@@ -456,7 +465,7 @@ impl super::Store for PgStore {
                 }
             }
             if let Some(day) = current.as_mut() {
-                Self::push_rate(day, &row);
+                self.push_rate(day, &row)?;
             }
         }
         if let Some(day) = current {

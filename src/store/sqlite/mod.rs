@@ -376,6 +376,10 @@ impl SqliteStore {
         ) else {
             return Err(self.damaged(date));
         };
+        // Shown as it is stored (`show --format json`): only a time.
+        if DateTime::parse_from_rfc3339(&fetched_at).is_err() {
+            return Err(self.damaged(date));
+        }
         Ok(StoredDay {
             date: d,
             base: b,
@@ -395,6 +399,9 @@ impl SqliteStore {
         if let (Some(code), Some(rate)) = (code, rate)
             && let Some(c) = Currency::parse(code)
         {
+            if !crate::decimal::is_storable(rate) {
+                return Err(self.damaged(day.date.to_string()));
+            }
             day.rates.push(c, rate);
         }
         Ok(())

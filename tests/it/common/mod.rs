@@ -324,6 +324,22 @@ impl TestEnv {
         out
     }
 
+    /// Runs a statement that changes the test database as another program
+    /// (or host) sharing it could; `$1`, `$2`, ... are `params`, as text, in
+    /// the order they first appear (SQLite numbers named parameters so).
+    pub fn write_sql(&self, query: &str, params: &[&str]) -> u64 {
+        if let Some(pg) = &self.pg {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            return pg.client().execute(query, &params).unwrap();
+        }
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.execute(query, rusqlite::params_from_iter(params))
+            .unwrap() as u64
+    }
+
     /// Rows of a read-only query on the test database, each value as text.
     pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
         if let Some(pg) = &self.pg {

@@ -19,6 +19,8 @@ pub struct Seen {
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     pub raw_url: String,
+    /// The request body, as text (a ping's message).
+    pub body: String,
 }
 
 impl Seen {
@@ -403,6 +405,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Seen, bool)> {
         query,
         headers,
         raw_url: raw_url.clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     Some((seen, close))
 }
