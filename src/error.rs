@@ -19,6 +19,9 @@ pub enum Exit {
     Unhealthy = 1,
     /// Bad command line or arguments (clap uses 2 too).
     Usage = 2,
+    /// A store named (`--db`, `FXRATES_DB`, `copy`'s SOURCE or DEST) that
+    /// cannot be meant as written: empty, or a URL that is not PostgreSQL's.
+    StoreName = 64,
     /// The provider answered, but with something unusable.
     DataErr = 65,
     /// No data for what was asked (`show` without a stored day, error 106).

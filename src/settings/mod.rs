@@ -7,6 +7,9 @@
 
 mod key;
 mod network;
+mod store_name;
+
+use store_name::{StoreName, store_name};
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::clock::Now;
@@ -19,7 +22,8 @@ use crate::store::{self, Access, StoreError, Target, Writer};
 use crate::tls::CaSources;
 use chrono::{DateTime, Utc};
 use std::env;
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -75,10 +79,10 @@ impl Settings {
                 .lease_ms
                 .map_or(store::DEFAULT_LEASE, Duration::from_millis),
             ping_url: cli.ping_url.clone(),
-            metrics_file: cli
-                .metrics_file
-                .clone()
-                .filter(|p| !p.as_os_str().is_empty()),
+            metrics_file: not_empty(
+                cli.metrics_file.clone(),
+                "FXRATES_METRICS_FILE (--metrics-file)",
+            )?,
             terminal: Terminal {
                 columns: columns(),
                 utf8: utf8_locale(),
@@ -114,16 +118,7 @@ impl Settings {
         what: &str,
         schema: Option<(&str, &str)>,
     ) -> anyhow::Result<Target> {
-        if text.is_empty() {
-            return Err(fail(
-                Exit::Usage,
-                format!("{what} must be a file path or a postgresql:// URL, not empty"),
-            ));
-        }
-        if PgUrl::is_url(text) {
-            return postgres(text, what, schema);
-        }
-        Ok(Target::Sqlite(PathBuf::from(text)))
+        target(OsStr::new(text), what, schema)
     }
 
     /// Opens the history for reading.
@@ -167,8 +162,12 @@ impl Settings {
             Some(AuthStyle::Header) => Auth::Header,
             None => endpoint.default_auth(),
         };
+        let key_file = not_empty(
+            args.api_key_file.clone(),
+            "FIXER_API_KEY_FILE (--api-key-file)",
+        )?;
         let key = key::api_key(
-            args.api_key_file.as_deref(),
+            key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),
             self.credentials.as_deref(),
         )?;
@@ -244,10 +243,31 @@ fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/
 /// `FXRATES_DB`), else the SQLite file in the XDG data directory.
-fn database(flag: Option<&Path>) -> anyhow::Result<Target> {
-    match flag.and_then(Path::to_str).filter(|t| PgUrl::is_url(t)) {
-        Some(url) => postgres(url, "FXRATES_DB (--db)", None),
-        None => Ok(Target::Sqlite(db_path(flag)?)),
+fn database(flag: Option<&OsStr>) -> anyhow::Result<Target> {
+    match flag {
+        Some(text) => target(text, "FXRATES_DB (--db)", None),
+        None => Ok(Target::Sqlite(default_db_path()?)),
+    }
+}
+
+/// The store `text` names; `what` says where it came from, `schema` as in
+/// [`Settings::store_at`].
+fn target(text: &OsStr, what: &str, schema: Option<(&str, &str)>) -> anyhow::Result<Target> {
+    match store_name(text).map_err(|why| fail(Exit::StoreName, format!("{what} {why}")))? {
+        StoreName::Sqlite(path) => Ok(Target::Sqlite(path)),
+        StoreName::Postgres(url) => postgres(&url, what, schema),
+    }
+}
+
+/// A path setting (`what` names it), refused when empty: an empty path is
+/// a settings line cut short far more often than a wish for none.
+fn not_empty(path: Option<PathBuf>, what: &str) -> anyhow::Result<Option<PathBuf>> {
+    match path {
+        Some(p) if p.as_os_str().is_empty() => Err(fail(
+            Exit::Config,
+            format!("{what} is empty; name a file, or unset the variable"),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -265,9 +285,10 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
     let sources = PasswordSources {
-        file: env::var_os("FXRATES_DB_PASSWORD_FILE")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
+        file: not_empty(
+            env::var_os("FXRATES_DB_PASSWORD_FILE").map(PathBuf::from),
+            "FXRATES_DB_PASSWORD_FILE",
+        )?,
         pgpassword: var("PGPASSWORD")?.map(Secret::new),
         pgpassfile: env::var_os("PGPASSFILE")
             .filter(|p| !p.is_empty())
@@ -350,11 +371,8 @@ fn os_user() -> String {
         .unwrap_or_else(|| "postgres".to_string())
 }
 
-/// The database path: `--db`/`FXRATES_DB` (via clap), else the XDG data dir.
-fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = flag {
-        return Ok(p.to_owned());
-    }
+/// The database path when none is named: in the XDG data directory.
+fn default_db_path() -> anyhow::Result<PathBuf> {
     let data = env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())

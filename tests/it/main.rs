@@ -38,4 +38,5 @@ mod show;
 mod status;
 mod storage;
 mod store_contract;
+mod store_names;
 mod tls;
