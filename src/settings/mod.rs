@@ -140,7 +140,7 @@ impl Settings {
 
     /// The token `serve` requires, read from `path` with the key file's
     /// rules (the caller's own file, closed to group and others).
-    pub(crate) fn token(&self, path: &Path) -> anyhow::Result<Secret> {
+    pub(crate) fn token(&self, path: &std::path::Path) -> anyhow::Result<Secret> {
         key::token(path, self.credentials.as_deref())
     }
 
