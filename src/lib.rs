@@ -41,7 +41,8 @@
 //!   `decimal`, `names` (currency names), [`calendar`] (weekdays and windows), [`secret`] (values that
 //!   must never be shown, and the scrubber), `untrusted` (the provider's
 //!   words made safe to print), `ping`, [`logging`], `clock` (the run's
-//!   `Now`), `error` (exit codes and the `Failure` that carries one).
+//!   `Now`), `error` (exit codes and the `Failure` that carries one),
+//!   `private_file` (the key and password files, read ssh-style).
 //!
 //! `tests/it/layers.rs` fails on a circle between these modules.
 //!
@@ -77,6 +78,7 @@ mod names;
 mod net;
 mod ping;
 mod present;
+mod private_file;
 mod progress;
 mod quota;
 mod report;
