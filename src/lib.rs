@@ -13,6 +13,10 @@
 //! 2. `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
 //!    wraps the commands that write in the runs record, the pings and the
 //!    metrics file; `commands/notes.rs` puts what the engine saw in words.
+//!    `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
+//!    serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
+//!    `serve/frankfurter.rs`, the store read on threads of its own in
+//!    `serve/pool.rs`, caching and gzip in `serve/http.rs`).
 //! 3. `report`: the command boundary's verdict on every error: the exit
 //!    code and the one line on stderr for each typed error of the layers
 //!    below (`report/fetch.rs` a failed request, `report/store.rs` storage,
@@ -34,7 +38,8 @@
 //!    `status` and the metrics report, computed once.
 //! 5. `quota` (the month's request budget, counted in the store),
 //!    `conversion` (an amount at a day's rates), `ecb` (the European Central
-//!    Bank's reference rates, through the same agents as fixer's).
+//!    Bank's reference rates, through the same agents as fixer's), `names`
+//!    (currency names).
 //! 6. [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
 //!    the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
 //!    the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
@@ -83,6 +88,7 @@ mod ecb;
 mod engine;
 mod error;
 mod health;
+mod names;
 mod net;
 mod ping;
 mod present;
@@ -90,6 +96,7 @@ mod private_file;
 mod progress;
 mod quota;
 mod report;
+mod serve;
 mod settings;
 mod tls;
 mod untrusted;
@@ -125,7 +132,7 @@ fn parse_and_run() -> Exit {
         Ok(cli) => cli,
         Err(e) => return report::usage(e),
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init_for(cli.verbose, cli.quiet, cli.command.is_service());
     match run(&cli) {
         Ok(()) => Exit::Ok,
         Err(err) => report::failure(&err, cli.verbose > 0),
