@@ -10,6 +10,8 @@ mod url;
 #[cfg(test)]
 mod tests;
 
+/// What stands for the system's CAs, for `sslrootcert=system`.
+pub use crate::tls::CaSources;
 pub use connect::{ConnectError, Server};
 pub use password::PasswordSources;
 pub use url::PgUrl;

@@ -368,8 +368,9 @@ pub trait Store {
     fn summary(&self) -> Result<Summary, StoreError>;
 
     /// Stores `days` against `base`, replacing any stored rates of those
-    /// days and clearing their "unavailable" marks: all of them or none, in
-    /// one transaction.
+    /// days and clearing their "unavailable" and "unusable" marks (a day
+    /// stored is neither, whoever stores it): all of them or none, in one
+    /// transaction.
     fn put_days(
         &mut self,
         days: &[NewDay<'_>],
