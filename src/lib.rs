@@ -37,7 +37,8 @@
 //!   `decimal`, [`calendar`] (weekdays and windows), [`secret`] (values that
 //!   must never be shown, and the scrubber), `untrusted` (the provider's
 //!   words made safe to print), `ping`, [`logging`], `clock` (the run's
-//!   `Now`), `error` (exit codes and the `Failure` that carries one).
+//!   `Now`), `error` (exit codes and the `Failure` that carries one),
+//!   `private_file` (the key and password files, read ssh-style).
 //!
 //! `tests/it/layers.rs` fails on a circle between these modules.
 //!
@@ -72,6 +73,7 @@ mod health;
 mod net;
 mod ping;
 mod present;
+mod private_file;
 mod progress;
 mod quota;
 mod report;

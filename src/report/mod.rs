@@ -1,6 +1,7 @@
 //! The command boundary: the exit code and the line the user reads for
 //! every error a run ends with. The layers below return typed errors that
-//! know no exit code ([`StoreError`], [`FetchError`]) or a [`Failure`] a
+//! know no exit code ([`StoreError`], [`FetchError`], [`PrivateFileError`])
+//! or a [`Failure`] a
 //! command chose; [`verdict`] is the one place that judges each of them.
 //! stderr gets one scrubbed line, and with `-v` the causes below it.
 
@@ -9,6 +10,7 @@ mod store;
 
 use crate::error::{Exit, Failure};
 use crate::fixer::FetchError;
+use crate::private_file::PrivateFileError;
 use crate::secret::scrub;
 use crate::store::StoreError;
 use crate::untrusted::escaped;
@@ -36,6 +38,12 @@ pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdi
     if let Some(e) = cause.downcast_ref::<StoreError>() {
         return Some(Verdict {
             exit: store::exit(e),
+            message: Some(e.to_string()),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<PrivateFileError>() {
+        return Some(Verdict {
+            exit: Exit::Config,
             message: Some(e.to_string()),
         });
     }

@@ -365,19 +365,8 @@ fn os_user() -> String {
     {
         return user;
     }
-    // cron may set neither: look the process's user up.
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (Some(id) == uid).then(|| name.to_string())
-        })
-        .unwrap_or_else(|| "postgres".to_string())
+    // cron may set neither: ask the system who this process acts as.
+    whoami::username().unwrap_or_else(|_| "postgres".to_string())
 }
 
 /// The database path when none is named: in the XDG data directory.
@@ -405,12 +394,8 @@ fn hostname(fixed: Option<&str>) -> anyhow::Result<String> {
     if let Some(name) = fixed.map(str::trim).filter(|h| !h.is_empty()) {
         return Ok(name.to_string());
     }
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length, which is passed.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..len]).trim().to_string();
-    if rc != 0 || name.is_empty() {
+    let name = whoami::hostname().unwrap_or_default().trim().to_string();
+    if name.is_empty() {
         return Err(fail(
             Exit::Config,
             "cannot read this machine's host name (gethostname failed); set one with hostnamectl",

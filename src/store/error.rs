@@ -129,6 +129,20 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// The role lacks privileges the run needs, found before anything was
+    /// asked for or written: `grants` is the statement that gives them.
+    #[error(
+        "{target}: permission denied: the role {role:?} lacks {missing}; as the schema's owner: \
+         {grants}"
+    )]
+    Ungranted {
+        target: Target,
+        role: String,
+        /// What is missing, as "INSERT on fxrates.days, ...".
+        missing: String,
+        grants: String,
+    },
+
     /// The store is unusable where it is (say, its directory is a file).
     #[error("{0}")]
     Unusable(String),

@@ -28,6 +28,7 @@ mod metrics;
 mod monitoring;
 mod package;
 mod postgres;
+mod privileges;
 mod properties;
 mod provider_errors;
 mod proxy;
