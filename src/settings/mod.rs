@@ -25,7 +25,7 @@ use std::env;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -126,15 +126,23 @@ impl Settings {
         store::open(&self.db, Access::Read)
     }
 
-    /// Opens the history for writing, creating it if `create`.
-    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    /// Opens the history for writing, creating it if `create`; a run with a
+    /// `deadline` (`--max-run-time`) gives up on a silent database by then.
+    pub(crate) fn write_store(
+        &self,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &self.writer(),
+            &Writer {
+                deadline,
+                ..self.writer()
+            },
         )
     }
 
@@ -143,6 +151,7 @@ impl Settings {
         Writer {
             host: self.host.clone(),
             lease: self.lease,
+            deadline: None,
         }
     }
 

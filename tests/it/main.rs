@@ -16,6 +16,7 @@ mod convert;
 mod crash;
 mod endpoint;
 mod faults;
+mod frozen;
 mod heal;
 mod history;
 mod hostile_storage;
