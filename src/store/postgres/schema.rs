@@ -84,6 +84,11 @@ CREATE TABLE {s}.claims (
     expires_at timestamptz NOT NULL              -- lapses unless renewed
 );
 "#,
+    // 3: how each run ended, so that `status` can tell a failure a person
+    // must fix from one the next run may not meet.
+    r#"
+ALTER TABLE {s}.runs ADD COLUMN exit_code integer;   -- 0 on success
+"#,
 ];
 
 /// The schema version this binary writes.
