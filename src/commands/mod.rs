@@ -7,6 +7,7 @@ mod convert;
 mod copy;
 mod ingest;
 mod manpage;
+mod notes;
 mod prune;
 mod show;
 mod show_range;
