@@ -9,6 +9,7 @@ mod ingest;
 mod manpage;
 mod notes;
 mod prune;
+mod serve;
 mod show;
 mod show_range;
 mod status;
@@ -53,6 +54,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Serve(args) => args.run(&settings()?),
     }
 }
 
