@@ -18,7 +18,7 @@ use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
-use crate::rates::{EUR, Snapshot};
+use crate::rates::{EUR, Snapshot, Source};
 use crate::store::{NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -158,6 +158,7 @@ impl<'a> Engine<'a> {
                     &Provenance {
                         endpoint: call.name(),
                         fetched_at: self.now,
+                        provider: Source::Fixer,
                     },
                 )?;
                 self.store.set_unusable(date, None)?;
@@ -330,6 +331,7 @@ impl<'a> Engine<'a> {
             &Provenance {
                 endpoint: "timeseries",
                 fetched_at: self.now,
+                provider: Source::Fixer,
             },
         )?;
         out.stored += keep.len();

@@ -28,6 +28,7 @@ mod monitoring;
 mod package;
 mod postgres;
 mod properties;
+mod provider;
 mod provider_errors;
 mod proxy;
 mod prune;

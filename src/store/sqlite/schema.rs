@@ -60,6 +60,15 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 2: every day knows its provider, `fixer` or `ecb` (kept in `source`
+    // since the first schema, where it was always 'fixer'); the view shows it.
+    r#"
+UPDATE days SET source = 'fixer' WHERE source NOT IN ('fixer', 'ecb');
+DROP VIEW rates;
+CREATE VIEW rates (date, base, currency, rate, rate_text, provider) AS
+    SELECT r.date, d.base, r.currency, CAST(r.rate AS REAL), r.rate, d.source
+    FROM day_rates AS r JOIN days AS d ON d.date = r.date;
+"#,
 ];
 
 /// The schema version this binary writes.
