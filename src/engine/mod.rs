@@ -10,7 +10,10 @@
 //! what was fetched. fixer's "no rates for that date" (106) marks the date
 //! unavailable, wherever it comes from.
 
+mod ecb;
 mod plan;
+
+pub(crate) use ecb::{Filled, fill, wanted_days};
 
 pub(crate) use plan::{Limit, Method, Plan, fit};
 

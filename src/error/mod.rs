@@ -7,7 +7,10 @@
 //! exit code and the line the user reads; `main` exits with the code of the
 //! first one in the chain, so no code below `main` calls `process::exit`.
 
+mod ecb;
 mod fetch;
+
+pub(crate) use ecb::describe as describe_ecb;
 
 use crate::fixer::FetchError;
 use crate::store::StoreError;
@@ -106,6 +109,10 @@ pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdi
     }
     if let Some(e) = cause.downcast_ref::<FetchError>() {
         let (exit, message) = fetch::describe(e);
+        return Some(Verdict { exit, message });
+    }
+    if let Some(e) = cause.downcast_ref::<crate::ecb::EcbError>() {
+        let (exit, message) = ecb::describe(e);
         return Some(Verdict { exit, message });
     }
     None
