@@ -2,10 +2,11 @@
 
 use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
-use crate::rates::{Currency, Source};
+use crate::rates::Currency;
 use crate::secret::Secret;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Keeps a local SQLite history of daily currency exchange rates from fixer.io.
@@ -23,13 +24,16 @@ pub(crate) struct Cli {
     /// The SQLite database file, or a PostgreSQL URL (postgresql://...)
     /// [default: $XDG_DATA_HOME/fxrates/rates.db, else
     /// ~/.local/share/fxrates/rates.db]
+    // Kept as given, empty included: the settings read it (an empty value
+    // is refused there, never taken for the default).
     #[arg(
         long = "db",
         global = true,
         env = "FXRATES_DB",
-        value_name = "PATH|URL"
+        value_name = "PATH|URL",
+        value_parser = clap::builder::OsStringValueParser::new()
     )]
-    pub db: Option<PathBuf>,
+    pub db: Option<OsString>,
 
     /// Say more on stderr (-v: details, -vv: HTTP library traces too)
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
@@ -94,8 +98,11 @@ pub(crate) struct Cli {
 
 impl Cli {
     /// Parses the process's arguments and environment. A variable that is
-    /// set but empty (`FXRATES_DB=` in an env file) counts as unset, as it
-    /// does for every other setting, rather than as an empty value.
+    /// set but empty (`NAME=` in an env file) counts as unset, as it does
+    /// for every other setting, rather than as an empty value; except where
+    /// a path is expected ([`EMPTY_IS_A_VALUE`]): there an empty value is
+    /// most likely a settings line cut short, and the settings refuse it
+    /// rather than fall back on a default the user did not choose.
     pub(crate) fn parse_env() -> Result<Cli, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let command = Cli::command().mut_subcommands(without_empty_env);
@@ -124,15 +131,22 @@ impl Cli {
     }
 }
 
+/// The arguments (by id) whose variable keeps an empty value: paths.
+const EMPTY_IS_A_VALUE: [&str; 3] = ["db", "metrics_file", "api_key_file"];
+
 /// `command` with every argument whose variable is set but empty reading no
-/// variable at all.
+/// variable at all, paths excepted.
 fn without_empty_env(command: clap::Command) -> clap::Command {
     command.mut_args(|arg| {
         let empty = arg
             .get_env()
             .and_then(std::env::var_os)
             .is_some_and(|v| v.is_empty());
-        if empty { arg.env(None::<&str>) } else { arg }
+        if empty && !EMPTY_IS_A_VALUE.contains(&arg.get_id().as_str()) {
+            arg.env(None::<&str>)
+        } else {
+            arg
+        }
     })
 }
 
@@ -212,7 +226,8 @@ pub(crate) struct ProviderArgs {
 
     /// A file holding the API key (must not be readable by group or others);
     /// read instead of FIXER_API_KEY
-    #[arg(long = "api-key-file", env = "FIXER_API_KEY_FILE", value_name = "PATH")]
+    #[arg(long = "api-key-file", env = "FIXER_API_KEY_FILE", value_name = "PATH",
+          value_parser = path_arg)]
     pub api_key_file: Option<PathBuf>,
 
     /// The API base URL (https://api.apilayer.com/fixer for APILayer keys)
@@ -253,15 +268,6 @@ pub(crate) enum SourceArg {
     Fixer,
     /// The European Central Bank's euro reference rates, without a key
     Ecb,
-}
-
-impl SourceArg {
-    pub(crate) fn source(self) -> Source {
-        match self {
-            SourceArg::Fixer => Source::Fixer,
-            SourceArg::Ecb => Source::Ecb,
-        }
-    }
 }
 
 /// The provider asked when fixer fails (`--fallback`).
@@ -515,7 +521,7 @@ pub(crate) enum Format {
     Csv,
 }
 
-/// A path; empty (a variable set to nothing) stands for none.
+/// A path, empty included: the settings refuse an empty one, naming it.
 pub(crate) fn path_arg(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }

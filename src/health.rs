@@ -3,8 +3,8 @@
 //! file after every run that writes).
 
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
+use crate::clock::Now;
 use crate::quota::{Budget, month_start};
-use crate::settings::Now;
 use crate::store::{self, LastRun, Store, StoreError, Summary, TimeseriesAnswer};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};

@@ -6,7 +6,10 @@
 //! A run goes down these layers, each using only those below it:
 //!
 //! - [`main_exit`] (called by `main.rs`): parses the command line, sets up
-//!   logging, runs, and turns any error into one line and an exit code.
+//!   logging, runs, and hands any error to `report`.
+//! - `report`: the command boundary's verdict on every error: the exit code
+//!   and the one line on stderr for each typed error of the layers below
+//!   (`report/fetch.rs` for a failed request, `report/store.rs` for storage).
 //! - `cli`: the clap types, nothing else. Doc comments are the help text.
 //! - `settings`: one `Settings`, resolved once from the command line and the
 //!   environment (the only module that reads it): the database target, the
@@ -15,8 +18,6 @@
 //! - `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
 //!   wraps the commands that write in the runs record, the pings and the
 //!   metrics file.
-//! - `error`: exit codes, and the verdict on every typed error of the layers
-//!   below (`error/fetch.rs` holds what a failed request tells the user).
 //! - `engine`: the fetch engine, the one path that asks the provider for
 //!   days and stores them; `engine/plan.rs` plans a window within the
 //!   monthly budget (`quota`).
@@ -35,7 +36,11 @@
 //! - Leaves: [`rates`] (currencies and a day's exact decimal rates),
 //!   `decimal`, [`calendar`] (weekdays and windows), [`secret`] (values that
 //!   must never be shown, and the scrubber), `untrusted` (the provider's
-//!   words made safe to print), `ping`, [`logging`].
+//!   words made safe to print), `ping`, [`logging`], `clock` (the run's
+//!   `Now`), `error` (exit codes and the `Failure` that carries one),
+//!   `private_file` (the key and password files, read ssh-style).
+//!
+//! `tests/it/layers.rs` fails on a circle between these modules.
 //!
 //! The public modules are the small surface the integration tests and the
 //! benchmarks use; everything else is private to the crate.
@@ -54,6 +59,7 @@ pub use error::Exit;
 
 // The crate's own.
 mod cli;
+mod clock;
 mod commands;
 mod conversion;
 #[allow(dead_code)] // used by the crosscheck command
@@ -67,8 +73,10 @@ mod health;
 mod net;
 mod ping;
 mod present;
+mod private_file;
 mod progress;
 mod quota;
+mod report;
 mod settings;
 mod tls;
 mod untrusted;
@@ -102,11 +110,11 @@ pub fn catching_panics(body: impl FnOnce() -> Exit) -> Exit {
 fn parse_and_run() -> Exit {
     let cli = match Cli::parse_env() {
         Ok(cli) => cli,
-        Err(e) => return logging::report_clap_error(e),
+        Err(e) => return report::usage(e),
     };
     logging::init(cli.verbose, cli.quiet);
     match run(&cli) {
         Ok(()) => Exit::Ok,
-        Err(err) => logging::report_error(&err, cli.verbose > 0),
+        Err(err) => report::failure(&err, cli.verbose > 0),
     }
 }

@@ -144,9 +144,11 @@ impl Pinger {
 
 /// Runs `work` between a start ping and a success or failure ping; without a
 /// URL it just runs `work`. The result is `work`'s, whatever the pings do.
+/// The failure ping carries `headline` of the error: the line stderr shows.
 pub(crate) fn around(
     url: Option<&Secret>,
     network: impl FnOnce() -> anyhow::Result<Network>,
+    headline: impl FnOnce(&anyhow::Error) -> String,
     work: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let Some(url) = url.filter(|u| !u.expose().is_empty()) else {
@@ -161,10 +163,7 @@ pub(crate) fn around(
         Ok(()) => pinger.send(Signal::Success, ""),
         // The line stderr shows, as the monitor's reader needs it: what went
         // wrong and how to fix it, not the bare cause at the bottom.
-        Err(e) => pinger.send(
-            Signal::Fail,
-            &format!("fxrates: error: {}", crate::logging::headline(e)),
-        ),
+        Err(e) => pinger.send(Signal::Fail, &format!("fxrates: error: {}", headline(e))),
     }
     result
 }

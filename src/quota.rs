@@ -5,8 +5,8 @@
 //! "This month" is the calendar month, in UTC, of the run's time: the request
 //! record is kept in UTC, so the count needs no time-zone arithmetic.
 
+use crate::clock::Now;
 use crate::error::{Exit, fail};
-use crate::settings::Now;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 

@@ -66,7 +66,7 @@ fn recorded<T>(
 ) -> anyhow::Result<T> {
     let id = store.start_run(command, settings.now.utc)?;
     let result = body(store);
-    let error = result.as_ref().err().map(crate::logging::headline);
+    let error = result.as_ref().err().map(crate::report::headline);
     match store.finish_run(id, settings.now.current(), error.as_deref()) {
         Err(e) if result.is_ok() => Err(e.into()),
         // The run failed because the database went away: its error says
@@ -90,6 +90,7 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
     ping::around(
         settings.ping_url.as_ref(),
         || settings.network().cloned(),
+        crate::report::headline,
         || {
             let mut store = None;
             let result = command.run(settings, &mut store);

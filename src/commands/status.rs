@@ -1,7 +1,7 @@
 use super::Run;
 use crate::calendar::MONTH_DAYS;
 use crate::cli::{StatusArgs, StatusFormat};
-use crate::error::{Exit, ResultExt, fail};
+use crate::error::{Exit, Failure, ResultExt};
 use crate::health::Health;
 use crate::present::metrics;
 use crate::settings::Settings;
@@ -33,7 +33,7 @@ impl Run for StatusArgs {
             Ok(())
         } else {
             // The report says why; the exit code is the verdict.
-            Err(fail(Exit::Unhealthy, ""))
+            Err(Failure::silent(Exit::Unhealthy))
         }
     }
 }

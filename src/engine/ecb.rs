@@ -214,10 +214,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Empty => f.write_str("it answered no data"),
-            Failure::Error(e) => {
-                let (_, message) = crate::error::describe_ecb(e);
-                f.write_str(&message)
-            }
+            Failure::Error(e) => write!(f, "{e}"),
         }
     }
 }

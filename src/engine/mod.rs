@@ -221,10 +221,10 @@ impl<'a> Engine<'a> {
             let mut in_a_row = 0;
             for &date in &plan.missing {
                 let day = match self.fetch_day(date, Call::Historical(date)) {
-                    Err(e) if crate::error::exit_of(&e) == Exit::DataErr && in_a_row == 0 => {
+                    Err(e) if crate::report::exit_of(&e) == Exit::DataErr && in_a_row == 0 => {
                         log::warn!(
                             "{date} skipped: {}; going on with the other days",
-                            crate::logging::headline(&e)
+                            crate::report::headline(&e)
                         );
                         // Remembered, so that the next runs today leave it
                         // out; tomorrow's asks for it again.
@@ -257,7 +257,7 @@ impl<'a> Engine<'a> {
                         "fixer.io sent an unusable answer for {} ({}); the other days were \
                          stored, and {} asked for again tomorrow",
                         dates.join(", "),
-                        crate::logging::headline(first),
+                        crate::report::headline(first),
                         if dates.len() == 1 {
                             "it is"
                         } else {

@@ -1,6 +1,6 @@
 //! What can go wrong with a request, as data: what happened, to which
 //! request, and whether another try may help. The words a user reads and the
-//! exit code are chosen at the command boundary (`crate::error`), not here.
+//! exit code are chosen at the command boundary (`crate::report`), not here.
 
 use super::Call;
 use crate::secret::scrub;

@@ -5,7 +5,7 @@
 //! environment.
 
 use super::url::{DEFAULT_SOCKET_DIR, Host, PgUrl};
-use crate::error::{Exit, ResultExt, fail};
+use crate::private_file::{Holding, PrivateFileError, Problem, read_private_file};
 use crate::secret::Secret;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -38,7 +38,7 @@ pub(super) fn resolve(
     url: &PgUrl,
     who: &Identity<'_>,
     sources: &PasswordSources,
-) -> anyhow::Result<Option<Secret>> {
+) -> Result<Option<Secret>, PrivateFileError> {
     if let Some(p) = &url.password {
         return Ok(Some(p.clone()));
     }
@@ -54,61 +54,32 @@ pub(super) fn resolve(
     Ok(from_pgpass(path, url, who).map(Secret::new))
 }
 
+/// What `FXRATES_DB_PASSWORD_FILE` holds, for its messages.
+const PASSWORD_FILE: Holding = Holding {
+    file: "the database password file",
+    variable: "FXRATES_DB_PASSWORD_FILE",
+    secret: "the password",
+};
+
 /// Reads `FXRATES_DB_PASSWORD_FILE` with the rules of the API key file: a
 /// regular file of this user's, not open to group or others (systemd's
 /// credentials excepted: systemd guards them itself).
-fn read_password_file(path: &Path, credentials_dir: Option<&Path>) -> anyhow::Result<Secret> {
-    let shown = path.display();
-    let meta = fs::metadata(path).exit(Exit::Config, || {
-        format!("cannot read the database password file {shown} (FXRATES_DB_PASSWORD_FILE)")
-    })?;
-    let checked = !is_credential(path, credentials_dir);
-    if !meta.is_file() {
-        return Err(fail(
-            Exit::Config,
-            format!("the database password file {shown} is not a regular file"),
-        ));
-    }
-    let mode = meta.mode() & 0o777;
-    if checked && mode & 0o077 != 0 {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "the database password file {shown} has mode {mode:04o} and is open to group or \
-                 others; run `chmod 600 {shown}`"
-            ),
-        ));
-    }
-    let uid = fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if checked && uid.is_some_and(|uid| uid != meta.uid()) {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "the database password file {shown} is owned by another user; it must be yours"
-            ),
-        ));
-    }
-    let text = fs::read_to_string(path).exit(Exit::Config, || {
-        format!("cannot read the database password file {shown} (FXRATES_DB_PASSWORD_FILE)")
-    })?;
+fn read_password_file(
+    path: &Path,
+    credentials_dir: Option<&Path>,
+) -> Result<Secret, PrivateFileError> {
+    let text = read_private_file(path, PASSWORD_FILE, credentials_dir)?;
     // Only the line end goes: spaces may belong to the password.
     let password = text.strip_suffix('\n').unwrap_or(&text);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
-        return Err(fail(
-            Exit::Config,
-            format!("the database password file {shown} is empty; put the password in it"),
-        ));
+        return Err(PrivateFileError {
+            path: path.to_path_buf(),
+            holding: PASSWORD_FILE,
+            problem: Problem::Empty,
+        });
     }
     Ok(Secret::new(password.to_string()))
-}
-
-fn is_credential(path: &Path, dir: Option<&Path>) -> bool {
-    let Some(dir) = dir.filter(|d| d.is_absolute()) else {
-        return false;
-    };
-    let parent = path.parent().and_then(|p| p.canonicalize().ok());
-    parent.is_some() && parent == dir.canonicalize().ok()
 }
 
 /// The password of the first line of the password file that matches, as
@@ -255,7 +226,10 @@ mod tests {
         let open = write(dir.path(), "open", "pw-open\n", 0o640);
         let err = read_password_file(&open, None).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");
-        assert_eq!(crate::error::exit_of(&err), Exit::Config);
+        assert_eq!(
+            crate::report::exit_of(&err.into()),
+            crate::error::Exit::Config
+        );
         // A systemd credential is guarded by systemd.
         assert!(read_password_file(&open, Some(dir.path())).is_ok());
         let empty = write(dir.path(), "empty", "\n", 0o600);

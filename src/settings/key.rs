@@ -1,10 +1,9 @@
 //! The API key: from a key file (checked like ssh checks its keys) or from
 //! the variable's value that [`super::Settings`] read.
 
-use crate::error::{Exit, ResultExt, fail};
+use crate::error::{Exit, fail};
+use crate::private_file::{Holding, PrivateFileError, Problem, read_private_file};
 use crate::secret::Secret;
-use std::fs;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The API key: from the key file when one is given, else `FIXER_API_KEY`.
@@ -53,77 +52,22 @@ pub(super) fn api_key(
 /// The shortest key accepted.
 const MIN_KEY_LEN: usize = 8;
 
-fn read_key_file(path: &Path, credentials: Option<&Path>) -> anyhow::Result<String> {
-    let shown = path.display();
-    let meta = fs::metadata(path).exit(Exit::Config, || {
-        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
-    })?;
-    if !meta.is_file() {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "the API key file {shown} is not a regular file (a FIFO, directory or device); \
-                 point FIXER_API_KEY_FILE at a file holding the key"
-            ),
-        ));
-    }
-    let mode = meta.mode() & 0o777;
-    // systemd guards its credentials itself; depending on the file system
-    // it grants the service access through an ACL on a root-owned file,
-    // which the two checks below would refuse.
-    let checked = !is_systemd_credential(path, credentials);
-    if checked && mode & 0o077 != 0 {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "the API key file {shown} has mode {mode:04o} and is open to group or others; run `chmod 600 {shown}`"
-            ),
-        ));
-    }
-    // Another user's file could be changed behind our back. /proc/self is
-    // owned by this process's user, which std cannot ask for directly.
-    let uid = fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if checked && uid.is_some_and(|uid| uid != meta.uid()) {
-        return Err(fail(
-            Exit::Config,
-            format!("the API key file {shown} is owned by another user; it must be yours"),
-        ));
-    }
-    // Opened without waiting (a FIFO would block the run forever), and
-    // checked to be the regular file that was just examined.
-    let read = || -> std::io::Result<String> {
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?;
-        if !file.metadata()?.is_file() {
-            return Err(std::io::Error::other(
-                "it changed into something other than a file",
-            ));
-        }
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text)?;
-        Ok(text)
-    };
-    let text = read().exit(Exit::Config, || {
-        format!("cannot read the API key file {shown} (FIXER_API_KEY_FILE)")
-    })?;
+/// What the key file holds, for its messages.
+const KEY_FILE: Holding = Holding {
+    file: "the API key file",
+    variable: "FIXER_API_KEY_FILE",
+    secret: "your fixer.io API key",
+};
+
+fn read_key_file(path: &Path, credentials: Option<&Path>) -> Result<String, PrivateFileError> {
+    let text = read_private_file(path, KEY_FILE, credentials)?;
     let key = text.trim();
     if key.is_empty() {
-        return Err(fail(
-            Exit::Config,
-            format!("the API key file {shown} is empty; put your fixer.io API key in it"),
-        ));
+        return Err(PrivateFileError {
+            path: path.to_path_buf(),
+            holding: KEY_FILE,
+            problem: Problem::Empty,
+        });
     }
     Ok(key.to_string())
-}
-
-/// Whether `path` is a credential systemd passed to this service
-/// (`LoadCredential=`, read through `FIXER_API_KEY_FILE=%d/NAME`).
-fn is_systemd_credential(path: &Path, credentials: Option<&Path>) -> bool {
-    let Some(dir) = credentials else {
-        return false;
-    };
-    let parent = path.parent().and_then(|p| p.canonicalize().ok());
-    dir.is_absolute() && parent.is_some() && parent == dir.canonicalize().ok()
 }

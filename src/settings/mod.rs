@@ -8,8 +8,12 @@
 mod ecb;
 mod key;
 mod network;
+mod store_name;
+
+use store_name::{StoreName, store_name};
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
+use crate::clock::Now;
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
@@ -17,11 +21,12 @@ use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
 use crate::tls::CaSources;
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::env;
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -68,17 +73,17 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
-            now: Now::read(cli.now.as_deref())?,
+            now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
             lease: cli
                 .lease_ms
                 .map_or(store::DEFAULT_LEASE, Duration::from_millis),
             ping_url: cli.ping_url.clone(),
-            metrics_file: cli
-                .metrics_file
-                .clone()
-                .filter(|p| !p.as_os_str().is_empty()),
+            metrics_file: not_empty(
+                cli.metrics_file.clone(),
+                "FXRATES_METRICS_FILE (--metrics-file)",
+            )?,
             terminal: Terminal {
                 columns: columns(),
                 utf8: utf8_locale(),
@@ -114,16 +119,7 @@ impl Settings {
         what: &str,
         schema: Option<(&str, &str)>,
     ) -> anyhow::Result<Target> {
-        if text.is_empty() {
-            return Err(fail(
-                Exit::Usage,
-                format!("{what} must be a file path or a postgresql:// URL, not empty"),
-            ));
-        }
-        if PgUrl::is_url(text) {
-            return postgres(text, what, schema);
-        }
-        Ok(Target::Sqlite(PathBuf::from(text)))
+        target(OsStr::new(text), what, schema)
     }
 
     /// Opens the history for reading.
@@ -161,8 +157,12 @@ impl Settings {
             Some(AuthStyle::Header) => Auth::Header,
             None => endpoint.default_auth(),
         };
+        let key_file = not_empty(
+            args.api_key_file.clone(),
+            "FIXER_API_KEY_FILE (--api-key-file)",
+        )?;
         let key = key::api_key(
-            args.api_key_file.as_deref(),
+            key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),
             self.credentials.as_deref(),
         )?;
@@ -216,57 +216,53 @@ pub(crate) fn log_filters() -> Option<String> {
 /// currencies is about 1.5 MB.
 pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 
-/// The current time, read once per run and passed down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Now {
-    /// When the run started.
-    pub utc: DateTime<Utc>,
-    /// The machine's local date (TZ is honoured): cron runs in local time.
-    pub today: NaiveDate,
-    /// The monotonic clock at the start, for [`Now::current`].
-    started: Instant,
-}
-
-impl Now {
-    /// The time now: the run's start plus what has passed since (so that a
-    /// test's fixed clock moves on as the run does).
-    pub(crate) fn current(&self) -> DateTime<Utc> {
-        self.utc + self.started.elapsed()
-    }
-}
-
-impl Now {
-    /// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists
-    /// for tests.
-    fn read(fixed: Option<&str>) -> anyhow::Result<Now> {
-        let utc = match fixed {
-            Some(text) => DateTime::parse_from_rfc3339(text.trim())
-                .map_err(|e| {
-                    fail(
-                        Exit::Usage,
-                        format!(
-                            "FXRATES_NOW (--now) {text:?} is not an RFC 3339 time such as \
-                             2024-09-20T09:00:00Z ({e}); unset it"
-                        ),
-                    )
-                })?
-                .with_timezone(&Utc),
-            None => Utc::now(),
-        };
-        Ok(Now {
-            utc,
-            today: utc.with_timezone(&Local).date_naive(),
-            started: Instant::now(),
-        })
-    }
+/// The real clock, or the hidden `--now` (`FXRATES_NOW`), which exists for
+/// tests.
+fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
+    let utc = match fixed {
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map_err(|e| {
+                fail(
+                    Exit::Usage,
+                    format!(
+                        "FXRATES_NOW (--now) {text:?} is not an RFC 3339 time such as \
+                         2024-09-20T09:00:00Z ({e}); unset it"
+                    ),
+                )
+            })?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    Ok(Now::at(utc))
 }
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/
 /// `FXRATES_DB`), else the SQLite file in the XDG data directory.
-fn database(flag: Option<&Path>) -> anyhow::Result<Target> {
-    match flag.and_then(Path::to_str).filter(|t| PgUrl::is_url(t)) {
-        Some(url) => postgres(url, "FXRATES_DB (--db)", None),
-        None => Ok(Target::Sqlite(db_path(flag)?)),
+fn database(flag: Option<&OsStr>) -> anyhow::Result<Target> {
+    match flag {
+        Some(text) => target(text, "FXRATES_DB (--db)", None),
+        None => Ok(Target::Sqlite(default_db_path()?)),
+    }
+}
+
+/// The store `text` names; `what` says where it came from, `schema` as in
+/// [`Settings::store_at`].
+fn target(text: &OsStr, what: &str, schema: Option<(&str, &str)>) -> anyhow::Result<Target> {
+    match store_name(text).map_err(|why| fail(Exit::StoreName, format!("{what} {why}")))? {
+        StoreName::Sqlite(path) => Ok(Target::Sqlite(path)),
+        StoreName::Postgres(url) => postgres(&url, what, schema),
+    }
+}
+
+/// A path setting (`what` names it), refused when empty: an empty path is
+/// a settings line cut short far more often than a wish for none.
+fn not_empty(path: Option<PathBuf>, what: &str) -> anyhow::Result<Option<PathBuf>> {
+    match path {
+        Some(p) if p.as_os_str().is_empty() => Err(fail(
+            Exit::Config,
+            format!("{what} is empty; name a file, or unset the variable"),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -284,9 +280,10 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
     let sources = PasswordSources {
-        file: env::var_os("FXRATES_DB_PASSWORD_FILE")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
+        file: not_empty(
+            env::var_os("FXRATES_DB_PASSWORD_FILE").map(PathBuf::from),
+            "FXRATES_DB_PASSWORD_FILE",
+        )?,
         pgpassword: var("PGPASSWORD")?.map(Secret::new),
         pgpassfile: env::var_os("PGPASSFILE")
             .filter(|p| !p.is_empty())
@@ -354,26 +351,12 @@ fn os_user() -> String {
     {
         return user;
     }
-    // cron may set neither: look the process's user up.
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (Some(id) == uid).then(|| name.to_string())
-        })
-        .unwrap_or_else(|| "postgres".to_string())
+    // cron may set neither: ask the system who this process acts as.
+    whoami::username().unwrap_or_else(|_| "postgres".to_string())
 }
 
-/// The database path: `--db`/`FXRATES_DB` (via clap), else the XDG data dir.
-fn db_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = flag {
-        return Ok(p.to_owned());
-    }
+/// The database path when none is named: in the XDG data directory.
+fn default_db_path() -> anyhow::Result<PathBuf> {
     let data = env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -397,12 +380,8 @@ fn hostname(fixed: Option<&str>) -> anyhow::Result<String> {
     if let Some(name) = fixed.map(str::trim).filter(|h| !h.is_empty()) {
         return Ok(name.to_string());
     }
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length, which is passed.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..len]).trim().to_string();
-    if rc != 0 || name.is_empty() {
+    let name = whoami::hostname().unwrap_or_default().trim().to_string();
+    if name.is_empty() {
         return Err(fail(
             Exit::Config,
             "cannot read this machine's host name (gethostname failed); set one with hostnamectl",

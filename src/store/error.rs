@@ -1,6 +1,6 @@
 //! What can go wrong with a store, whatever keeps it. Each message names the
 //! store and says how to fix it; the command layer chooses the exit code
-//! (see `StoreError::exit` in `crate::error`).
+//! (see `crate::report`).
 
 use super::Target;
 use std::time::Duration;
@@ -127,6 +127,20 @@ pub enum StoreError {
         target: Target,
         what: String,
         detail: String,
+    },
+
+    /// The role lacks privileges the run needs, found before anything was
+    /// asked for or written: `grants` is the statement that gives them.
+    #[error(
+        "{target}: permission denied: the role {role:?} lacks {missing}; as the schema's owner: \
+         {grants}"
+    )]
+    Ungranted {
+        target: Target,
+        role: String,
+        /// What is missing, as "INSERT on fxrates.days, ...".
+        missing: String,
+        grants: String,
     },
 
     /// The store is unusable where it is (say, its directory is a file).

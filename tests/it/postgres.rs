@@ -351,23 +351,6 @@ fn a_server_that_is_not_there_is_temporary_and_costs_no_request() {
     assert!(!env.db.exists());
 }
 
-/// host:port of the test server.
-fn authority() -> String {
-    let url = server_url();
-    let rest = url.split_once('@').unwrap().1;
-    rest.split('/').next().unwrap().to_string()
-}
-
-/// A login role with `password` and no privilege beyond connecting.
-fn role(name: &str, password: &str) {
-    admin()
-        .batch_execute(&format!(
-            "DO $$ BEGIN CREATE ROLE {name} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
-             ALTER ROLE {name} PASSWORD '{password}'"
-        ))
-        .unwrap();
-}
-
 #[test]
 #[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
 fn logins_databases_and_certificates_that_need_a_person() {

@@ -9,6 +9,7 @@
 //! coordinates the writers.
 
 mod claim;
+mod privileges;
 mod schema;
 
 pub use schema::VERSION;
@@ -85,6 +86,7 @@ impl PgStore {
                 // brought up to date (under its own lock) before it is
                 // claimed.
                 store.migrate(create)?;
+                store.check_writable()?;
                 store.claim(lock_wait, writer)?;
             }
         }
@@ -134,15 +136,28 @@ impl PgStore {
 
     fn inspect(&self) -> Result<Found, StoreError> {
         let mut conn = self.conn();
-        let exists = conn
+        let found = conn
             .query_opt(
-                "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                "SELECT has_schema_privilege(oid, 'USAGE'), current_user::text FROM pg_namespace
+                 WHERE nspname = $1",
                 &[&self.schema],
             )
-            .map_err(self.read_err())?
-            .is_some();
-        if !exists {
+            .map_err(self.read_err())?;
+        let Some(found) = found else {
             return Ok(Found::Nothing);
+        };
+        if !found.get::<_, bool>(0) {
+            let role: String = found.get(1);
+            return Err(StoreError::Ungranted {
+                target: self.target.clone(),
+                missing: format!("USAGE on the schema {}", self.quoted),
+                grants: format!(
+                    "GRANT USAGE ON SCHEMA {} TO {};",
+                    self.quoted,
+                    quote_ident(&role)
+                ),
+                role,
+            });
         }
         let rows = conn
             .query(
@@ -216,11 +231,23 @@ impl PgStore {
             &[&MIGRATION_CLASS, &self.schema],
         )
         .map_err(upgrade_err("cannot lock the database".into()))?;
-        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", self.quoted))
-            .map_err(upgrade_err(format!(
-                "cannot create the schema {:?}",
-                self.schema
-            )))?;
+        // Only a missing schema is created: `CREATE SCHEMA IF NOT EXISTS`
+        // needs CREATE on the database even when the schema is there, and
+        // the documented grants give the role its schema, not that.
+        let schema_exists = tx
+            .query_opt(
+                "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                &[&self.schema],
+            )
+            .map_err(upgrade_err("cannot read the database".into()))?
+            .is_some();
+        if !schema_exists {
+            tx.batch_execute(&format!("CREATE SCHEMA {}", self.quoted))
+                .map_err(upgrade_err(format!(
+                    "cannot create the schema {:?}",
+                    self.schema
+                )))?;
+        }
         // Under the lock, the version is read again: another run may have
         // upgraded the schema meanwhile.
         let has_meta = tx

@@ -184,3 +184,25 @@ macro_rules! both_stores {
         )*
     };
 }
+
+/// host:port of the test server.
+pub fn authority() -> String {
+    let url = server_url();
+    let rest = url.split_once('@').unwrap().1;
+    rest.split('/').next().unwrap().to_string()
+}
+
+/// A login role with `password` and no privilege beyond connecting.
+pub fn role(name: &str, password: &str) {
+    admin()
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {name} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             ALTER ROLE {name} PASSWORD '{password}'"
+        ))
+        .unwrap();
+}
+
+/// The test server's URL for `role` (whose password goes in PGPASSWORD).
+pub fn role_url(role: &str) -> String {
+    format!("postgresql://{role}@{}/postgres", authority())
+}

@@ -1,7 +1,8 @@
 //! The words and the exit code for a failed request: what the user reads
 //! when fixer.io (or the way to it) lets a run down, and who must act.
 
-use super::{Exit, verdict};
+use super::verdict;
+use crate::error::Exit;
 use crate::fixer::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal};
 use crate::secret::scrub;
 use std::time::Duration;
@@ -179,7 +180,7 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
         ),
         // The record's own failure says what went wrong with it.
         FetchErrorKind::NotRecorded(cause) => match verdict(cause.0.as_ref()) {
-            Some(v) => (v.exit, v.message),
+            Some(v) => (v.exit, v.message.unwrap_or_default()),
             None => (Exit::IoErr, format!("cannot record a request: {}", cause.0)),
         },
     }

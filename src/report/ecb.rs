@@ -1,7 +1,8 @@
 //! The words and the exit code for a failed request to the ECB.
 
-use super::{Exit, verdict};
+use super::verdict;
 use crate::ecb::{EcbError, EcbErrorKind};
+use crate::error::Exit;
 use crate::fixer::{FetchErrorKind as F, GaveUp};
 
 /// The exit code and the message of `e`.
@@ -141,7 +142,7 @@ fn transport(kind: &F, host: &str, what: &str, variable: &str) -> (Exit, String)
             ),
         ),
         F::NotRecorded(cause) => match verdict(cause.0.as_ref()) {
-            Some(v) => (v.exit, v.message),
+            Some(v) => (v.exit, v.message.unwrap_or_default()),
             None => (Exit::IoErr, format!("cannot record a request: {}", cause.0)),
         },
         other => (
