@@ -17,6 +17,9 @@ pub enum Exit {
     Ok = 0,
     /// `status` found the history unhealthy (missing weekdays or stale data).
     Unhealthy = 1,
+    /// `status`: the last ingest or backfill failed for a reason a person
+    /// must fix (see [`needs_a_person`]), whatever the history holds.
+    RunFailed = 3,
     /// Bad command line or arguments (clap uses 2 too).
     Usage = 2,
     /// A store named (`--db`, `FXRATES_DB`, `copy`'s SOURCE or DEST) that
@@ -44,6 +47,24 @@ impl Exit {
     pub fn code(self) -> u8 {
         self as u8
     }
+}
+
+/// Whether a run that ended with `code` waits for a person (a key, plan,
+/// quota, setting, permission or bug to fix) rather than for time: a
+/// provider or network that was down, another run holding the database, an
+/// answer that was unusable or had no rates. The next scheduled run meets
+/// the latter again only if it persists, and then the history goes stale,
+/// which `status` reports on its own.
+pub(crate) fn needs_a_person(code: i64) -> bool {
+    let passing = [
+        Exit::Ok,
+        Exit::DataErr,
+        Exit::NoInput,
+        Exit::Unavailable,
+        Exit::Locked,
+        Exit::TempFail,
+    ];
+    !passing.iter().any(|e| i64::from(e.code()) == code)
 }
 
 /// An error with the exit code it should end the process with. Its message
@@ -117,5 +138,31 @@ where
                 source: Some(cause),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_time_cannot_mend_wait_for_a_person() {
+        for code in [Exit::Config, Exit::IoErr, Exit::Software, Exit::Usage] {
+            assert!(needs_a_person(code.code().into()), "{code:?}");
+        }
+        assert!(
+            needs_a_person(64),
+            "an exit code this version does not know"
+        );
+        for code in [
+            Exit::Ok,
+            Exit::TempFail,
+            Exit::Unavailable,
+            Exit::Locked,
+            Exit::DataErr,
+            Exit::NoInput,
+        ] {
+            assert!(!needs_a_person(code.code().into()), "{code:?}");
+        }
     }
 }

@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Health {
     pub healthy: bool,
+    /// The last ingest or backfill failed for a reason a person must fix
+    /// (`status` exits 3); its problem comes first.
+    pub action_needed: bool,
     /// What is wrong, one sentence each, saying what to do.
     pub problems: Vec<String>,
     pub today: NaiveDate,
@@ -43,14 +46,25 @@ pub(crate) struct Health {
     /// When an ingest or backfill last succeeded (for the metrics).
     #[serde(skip)]
     pub last_success: Option<DateTime<Utc>>,
+    /// The last run of ingest or backfill, whichever was recorded last (for the
+    /// metrics).
+    #[serde(skip)]
+    pub last_fetch: Option<RunHealth>,
 }
 
 /// How the last run of a command went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct RunHealth {
+    /// Orders runs as the store recorded them, whatever the clocks of the
+    /// hosts that started them.
+    #[serde(skip)]
+    pub id: i64,
     pub started_at: DateTime<Utc>,
     pub outcome: RunOutcome,
     pub error: Option<String>,
+    /// The exit code it ended with, where it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
     /// The machine it ran on, where the store records it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -68,6 +82,7 @@ fn untrusted_run(r: LastRun) -> (Option<String>, String, RunHealth) {
 impl From<LastRun> for RunHealth {
     fn from(r: LastRun) -> RunHealth {
         RunHealth {
+            id: r.id.0,
             started_at: r.started_at,
             outcome: match r.ok {
                 Some(true) => RunOutcome::Ok,
@@ -77,8 +92,34 @@ impl From<LastRun> for RunHealth {
             // Stored by this or an older version, which kept the provider's
             // text raw.
             error: r.error.as_deref().map(crate::untrusted::one_line),
+            exit_code: r.exit_code,
             host: r.host.as_deref().map(crate::untrusted::one_line),
         }
+    }
+}
+
+impl RunHealth {
+    /// Whether it failed for a reason a person must fix. A failure whose
+    /// code was not recorded (an older fxrates) cannot tell, and does not.
+    fn needs_a_person(&self) -> bool {
+        self.outcome == RunOutcome::Failed
+            && self.exit_code.is_some_and(crate::error::needs_a_person)
+    }
+
+    /// The problem `status` reports for it.
+    fn failure_problem(&self, command: &str) -> String {
+        let host = self
+            .host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default();
+        format!(
+            "the last {command} ({}{host}) failed with exit {}, which a person must fix: {}; \
+             then run `fxrates {command}`",
+            store::timestamp(self.started_at),
+            self.exit_code.unwrap_or_default(),
+            self.error.as_deref().unwrap_or("no error was recorded"),
+        )
     }
 }
 
@@ -171,6 +212,24 @@ impl Health {
             )),
             Some(_) => {}
         }
+        let last_runs: BTreeMap<String, RunHealth> = facts
+            .runs
+            .into_iter()
+            .map(|r| {
+                let (_, command, run) = untrusted_run(r);
+                (command, run)
+            })
+            .collect();
+        let last_fetch = ["ingest", "backfill"]
+            .into_iter()
+            .filter_map(|c| Some((c, last_runs.get(c)?)))
+            .max_by_key(|(_, run)| run.id);
+        let action_needed = last_fetch.is_some_and(|(_, run)| run.needs_a_person());
+        if let Some((command, run)) = last_fetch.filter(|_| action_needed) {
+            // First: the cause of what follows, and what to fix.
+            problems.insert(0, run.failure_problem(command));
+        }
+        let last_fetch = last_fetch.map(|(_, run)| run.clone());
         let missing = &facts.missing;
         if !missing.is_empty() {
             problems.push(format!(
@@ -182,6 +241,7 @@ impl Health {
         }
         Health {
             healthy: problems.is_empty(),
+            action_needed,
             problems,
             today,
             latest_date: latest,
@@ -194,14 +254,7 @@ impl Health {
             requests_this_month: facts.used,
             monthly_quota: quota,
             timeseries: facts.timeseries,
-            last_runs: facts
-                .runs
-                .into_iter()
-                .map(|r| {
-                    let (_, command, run) = untrusted_run(r);
-                    (command, run)
-                })
-                .collect(),
+            last_runs,
             hosts: facts
                 .host_runs
                 .into_iter()
@@ -217,6 +270,7 @@ impl Health {
                     hosts
                 }),
             last_success: facts.last_success,
+            last_fetch,
         }
     }
 }

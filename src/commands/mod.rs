@@ -17,7 +17,7 @@ use crate::cli::Command;
 use crate::error::{Exit, fail};
 use crate::ping;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError, StoredDay};
+use crate::store::{RunFailure, Store, StoreError, StoredDay};
 use chrono::NaiveDate;
 
 /// A command that reads, or writes without being monitored.
@@ -66,8 +66,15 @@ fn recorded<T>(
 ) -> anyhow::Result<T> {
     let id = store.start_run(command, settings.now.utc)?;
     let result = body(store);
-    let error = result.as_ref().err().map(crate::report::headline);
-    match store.finish_run(id, settings.now.current(), error.as_deref()) {
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| (crate::report::headline(e), crate::report::exit_of(e)));
+    let failure = error.as_ref().map(|(line, exit)| RunFailure {
+        error: line,
+        exit_code: exit.code(),
+    });
+    match store.finish_run(id, settings.now.current(), failure) {
         Err(e) if result.is_ok() => Err(e.into()),
         // The run failed because the database went away: its error says
         // so already, and the record stays "unfinished".

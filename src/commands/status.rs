@@ -29,10 +29,13 @@ impl Run for StatusArgs {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
             other => other.exit(Exit::IoErr, || "cannot write to stdout".into())?,
         }
-        if health.healthy {
+        // The report says why; the exit code is the verdict. A run that
+        // waits for a person comes first: it is what makes the rest fail.
+        if health.action_needed {
+            Err(Failure::silent(Exit::RunFailed))
+        } else if health.healthy {
             Ok(())
         } else {
-            // The report says why; the exit code is the verdict.
             Err(Failure::silent(Exit::Unhealthy))
         }
     }
@@ -59,6 +62,12 @@ fn metric_values(h: &Health) -> metrics::Values {
         requests_this_month: h.requests_this_month,
         monthly_quota: h.monthly_quota,
         healthy: h.healthy,
+        last_run_ok: h
+            .last_fetch
+            .as_ref()
+            .is_some_and(|r| r.outcome == crate::health::RunOutcome::Ok),
+        last_run_exit_code: h.last_fetch.as_ref().and_then(|r| r.exit_code),
+        action_needed: h.action_needed,
         host_runs: h
             .hosts
             .iter()
@@ -83,7 +92,11 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
             text.join(", ")
         }
     };
-    let verdict = if h.healthy { "healthy" } else { "UNHEALTHY" };
+    let verdict = match (h.action_needed, h.healthy) {
+        (true, _) => "ACTION NEEDED",
+        (false, true) => "healthy",
+        (false, false) => "UNHEALTHY",
+    };
     writeln!(out, "status:       {verdict}")?;
     for p in &h.problems {
         writeln!(out, "  problem:    {p}")?;

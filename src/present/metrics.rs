@@ -24,6 +24,12 @@ pub(crate) struct Values {
     pub monthly_quota: u64,
     /// What `status` would answer.
     pub healthy: bool,
+    /// Whether the last ingest or backfill succeeded.
+    pub last_run_ok: bool,
+    /// The exit code it ended with, where one was recorded.
+    pub last_run_exit_code: Option<i64>,
+    /// Whether it failed for a reason a person must fix.
+    pub action_needed: bool,
     /// The last run of each command on each host, where the store records
     /// hosts (PostgreSQL).
     pub host_runs: Vec<HostRun>,
@@ -54,7 +60,7 @@ pub(crate) fn render(v: &Values) -> String {
         d.and_then(|d| d.and_hms_opt(0, 0, 0))
             .map_or(0, |t| t.and_utc().timestamp())
     };
-    let metrics: [(&str, &str, i64); 7] = [
+    let metrics: [(&str, &str, i64); 10] = [
         (
             "fxrates_last_success_timestamp_seconds",
             "Unix time of the last successful ingest or backfill (0: never).",
@@ -89,6 +95,21 @@ pub(crate) fn render(v: &Values) -> String {
             "fxrates_healthy",
             "1 when `fxrates status` finds the history healthy, else 0.",
             i64::from(v.healthy),
+        ),
+        (
+            "fxrates_last_run_success",
+            "1 when the last ingest or backfill succeeded, 0 when it failed, never finished, or none ran.",
+            i64::from(v.last_run_ok),
+        ),
+        (
+            "fxrates_last_run_exit_code",
+            "The exit code the last ingest or backfill ended with (0: success; -1: none ran, it never finished, or an older fxrates ran it).",
+            v.last_run_exit_code.unwrap_or(-1),
+        ),
+        (
+            "fxrates_last_run_needs_action",
+            "1 when the last ingest or backfill failed for a reason a person must fix (`fxrates status` exits 3), else 0.",
+            i64::from(v.action_needed),
         ),
     ];
     let mut out = String::new();
@@ -220,6 +241,9 @@ mod tests {
             requests_this_month: 17,
             monthly_quota: 100,
             healthy: false,
+            last_run_ok: false,
+            last_run_exit_code: Some(78),
+            action_needed: true,
             host_runs: Vec::new(),
         };
         let m = parse(&render(&values));
@@ -234,6 +258,9 @@ mod tests {
         assert_eq!(m["fxrates_requests_this_month"], 17.0);
         assert_eq!(m["fxrates_monthly_quota"], 100.0);
         assert_eq!(m["fxrates_healthy"], 0.0);
+        assert_eq!(m["fxrates_last_run_success"], 0.0);
+        assert_eq!(m["fxrates_last_run_exit_code"], 78.0);
+        assert_eq!(m["fxrates_last_run_needs_action"], 1.0);
     }
 
     #[test]
@@ -279,6 +306,9 @@ mod tests {
         let m = parse(&render(&Values::default()));
         assert_eq!(m["fxrates_last_success_timestamp_seconds"], 0.0);
         assert_eq!(m["fxrates_latest_rate_date_timestamp_seconds"], 0.0);
+        // No run: not a success, and no exit code.
+        assert_eq!(m["fxrates_last_run_success"], 0.0);
+        assert_eq!(m["fxrates_last_run_exit_code"], -1.0);
     }
 
     #[test]

@@ -220,6 +220,15 @@ pub struct RequestId(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunId(pub i64);
 
+/// How a failed run ended, for [`Store::finish_run`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunFailure<'a> {
+    /// The one line the user read.
+    pub error: &'a str,
+    /// The process's exit code.
+    pub exit_code: u8,
+}
+
 /// Counts of the stored history, for `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -231,11 +240,17 @@ pub struct Summary {
 /// The last run of one command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastRun {
+    /// Its record: a later run has a larger one.
+    pub id: RunId,
     pub command: String,
     pub started_at: DateTime<Utc>,
     /// `None` while running, or when the run was killed before it ended.
     pub ok: Option<bool>,
     pub error: Option<String>,
+    /// The exit code it ended with (0: success); `None` while running, when
+    /// it was killed, or when it was recorded by a version that did not
+    /// keep it.
+    pub exit_code: Option<i64>,
     /// The machine it ran on, where the store records it (PostgreSQL).
     pub host: Option<String>,
 }
@@ -413,12 +428,13 @@ pub trait Store {
     /// Records the start of a run of `command`.
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;
 
-    /// Records how a run ended, at `at`, with its error if it failed.
+    /// Records how a run ended, at `at`: `None` for success, else its error
+    /// and exit code.
     fn finish_run(
         &mut self,
         id: RunId,
         at: DateTime<Utc>,
-        error: Option<&str>,
+        failure: Option<RunFailure<'_>>,
     ) -> Result<(), StoreError>;
 
     /// When a run of one of `commands` last succeeded.

@@ -26,7 +26,11 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
             assert!(line.ends_with(" gauge"), "{line}");
         } else {
             let (name, value) = line.split_once(' ').unwrap_or_else(|| panic!("{line}"));
-            assert!(described.contains(&name.to_string()), "{name} has no HELP");
+            let family = name.split('{').next().unwrap();
+            assert!(
+                described.contains(&family.to_string()),
+                "{name} has no HELP"
+            );
             let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
             assert!(
                 samples.insert(name.to_string(), value).is_none(),
@@ -192,4 +196,105 @@ fn finished_soon_after(at: f64, start: f64) {
         (start..start + 60.0).contains(&at),
         "{at} is not soon after {start}"
     );
+}
+
+/// A whole month stored on Friday morning, then the given provider for the
+/// runs that follow; metrics go to a file.
+fn whole_month_then(backend: Backend, provider: &FakeFixer) -> (FakeFixer, TestEnv, String) {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let mut env = TestEnv::on(backend, &fixer.url, "2024-09-20T09:00:00Z");
+    let (code, _, err) = env.run(&["backfill"]);
+    assert_eq!(code, 0, "{err}");
+    let file = env
+        .path()
+        .join("fxrates.prom")
+        .to_string_lossy()
+        .into_owned();
+    env = env
+        .env("FXRATES_METRICS_FILE", &file)
+        .env("FXRATES_RETRY_BASE_MS", "1");
+    env.endpoint = provider.url.clone();
+    (fixer, env, file)
+}
+
+/// The last run's three metrics, from `status` and from the metrics file
+/// the run wrote: (success, exit code, needs action).
+fn last_run_metrics(env: &TestEnv, file: &str, status_code: i32) -> (f64, f64, f64) {
+    let (code, text, err) = env.run(&["status", "--format", "prometheus"]);
+    assert_eq!(code, status_code, "{err}");
+    let m = parse(&text);
+    let from_file = parse(&fs::read_to_string(file).unwrap());
+    let three = |m: &BTreeMap<String, f64>| {
+        (
+            m["fxrates_last_run_success"],
+            m["fxrates_last_run_exit_code"],
+            m["fxrates_last_run_needs_action"],
+        )
+    };
+    assert_eq!(
+        three(&m),
+        three(&from_file),
+        "the file says what status says"
+    );
+    three(&m)
+}
+
+both_stores! {
+    fn a_failure_a_person_must_fix_is_status_3_and_in_the_metrics(backend) {
+        let refusing = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+        let (fixer, mut env, file) = whole_month_then(backend, &refusing);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--force"]);
+        assert_eq!(code, 78, "{err}");
+
+        // The history is whole, but tomorrow's day will not be fetched.
+        let (code, out, err) = env.run(&["status"]);
+        assert_eq!(code, 3, "{out}{err}");
+        assert_eq!(err, "");
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("status:       ACTION NEEDED"), "{out}");
+        let first = lines.next().unwrap();
+        // On PostgreSQL the run's host follows its time.
+        assert!(first.starts_with("  problem:    the last ingest (2024-09-20T09:00:00Z"), "{out}");
+        assert!(first.contains(") failed with exit 78, which a person must fix: "), "{out}");
+        assert!(first.contains("API key"), "{out}");
+        let (code, json, _) = env.run(&["status", "--format", "json"]);
+        assert_eq!(code, 3);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["action_needed"], true);
+        assert_eq!(json["healthy"], false);
+        assert_eq!(json["last_runs"]["ingest"]["exit_code"], 78);
+        assert_eq!(last_run_metrics(&env, &file, 3), (0.0, 78.0, 1.0));
+
+        // Fixed: the next run succeeds and status is healthy again.
+        env.endpoint = fixer.url.clone();
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--force"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(env.run(&["status"]).0, 0);
+        assert_eq!(last_run_metrics(&env, &file, 0), (1.0, 0.0, 0.0));
+    }
+}
+
+both_stores! {
+    fn a_temporary_failure_is_reported_but_leaves_the_verdict_to_the_history(backend) {
+        // fixer down: the next run retries; if it keeps failing the history
+        // goes stale, and status says so then.
+        let down = FakeFixer::start(|_| Reply::json(503, "busy"));
+        let (_fixer, env, file) = whole_month_then(backend, &down);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--force"]);
+        assert_eq!(code, 75, "{err}");
+
+        let (code, out, _) = env.run(&["status"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.starts_with("status:       healthy\n"), "{out}");
+        assert!(out.contains("last ingest   2024-09-20T09:00:00Z failed"), "{out}");
+        let (_, json, _) = env.run(&["status", "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["action_needed"], false);
+        assert_eq!(json["last_runs"]["ingest"]["exit_code"], 75);
+        assert_eq!(last_run_metrics(&env, &file, 0), (0.0, 75.0, 0.0));
+
+        // Monday morning, still failing: Friday is no longer enough.
+        let (code, out, _) = env.at("2024-09-24T08:00:00Z").run(&["status"]);
+        assert_eq!(code, 1, "{out}");
+    }
 }

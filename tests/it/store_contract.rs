@@ -7,7 +7,7 @@ use crate::common::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use fxrates::rates::{Currency, EUR, RateSet};
 use fxrates::store::{
-    self, Access, NewDay, Provenance, Request, Store, StoreError, TimeseriesAnswer,
+    self, Access, NewDay, Provenance, Request, RunFailure, Store, StoreError, TimeseriesAnswer,
 };
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -230,19 +230,20 @@ both_stores! {
         let ingest = store.start_run("ingest", at("2024-09-19T09:00:00Z")).unwrap();
         store.finish_run(ingest, at("2024-09-19T09:00:02Z"), None).unwrap();
         let failed = store.start_run("ingest", at("2024-09-20T09:00:00Z")).unwrap();
-        store.finish_run(failed, at("2024-09-20T09:00:03Z"), Some("it broke")).unwrap();
+        let failure = RunFailure { error: "it broke", exit_code: 78 };
+        store.finish_run(failed, at("2024-09-20T09:00:03Z"), Some(failure)).unwrap();
         let prune = store.start_run("prune", at("2024-09-20T10:00:00Z")).unwrap();
         let _ = prune; // killed: never finished
         let runs = store.last_runs().unwrap();
         let runs: Vec<_> = runs
             .iter()
-            .map(|r| (r.command.as_str(), r.started_at, r.ok, r.error.as_deref()))
+            .map(|r| (r.command.as_str(), r.started_at, r.ok, r.error.as_deref(), r.exit_code))
             .collect();
         assert_eq!(
             runs,
             [
-                ("ingest", at("2024-09-20T09:00:00Z"), Some(false), Some("it broke")),
-                ("prune", at("2024-09-20T10:00:00Z"), None, None)
+                ("ingest", at("2024-09-20T09:00:00Z"), Some(false), Some("it broke"), Some(78)),
+                ("prune", at("2024-09-20T10:00:00Z"), None, None, None)
             ]
         );
         assert_eq!(

@@ -15,8 +15,8 @@ mod schema;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunId, StoreError, StoredDay,
-    Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
+    StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -851,13 +851,17 @@ impl super::Store for PgStore {
         &mut self,
         id: RunId,
         at: DateTime<Utc>,
-        error: Option<&str>,
+        failure: Option<RunFailure<'_>>,
     ) -> Result<(), StoreError> {
+        let error = failure.map(|f| f.error);
+        let exit_code = i32::from(failure.map_or(0, |f| f.exit_code));
         self.conn()
             .execute(
-                &self
-                    .sql("UPDATE {s}.runs SET finished_at = $2, ok = $3, error = $4 WHERE id = $1"),
-                &[&id.0, &at, &error.is_none(), &error],
+                &self.sql(
+                    "UPDATE {s}.runs SET finished_at = $2, ok = $3, error = $4, exit_code = $5 \
+                     WHERE id = $1",
+                ),
+                &[&id.0, &at, &failure.is_none(), &error, &exit_code],
             )
             .map(drop)
             .map_err(self.write_err())
@@ -878,7 +882,8 @@ impl super::Store for PgStore {
     fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
         self.runs(
             "SELECT * FROM (
-                 SELECT DISTINCT ON (command) command, started_at, ok, error, host FROM {s}.runs
+                 SELECT DISTINCT ON (command) command, started_at, ok, error, host, exit_code, id
+                 FROM {s}.runs
                  ORDER BY command, id DESC
              ) AS last ORDER BY command COLLATE \"C\"",
         )
@@ -886,7 +891,7 @@ impl super::Store for PgStore {
 
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
         self.runs(
-            "SELECT command, started_at, ok, error, host FROM (
+            "SELECT command, started_at, ok, error, host, exit_code, id FROM (
                  SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
                  ORDER BY host, command, id DESC
              ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
@@ -895,7 +900,8 @@ impl super::Store for PgStore {
 }
 
 impl PgStore {
-    /// Runs as `sql` lists them: command, started_at, ok, error, host.
+    /// Runs as `sql` lists them: command, started_at, ok, error, host,
+    /// exit_code, id.
     fn runs(&self, sql: &str) -> Result<Vec<LastRun>, StoreError> {
         let rows = self
             .conn()
@@ -904,11 +910,13 @@ impl PgStore {
         Ok(rows
             .iter()
             .map(|r| LastRun {
+                id: RunId(r.get(6)),
                 command: r.get(0),
                 started_at: r.get(1),
                 ok: r.get(2),
                 error: r.get(3),
                 host: r.get(4),
+                exit_code: r.get::<_, Option<i32>>(5).map(i64::from),
             })
             .collect())
     }

@@ -84,7 +84,12 @@ CREATE TABLE {s}.claims (
     expires_at timestamptz NOT NULL              -- lapses unless renewed
 );
 "#,
-    // 3: every day knows its provider, `fixer` or `ecb` (kept in `source`
+    // 3: how each run ended, so that `status` can tell a failure a person
+    // must fix from one the next run may not meet.
+    r#"
+ALTER TABLE {s}.runs ADD COLUMN exit_code integer;   -- 0 on success
+"#,
+    // 4: every day knows its provider, `fixer` or `ecb` (kept in `source`
     // since the first schema, where it was always 'fixer'); the view shows it.
     r#"
 UPDATE {s}.days SET source = 'fixer' WHERE source NOT IN ('fixer', 'ecb');

@@ -6,7 +6,7 @@
 use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
 use crate::store::{
-    LastRun, Pruned, Request, RequestId, RunId, StoreError, Summary, TimeseriesAnswer,
+    LastRun, Pruned, Request, RequestId, RunFailure, RunId, StoreError, Summary, TimeseriesAnswer,
     UNUSABLE_PREFIX, timestamp, unusable_entry,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -215,12 +215,18 @@ impl SqliteStore {
         &self,
         id: RunId,
         at: DateTime<Utc>,
-        error: Option<&str>,
+        failure: Option<RunFailure<'_>>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE runs SET finished_at = ?2, ok = ?3, error = ?4 WHERE id = ?1",
-                params![id.0, timestamp(at), error.is_none(), error],
+                "UPDATE runs SET finished_at = ?2, ok = ?3, error = ?4, exit_code = ?5 WHERE id = ?1",
+                params![
+                    id.0,
+                    timestamp(at),
+                    failure.is_none(),
+                    failure.map(|f| f.error),
+                    failure.map_or(0, |f| f.exit_code)
+                ],
             )
             .map(drop)
             .io(self.write_err())
@@ -249,11 +255,18 @@ impl SqliteStore {
     }
 
     pub(super) fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
-        // command, started_at, ok, error
-        type Row = (String, String, Option<bool>, Option<String>);
+        // command, started_at, ok, error, exit_code, id
+        type Row = (
+            String,
+            String,
+            Option<bool>,
+            Option<String>,
+            Option<i64>,
+            i64,
+        );
         let read = || -> rusqlite::Result<Vec<Row>> {
             let mut stmt = self.conn.prepare(
-                "SELECT command, started_at, ok, error FROM runs
+                "SELECT command, started_at, ok, error, exit_code, id FROM runs
                  WHERE id IN (SELECT max(id) FROM runs GROUP BY command) ORDER BY command",
             )?;
             stmt.query_map([], |r| {
@@ -262,6 +275,8 @@ impl SqliteStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<bool>>(2)?,
                     r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
@@ -269,15 +284,17 @@ impl SqliteStore {
         read()
             .io(self.read_err())?
             .into_iter()
-            .map(|(command, started_at, ok, error)| {
+            .map(|(command, started_at, ok, error, exit_code, id)| {
                 let started_at = DateTime::parse_from_rfc3339(&started_at)
                     .map_err(|e| StoreError::io(self.named("a run's start time is damaged"), e))?
                     .to_utc();
                 Ok(LastRun {
+                    id: RunId(id),
                     command,
                     started_at,
                     ok,
                     error,
+                    exit_code,
                     host: None,
                 })
             })

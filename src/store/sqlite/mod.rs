@@ -12,8 +12,8 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunId, StoreError, StoredDay,
-    Summary, Target, TimeseriesAnswer, timestamp,
+    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
+    StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
@@ -627,9 +627,9 @@ impl super::Store for SqliteStore {
         &mut self,
         id: RunId,
         at: DateTime<Utc>,
-        error: Option<&str>,
+        failure: Option<RunFailure<'_>>,
     ) -> Result<(), StoreError> {
-        SqliteStore::finish_run(self, id, at, error)
+        SqliteStore::finish_run(self, id, at, failure)
     }
 
     fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {

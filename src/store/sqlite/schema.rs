@@ -60,7 +60,12 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
-    // 2: every day knows its provider, `fixer` or `ecb` (kept in `source`
+    // 2: how each run ended, so that `status` can tell a failure a person
+    // must fix from one the next run may not meet.
+    r#"
+ALTER TABLE runs ADD COLUMN exit_code INTEGER;   -- 0 on success
+"#,
+    // 3: every day knows its provider, `fixer` or `ecb` (kept in `source`
     // since the first schema, where it was always 'fixer'); the view shows it.
     r#"
 UPDATE days SET source = 'fixer' WHERE source NOT IN ('fixer', 'ecb');
@@ -73,3 +78,38 @@ CREATE VIEW rates (date, base, currency, rate, rate_text, provider) AS
 
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Access, Target};
+    use std::time::Duration;
+
+    #[test]
+    fn a_database_of_the_first_version_is_upgraded_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1; PRAGMA application_id = 1180193364;
+             INSERT INTO runs (command, started_at, finished_at, ok, error)
+             VALUES ('ingest', '2024-09-20T09:00:00Z', '2024-09-20T09:00:01Z', 0, 'old');",
+        )
+        .unwrap();
+        drop(conn);
+        let target = Target::Sqlite(path);
+        let write = Access::Write {
+            create: false,
+            lock_wait: Duration::ZERO,
+        };
+        let store = crate::store::open(&target, write).unwrap();
+        let runs = store.last_runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!((runs[0].ok, runs[0].exit_code), (Some(false), None));
+        drop(store);
+        let reader = crate::store::open(&target, Access::Read).unwrap();
+        assert_eq!(reader.last_runs().unwrap(), runs);
+        assert_eq!(VERSION, 2);
+    }
+}
