@@ -20,7 +20,9 @@
 //!   metrics file.
 //! - `engine`: the fetch engine, the one path that asks the provider for
 //!   days and stores them; `engine/plan.rs` plans a window within the
-//!   monthly budget (`quota`).
+//!   monthly budget (`quota`), `engine/gaps.rs` reads what a timeseries
+//!   answer left out. It knows no exit code: it returns what happened (its
+//!   typed `EngineError`, `Note`s for the command to put in words).
 //! - `health`: what `status` and the metrics report, computed once.
 //! - [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
 //!   the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and

@@ -8,6 +8,7 @@ mod copy;
 mod ecb_fetch;
 mod ingest;
 mod manpage;
+mod notes;
 mod prune;
 mod show;
 mod show_range;

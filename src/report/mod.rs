@@ -6,9 +6,11 @@
 //! stderr gets one scrubbed line, and with `-v` the causes below it.
 
 mod ecb;
+mod engine;
 mod fetch;
 mod store;
 
+use crate::engine::EngineError;
 use crate::error::{Exit, Failure};
 use crate::fixer::FetchError;
 use crate::private_file::PrivateFileError;
@@ -46,6 +48,13 @@ pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdi
         return Some(Verdict {
             exit: Exit::Config,
             message: Some(e.to_string()),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<EngineError>() {
+        let (exit, message) = engine::describe(e);
+        return Some(Verdict {
+            exit,
+            message: Some(message),
         });
     }
     if let Some(e) = cause.downcast_ref::<FetchError>() {
