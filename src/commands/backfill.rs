@@ -25,7 +25,7 @@ impl Monitored for BackfillArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true)?);
+        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
         recorded(&mut **store, "backfill", settings, |store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {

@@ -53,7 +53,7 @@ impl Monitored for IngestArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true)?);
+        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
         recorded(&mut **store, "ingest", settings, |store| {
             self.ingest(store, &client, date, call, settings)
         })

@@ -10,6 +10,7 @@ mod ingest;
 mod manpage;
 mod notes;
 mod prune;
+mod serve;
 mod show;
 mod show_range;
 mod status;
@@ -54,6 +55,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Serve(args) => args.run(&settings()?),
     }
 }
 
@@ -79,7 +81,11 @@ fn recorded<T>(
         Err(e) if result.is_ok() => Err(e.into()),
         // The run failed because the database went away: its error says
         // so already, and the record stays "unfinished".
-        Err(e @ (StoreError::Lost { .. } | StoreError::ClaimLost { .. })) => {
+        Err(
+            e @ (StoreError::Lost { .. }
+            | StoreError::ClaimLost { .. }
+            | StoreError::Unanswered { .. }),
+        ) => {
             log::debug!("could not record the end of this run: {e}");
             result
         }

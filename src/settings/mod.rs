@@ -9,6 +9,7 @@ mod ecb;
 mod key;
 mod network;
 mod store_name;
+mod token;
 
 use store_name::{StoreName, store_name};
 
@@ -26,7 +27,7 @@ use std::env;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
@@ -127,16 +128,30 @@ impl Settings {
         store::open(&self.db, Access::Read)
     }
 
-    /// Opens the history for writing, creating it if `create`.
-    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    /// Opens the history for writing, creating it if `create`; a run with a
+    /// `deadline` (`--max-run-time`) gives up on a silent database by then.
+    pub(crate) fn write_store(
+        &self,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &self.writer(),
+            &Writer {
+                deadline,
+                ..self.writer()
+            },
         )
+    }
+
+    /// The token `serve` requires, read from `path` with the key file's
+    /// rules (the caller's own file, closed to group and others).
+    pub(crate) fn token(&self, path: &std::path::Path) -> anyhow::Result<Secret> {
+        token::token(path, self.credentials.as_deref())
     }
 
     /// This run as a writer: its host and the lease of its claims.
@@ -144,6 +159,7 @@ impl Settings {
         Writer {
             host: self.host.clone(),
             lease: self.lease,
+            deadline: None,
         }
     }
 

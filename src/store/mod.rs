@@ -70,7 +70,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where the history is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +124,9 @@ pub struct Writer {
     pub host: String,
     /// How long the claim on a shared store outlives its last renewal.
     pub lease: Duration,
+    /// When the run must be over (`--max-run-time`): no call to a database
+    /// server that stopped answering outlives it.
+    pub deadline: Option<Instant>,
 }
 
 /// Opens the store at `target` as an unnamed writer (tools and tests).
@@ -131,6 +134,7 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreErro
     let writer = Writer {
         host: String::new(),
         lease: DEFAULT_LEASE,
+        deadline: None,
     };
     open_as(target, access, &writer)
 }
