@@ -5,6 +5,7 @@
 //! below are handed plain values. Each reader names the variable it reads in
 //! its errors.
 
+mod ecb;
 mod key;
 mod network;
 mod store_name;
