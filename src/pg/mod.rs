@@ -6,6 +6,7 @@ mod connect;
 mod password;
 mod tls;
 mod url;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -15,3 +16,4 @@ pub use crate::tls::CaSources;
 pub use connect::{ConnectError, Server};
 pub use password::PasswordSources;
 pub use url::PgUrl;
+pub use watch::{Limits, Watch};
