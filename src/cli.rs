@@ -169,12 +169,68 @@ pub(crate) enum Command {
     /// Copy the stored days from one store to another (SQLite file or
     /// PostgreSQL URL, either way), adding only the days DEST lacks
     Copy(CopyArgs),
+    /// Serve the stored rates over HTTP: a fixer.io-compatible API under
+    /// /api/ and a Frankfurter-compatible one at / and /v1/ (read-only)
+    Serve(ServeArgs),
     /// Print a shell completion script (install.sh installs them)
     Completions(CompletionsArgs),
     /// Print the man page fxrates(1), or write one page per command into a
     /// directory
     #[command(hide = true)]
     Manpage(ManpageArgs),
+}
+
+impl Command {
+    /// Whether the command runs as a service, logging what it serves.
+    pub(crate) fn is_service(&self) -> bool {
+        matches!(self, Command::Serve(_))
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address and port to listen on; any address but a loopback one
+    /// needs --token-file
+    #[arg(
+        long = "listen",
+        env = "FXRATES_LISTEN",
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// A file holding the token every request must carry (access_key=,
+    /// an apikey header, or Authorization: Bearer); it must not be readable
+    /// by group or others
+    #[arg(long = "token-file", env = "FXRATES_TOKEN_FILE", value_name = "PATH",
+          value_parser = path_arg)]
+    pub token_file: Option<PathBuf>,
+
+    /// Seconds clients and proxies may cache a successful answer
+    /// (Cache-Control: public, max-age=N)
+    #[arg(long = "max-age", env = "FXRATES_MAX_AGE", value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(..=31_536_000))]
+    pub max_age: u32,
+
+    /// Allow web pages from this origin (or `*`) to read the answers
+    /// (Access-Control-Allow-Origin) [default: none]
+    #[arg(long = "cors", env = "FXRATES_CORS", value_name = "ORIGIN")]
+    pub cors: Option<String>,
+
+    /// Open connections served at once; more get a quick 503
+    #[arg(long = "max-connections", env = "FXRATES_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+
+    /// Milliseconds a client may take to send its request headers: for
+    /// tests, which must not wait the real 10 seconds
+    #[arg(long = "header-timeout-ms", env = "FXRATES_HEADER_TIMEOUT_MS", value_name = "MILLISECONDS",
+          hide = true, default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub header_timeout_ms: u64,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -18,9 +18,15 @@
 //! - `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
 //!   wraps the commands that write in the runs record, the pings and the
 //!   metrics file.
+//! - `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
+//!   serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
+//!   `serve/frankfurter.rs`, the store read on threads of its own in
+//!   `serve/pool.rs`, caching and gzip in `serve/http.rs`).
 //! - `engine`: the fetch engine, the one path that asks the provider for
 //!   days and stores them; `engine/plan.rs` plans a window within the
-//!   monthly budget (`quota`).
+//!   monthly budget (`quota`), `engine/gaps.rs` reads what a timeseries
+//!   answer left out. It knows no exit code: it returns what happened (its
+//!   typed `EngineError`, `Note`s for the command to put in words).
 //! - `health`: what `status` and the metrics report, computed once.
 //! - [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
 //!   the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
@@ -34,7 +40,7 @@
 //!   text); beside it `conversion` (an amount at a day's rates) and
 //!   `progress` (the progress line of a long fetch).
 //! - Leaves: [`rates`] (currencies and a day's exact decimal rates),
-//!   `decimal`, [`calendar`] (weekdays and windows), [`secret`] (values that
+//!   `decimal`, `names` (currency names), [`calendar`] (weekdays and windows), [`secret`] (values that
 //!   must never be shown, and the scrubber), `untrusted` (the provider's
 //!   words made safe to print), `ping`, [`logging`], `clock` (the run's
 //!   `Now`), `error` (exit codes and the `Failure` that carries one),
@@ -70,6 +76,7 @@ mod ecb;
 mod engine;
 mod error;
 mod health;
+mod names;
 mod net;
 mod ping;
 mod present;
@@ -77,6 +84,7 @@ mod private_file;
 mod progress;
 mod quota;
 mod report;
+mod serve;
 mod settings;
 mod tls;
 mod untrusted;
@@ -112,7 +120,7 @@ fn parse_and_run() -> Exit {
         Ok(cli) => cli,
         Err(e) => return report::usage(e),
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init_for(cli.verbose, cli.quiet, cli.command.is_service());
     match run(&cli) {
         Ok(()) => Exit::Ok,
         Err(err) => report::failure(&err, cli.verbose > 0),

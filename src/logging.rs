@@ -11,8 +11,15 @@ const WIRE_DUMPS: [&str; 1] = ["ureq_proto::util"];
 /// terminal), `-v` debug for fxrates, `-vv` trace for everything. `RUST_LOG`,
 /// when set, replaces all of this.
 pub fn init(verbose: u8, quiet: bool) {
+    init_for(verbose, quiet, false)
+}
+
+/// [`init`], for a long-running service when `service`: its default is
+/// info, so that its log (the journal) holds a line per request.
+pub fn init_for(verbose: u8, quiet: bool, service: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
+        (false, 0) if service => "warn,fxrates=info",
         (false, 0) if std::io::stderr().is_terminal() => "info",
         (false, 0) => "warn",
         (false, 1) => "warn,fxrates=debug",

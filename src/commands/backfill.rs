@@ -50,7 +50,7 @@ impl Monitored for BackfillArgs {
             let batch = Batch {
                 limit,
                 what: "backfill",
-                notes: log::Level::Info,
+                notes: &|note| super::notes::log(note, log::Level::Info),
             };
             let out = engine.run(plan, batch)?;
             let requests = engine.requests();

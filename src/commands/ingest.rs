@@ -144,7 +144,7 @@ fn heal(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<Option<(
     let batch = Batch {
         limit: Limit::Truncate,
         what,
-        notes: log::Level::Debug,
+        notes: &|note| super::notes::log(note, log::Level::Debug),
     };
     let out = engine.run(plan, batch)?;
     Ok(Some((out.stored, missing)))

@@ -7,7 +7,9 @@ mod convert;
 mod copy;
 mod ingest;
 mod manpage;
+mod notes;
 mod prune;
+mod serve;
 mod show;
 mod show_range;
 mod status;
@@ -52,6 +54,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Serve(args) => args.run(&settings()?),
     }
 }
 

@@ -58,7 +58,7 @@ fn read_health(settings: &Settings, quota: u64, deep: bool) -> anyhow::Result<He
 }
 
 /// The values the Prometheus metrics carry.
-fn metric_values(h: &Health) -> metrics::Values {
+pub(super) fn metric_values(h: &Health) -> metrics::Values {
     metrics::Values {
         last_success: h.last_success,
         latest_rate_date: h.latest_date,

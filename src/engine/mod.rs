@@ -10,11 +10,14 @@
 //! what was fetched. fixer's "no rates for that date" (106) marks the date
 //! unavailable, wherever it comes from.
 
+mod error;
+mod gaps;
 mod plan;
 
+pub(crate) use error::EngineError;
+use gaps::Missing;
 pub(crate) use plan::{Limit, Method, Plan, fit};
 
-use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
@@ -61,15 +64,43 @@ pub(crate) struct Outcome {
 }
 
 /// How a plan is carried out.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Batch {
+#[derive(Clone, Copy)]
+pub(crate) struct Batch<'n> {
     /// Applied again if the plan must switch to one request per day.
     pub limit: Limit,
     /// The name of the work in messages: "backfill", "healing".
     pub what: &'static str,
-    /// The level of the notes on how the plan changes as it goes: info for
-    /// backfill, debug where the run ends with its own summary line.
-    pub notes: log::Level,
+    /// Told what happens as the plan is carried out; the command puts it in
+    /// words, at the level it chooses.
+    pub notes: &'n dyn Fn(Note<'_>),
+}
+
+/// Something a run should hear about while a plan is carried out.
+#[derive(Debug)]
+pub(crate) enum Note<'e> {
+    /// The plan lacks the timeseries endpoint (remembered, and asked again
+    /// after [`plan::TIMESERIES_RETRY_DAYS`] days).
+    TimeseriesRefused { retry_days: i64 },
+    /// The plan changed as it went: what it is now.
+    Replanned(&'e Plan),
+    /// The answer for `date` was unusable: skipped until tomorrow, and the
+    /// run goes on with the other days.
+    Skipped {
+        date: NaiveDate,
+        error: &'e anyhow::Error,
+    },
+    /// fixer has no rates for `date` (error 106): recorded, not asked again.
+    NoRates(NaiveDate),
+    /// A timeseries answer lacks `date`, between days it has: recorded as a
+    /// day without rates.
+    Gap(NaiveDate),
+    /// A timeseries answer for `from..=to` stops short of `date`, which stays
+    /// missing.
+    CutOff {
+        date: NaiveDate,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
 }
 
 /// The request record, kept in the store, and the count of this run's
@@ -177,7 +208,7 @@ impl<'a> Engine<'a> {
 
     /// Fetches and stores the plan's days. On an error (quota used up, the
     /// provider failing, ...) it stops at once; what was stored stays.
-    pub(crate) fn run(&mut self, mut plan: Plan, batch: Batch) -> anyhow::Result<Outcome> {
+    pub(crate) fn run(&mut self, mut plan: Plan, batch: Batch<'_>) -> anyhow::Result<Outcome> {
         let total = plan.missing.len();
         let mut out = Outcome::default();
         let mut progress = Progress::new("fetching weekdays", total);
@@ -194,7 +225,7 @@ impl<'a> Engine<'a> {
     fn fetch_all(
         &mut self,
         plan: &mut Plan,
-        batch: Batch,
+        batch: Batch<'_>,
         out: &mut Outcome,
         progress: &mut Progress,
     ) -> anyhow::Result<()> {
@@ -204,7 +235,7 @@ impl<'a> Engine<'a> {
                     plan.method = Method::Historical;
                     plan.missing.retain(|d| *d >= from);
                     fit(plan, &self.budget, batch.limit, batch.what)?;
-                    log::log!(batch.notes, "{}", plan.describe());
+                    (batch.notes)(Note::Replanned(plan));
                     break;
                 }
             }
@@ -217,11 +248,8 @@ impl<'a> Engine<'a> {
             let mut in_a_row = 0;
             for &date in &plan.missing {
                 let day = match self.fetch_day(date, Call::Historical(date)) {
-                    Err(e) if crate::report::exit_of(&e) == Exit::DataErr && in_a_row == 0 => {
-                        log::warn!(
-                            "{date} skipped: {}; going on with the other days",
-                            crate::report::headline(&e)
-                        );
+                    Err(e) if EngineError::is_unusable(&e) && in_a_row == 0 => {
+                        (batch.notes)(Note::Skipped { date, error: &e });
                         // Remembered, so that the next runs today leave it
                         // out; tomorrow's asks for it again.
                         self.store.set_unusable(date, Some(self.today))?;
@@ -236,31 +264,16 @@ impl<'a> Engine<'a> {
                 match day {
                     Day::Stored(_) => out.stored += 1,
                     Day::Unavailable(_) => {
-                        log::warn!(
-                            "fixer.io has no rates for {date} (error 106); recorded, and not \
-                             asked again (`fxrates ingest --date {date}` asks anyway)"
-                        );
+                        (batch.notes)(Note::NoRates(date));
                         out.unavailable.push(date);
                     }
                 }
                 progress.advance(1);
             }
-            if let Some((_, first)) = unusable.first() {
-                let dates: Vec<String> = unusable.iter().map(|(d, _)| d.to_string()).collect();
-                return Err(fail(
-                    Exit::DataErr,
-                    format!(
-                        "fixer.io sent an unusable answer for {} ({}); the other days were \
-                         stored, and {} asked for again tomorrow",
-                        dates.join(", "),
-                        crate::report::headline(first),
-                        if dates.len() == 1 {
-                            "it is"
-                        } else {
-                            "they are"
-                        }
-                    ),
-                ));
+            if !unusable.is_empty() {
+                let days = unusable.iter().map(|(d, _)| *d).collect();
+                let (_, first) = unusable.swap_remove(0);
+                return Err(EngineError::UnusableDays { days, first }.into());
             }
         }
         Ok(())
@@ -273,7 +286,7 @@ impl<'a> Engine<'a> {
         plan: &Plan,
         from: NaiveDate,
         to: NaiveDate,
-        batch: Batch,
+        batch: Batch<'_>,
         out: &mut Outcome,
         progress: &mut Progress,
     ) -> anyhow::Result<bool> {
@@ -285,13 +298,9 @@ impl<'a> Engine<'a> {
                     allowed: false,
                     on: self.today,
                 })?;
-                log::log!(
-                    batch.notes,
-                    "the fixer.io plan does not include the timeseries endpoint; fetching one day \
-                     per request instead (remembered: asked again after {} days, or with \
-                     `fxrates backfill --retry-timeseries`)",
-                    plan::TIMESERIES_RETRY_DAYS
-                );
+                (batch.notes)(Note::TimeseriesRefused {
+                    retry_days: plan::TIMESERIES_RETRY_DAYS,
+                });
                 return Ok(false);
             }
             Err(e) => return Err(e.into()),
@@ -340,29 +349,19 @@ impl<'a> Engine<'a> {
                 self.store.set_unusable(day, None)?;
             }
         }
-        // A weekday missing between days the answer has is a day fixer has
-        // no rates for (a holiday); one before the answer's first day or
-        // after its last may only be cut off (not published yet, a partial
-        // answer): it stays missing, to be asked again.
-        let (first, last) = (days.first().map(|d| d.0), days.last().map(|d| d.0));
-        for &date in &wanted {
-            if got.contains(&date) {
-                continue;
-            }
-            let between = first.is_some_and(|f| f < date) && last.is_some_and(|l| date < l);
-            if between {
-                self.store
-                    .mark_unavailable(date, self.now, "not in fixer's timeseries answer")?;
-                log::warn!(
-                    "fixer.io sent no rates for {date} in its timeseries answer, between days it \
-                     has; recorded, and not asked again"
-                );
-                out.unavailable.push(date);
-            } else {
-                log::warn!(
-                    "fixer.io's timeseries answer for {from}..{to} does not reach {date}; it stays \
-                     missing and is asked for again"
-                );
+        let answered = days.first().map(|d| d.0).zip(days.last().map(|d| d.0));
+        for (date, why) in gaps::classify(&wanted, &got, answered) {
+            match why {
+                Missing::Unavailable => {
+                    self.store.mark_unavailable(
+                        date,
+                        self.now,
+                        "not in fixer's timeseries answer",
+                    )?;
+                    (batch.notes)(Note::Gap(date));
+                    out.unavailable.push(date);
+                }
+                Missing::CutOff => (batch.notes)(Note::CutOff { date, from, to }),
             }
         }
         progress.advance(wanted.len());
@@ -372,16 +371,13 @@ impl<'a> Engine<'a> {
 }
 
 /// Refuses an answer dated far from the day asked for; warns on a small drift.
-fn check_drift(date: NaiveDate, snapshot: &Snapshot) -> anyhow::Result<()> {
+fn check_drift(date: NaiveDate, snapshot: &Snapshot) -> Result<(), EngineError> {
     let drift = (snapshot.source_date - date).num_days().abs();
     if drift > MAX_DATE_DRIFT_DAYS {
-        return Err(fail(
-            Exit::DataErr,
-            format!(
-                "fixer.io answered with rates dated {} when {date} was asked for; nothing was stored",
-                snapshot.source_date
-            ),
-        ));
+        return Err(EngineError::Drift {
+            asked: date,
+            dated: snapshot.source_date,
+        });
     }
     if drift != 0 {
         log::warn!(

@@ -156,6 +156,29 @@ impl FetchError {
         matches!(&*self.kind, FetchErrorKind::Provider(r) if r.code == 106)
     }
 
+    /// Whether the provider answered this request with something that
+    /// cannot be used (a bad body, one too large, broken HTTP, an unknown
+    /// refusal or status): a fault of this answer, not of the settings or
+    /// the network, so another day's request may still succeed.
+    pub(crate) fn is_unusable(&self) -> bool {
+        match &*self.kind {
+            FetchErrorKind::TooLarge { .. }
+            | FetchErrorKind::Malformed { .. }
+            | FetchErrorKind::Unusable { .. } => true,
+            // 101-106 are the account's or the plan's; 302 on `latest` is a
+            // wrong endpoint. Any other code is about this answer.
+            FetchErrorKind::Provider(r) => {
+                let settings = (101..=106).contains(&r.code)
+                    || (r.code == 302 && matches!(self.call, Call::Latest));
+                !settings
+            }
+            FetchErrorKind::Status { status, .. } => {
+                !matches!(status, 401 | 403 | 404 | 408 | 429 | 500..=599)
+            }
+            _ => false,
+        }
+    }
+
     /// fixer's answer that the plan lacks the endpoint asked for (105
     /// `function_access_restricted`).
     pub(crate) fn is_plan_refusal(&self) -> bool {

@@ -329,3 +329,110 @@ fn status_failure(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixer::{Call, RecordError};
+
+    fn error(call: Call, kind: FetchErrorKind) -> FetchError {
+        FetchError {
+            call,
+            host: "data.fixer.io".into(),
+            https: true,
+            header_auth: false,
+            kind: Box::new(kind),
+            gave_up: None,
+        }
+    }
+
+    fn refusal(code: i64, kind: &str) -> FetchErrorKind {
+        FetchErrorKind::Provider(ProviderRefusal {
+            code,
+            code_sent: true,
+            kind: Some(kind.into()),
+            info: None,
+        })
+    }
+
+    fn status(status: u16) -> FetchErrorKind {
+        FetchErrorKind::Status {
+            status,
+            message: None,
+            quota_left: None,
+            retry_after: None,
+        }
+    }
+
+    /// The engine skips a day on `is_unusable`; the user reads exit code 65
+    /// for the same errors. The two must agree.
+    #[test]
+    fn an_unusable_answer_is_exactly_what_exits_65() {
+        let day = Call::Historical(chrono::NaiveDate::from_ymd_opt(2024, 9, 20).unwrap());
+        let second = Duration::from_secs(1);
+        let kinds = [
+            FetchErrorKind::Timeout {
+                connect: second,
+                total: second,
+                cut_short: false,
+            },
+            FetchErrorKind::TooLarge { limit: 10 },
+            FetchErrorKind::HostNotFound,
+            FetchErrorKind::ConnectFailed,
+            FetchErrorKind::ConnectionBroken {
+                what: "reset".into(),
+            },
+            FetchErrorKind::Tls {
+                why: "x".into(),
+                certificate: true,
+            },
+            FetchErrorKind::Proxy {
+                proxy: "p".into(),
+                what: "x".into(),
+                status: Some(502),
+                retry: true,
+            },
+            FetchErrorKind::ProxyConfig { why: "x".into() },
+            FetchErrorKind::Malformed { what: "x".into() },
+            FetchErrorKind::Transport { detail: "x".into() },
+            FetchErrorKind::Redirect {
+                status: 301,
+                location: "x".into(),
+            },
+            FetchErrorKind::Unusable { why: "x".into() },
+            FetchErrorKind::BudgetSpent {
+                budget: second,
+                after_retries: false,
+            },
+            FetchErrorKind::NotRecorded(RecordError("disk full".into())),
+            status(401),
+            status(403),
+            status(404),
+            status(408),
+            status(418),
+            status(429),
+            status(503),
+            refusal(101, "invalid_access_key"),
+            refusal(104, "usage_limit_reached"),
+            refusal(105, "function_access_restricted"),
+            refusal(106, "no_rates_available"),
+            refusal(201, "invalid_base_currency"),
+            refusal(302, "invalid_date"),
+            refusal(0, ""),
+        ];
+        let mut unusable = 0;
+        for call in [day, Call::Latest] {
+            for kind in &kinds {
+                let e = error(call, kind.clone());
+                let (exit, message) = describe(&e);
+                assert_eq!(
+                    e.is_unusable(),
+                    exit == Exit::DataErr,
+                    "{kind:?}: {message}"
+                );
+                unusable += usize::from(e.is_unusable());
+            }
+        }
+        assert!(unusable >= 10, "{unusable}");
+    }
+}

@@ -5,9 +5,11 @@
 //! command chose; [`verdict`] is the one place that judges each of them.
 //! stderr gets one scrubbed line, and with `-v` the causes below it.
 
+mod engine;
 mod fetch;
 mod store;
 
+use crate::engine::EngineError;
 use crate::error::{Exit, Failure};
 use crate::fixer::FetchError;
 use crate::private_file::PrivateFileError;
@@ -45,6 +47,13 @@ pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdi
         return Some(Verdict {
             exit: Exit::Config,
             message: Some(e.to_string()),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<EngineError>() {
+        let (exit, message) = engine::describe(e);
+        return Some(Verdict {
+            exit,
+            message: Some(message),
         });
     }
     if let Some(e) = cause.downcast_ref::<FetchError>() {

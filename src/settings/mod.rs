@@ -8,6 +8,7 @@
 mod key;
 mod network;
 mod store_name;
+mod token;
 
 use store_name::{StoreName, store_name};
 
@@ -136,6 +137,12 @@ impl Settings {
             },
             &self.writer(),
         )
+    }
+
+    /// The token `serve` requires, read from `path` with the key file's
+    /// rules (the caller's own file, closed to group and others).
+    pub(crate) fn token(&self, path: &std::path::Path) -> anyhow::Result<Secret> {
+        token::token(path, self.credentials.as_deref())
     }
 
     /// This run as a writer: its host and the lease of its claims.

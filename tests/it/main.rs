@@ -34,6 +34,7 @@ mod provider_errors;
 mod proxy;
 mod prune;
 mod secrets;
+mod serve;
 mod show;
 mod status;
 mod storage;

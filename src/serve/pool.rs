@@ -1,0 +1,155 @@
+//! The store, read synchronously on a few threads of its own, so that the
+//! server's one async thread never waits on SQLite or PostgreSQL.
+//!
+//! Each thread opens its own store for reading (a store is not `Send`), and
+//! drops it after any error, so that the next request opens it anew: a
+//! restarted PostgreSQL server or a replaced SQLite file is picked up by the
+//! next request without a restart of `serve`.
+
+use crate::store::{self, Access, Store, StoreError, Target};
+use std::os::unix::fs::MetadataExt;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// Threads reading the store: PostgreSQL reads wait on the network, so a
+/// few run at once even on a small machine.
+const THREADS: usize = 4;
+
+/// Requests waiting for a thread; past this the server is overloaded and
+/// says so at once rather than queueing without bound.
+const QUEUE: usize = 1024;
+
+type Job = Box<dyn FnOnce(Result<&dyn Store, &StoreError>) -> bool + Send>;
+
+/// Why a job got no answer from the store.
+#[derive(Debug)]
+pub(crate) enum Unavailable {
+    /// The store could not be opened or read (logged where it happened).
+    Store,
+    /// Every thread is busy and the queue is full.
+    Busy,
+}
+
+pub(crate) struct Pool {
+    jobs: SyncSender<Job>,
+}
+
+/// The threads of a [`Pool`], to wait for once it is dropped.
+pub(crate) struct Threads {
+    ended: Receiver<()>,
+}
+
+impl Pool {
+    /// Starts the threads, each opening `target` for reading when its first
+    /// job comes.
+    pub(crate) fn start(target: &Target) -> (Pool, Threads) {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
+        let queue = Arc::new(Mutex::new(queue));
+        let (ended_tx, ended) = mpsc::channel();
+        for n in 0..THREADS {
+            let queue = Arc::clone(&queue);
+            let target = target.clone();
+            let ended_tx = ended_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("store-{n}"))
+                .spawn(move || {
+                    worker(&target, &queue);
+                    let _ = ended_tx.send(());
+                })
+                .expect("cannot start a thread to read the store");
+        }
+        (Pool { jobs }, Threads { ended })
+    }
+
+    /// Runs `read` on a store thread and waits for its result. An error of
+    /// the store is logged here, and makes the thread open the store anew
+    /// for its next job.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Unavailable> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |store| {
+            let result = match store {
+                Ok(store) => read(store).map_err(|e| {
+                    log::warn!("reading the store failed: {e}");
+                    Unavailable::Store
+                }),
+                Err(_) => Err(Unavailable::Store),
+            };
+            let failed = result.is_err();
+            let _ = tx.send(result);
+            failed
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(Unavailable::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(Unavailable::Store),
+        }
+        rx.await.unwrap_or(Err(Unavailable::Store))
+    }
+}
+
+impl Threads {
+    /// Waits (at most `limit`) for every thread to close its store, which
+    /// they do once the [`Pool`] is dropped: a SQLite store closed by its
+    /// last reader leaves no -wal or -shm file behind.
+    pub(crate) fn join(self, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        for _ in 0..THREADS {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if self.ended.recv_timeout(left).is_err() {
+                log::warn!("a store read was still running when serve stopped");
+                return;
+            }
+        }
+    }
+}
+
+/// A file's device and inode.
+type FileId = (u64, u64);
+
+/// What identifies a SQLite file: a file replaced under the same name (a
+/// restored backup) is another file, and is opened anew.
+fn file_id(target: &Target) -> Option<FileId> {
+    match target {
+        Target::Sqlite(path) => std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino())),
+        Target::Postgres { .. } => None,
+    }
+}
+
+fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
+    let mut open: Option<(Box<dyn Store>, Option<FileId>)> = None;
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return, // the server is gone
+            },
+            Err(_) => return,
+        };
+        let id = file_id(target);
+        if open.as_ref().is_some_and(|(_, was)| *was != id) {
+            log::info!("{target} was replaced; reading the new file");
+            open = None;
+        }
+        if open.is_none() {
+            match store::open(target, Access::Read) {
+                Ok(store) => open = Some((store, id)),
+                Err(e) => {
+                    log::warn!("cannot open the store: {e}");
+                    job(Err(&e));
+                    continue;
+                }
+            }
+        }
+        let failed = match &open {
+            Some((store, _)) => job(Ok(store.as_ref())),
+            None => continue,
+        };
+        if failed {
+            open = None;
+        }
+    }
+}
