@@ -5,6 +5,7 @@ mod chart;
 mod completions;
 mod convert;
 mod copy;
+mod ecb_fetch;
 mod ingest;
 mod manpage;
 mod notes;
@@ -84,7 +85,11 @@ fn recorded<T>(
         Err(e) if result.is_ok() => Err(e.into()),
         // The run failed because the database went away: its error says
         // so already, and the record stays "unfinished".
-        Err(e @ (StoreError::Lost { .. } | StoreError::ClaimLost { .. })) => {
+        Err(
+            e @ (StoreError::Lost { .. }
+            | StoreError::ClaimLost { .. }
+            | StoreError::Unanswered { .. }),
+        ) => {
             log::debug!("could not record the end of this run: {e}");
             result
         }

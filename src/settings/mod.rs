@@ -5,6 +5,7 @@
 //! below are handed plain values. Each reader names the variable it reads in
 //! its errors.
 
+mod ecb;
 mod key;
 mod network;
 mod store_name;
@@ -26,13 +27,17 @@ use std::env;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
 pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
+    /// Whether `db` is the default path, no store having been named: a new
+    /// database there is announced, since a job that meant another store
+    /// (its setting lost) would otherwise go on unnoticed.
+    db_is_default: bool,
     /// How long a writer waits for another run to finish with the database.
     pub lock_timeout: Duration,
     /// This machine's name, recorded with every request and run so that a
@@ -73,6 +78,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
+            db_is_default: cli.db.is_none(),
             now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
@@ -127,15 +133,33 @@ impl Settings {
         store::open(&self.db, Access::Read)
     }
 
-    /// Opens the history for writing, creating it if `create`.
-    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    /// Opens the history for writing, creating it if `create`; a run with a
+    /// `deadline` (`--max-run-time`) gives up on a silent database by then.
+    pub(crate) fn write_store(
+        &self,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
+        if let Target::Sqlite(path) = &self.db
+            && create
+            && self.db_is_default
+            && !path.exists()
+        {
+            log::warn!(
+                "creating a new database at the default path {} (no --db or FXRATES_DB given)",
+                path.display()
+            );
+        }
         store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &self.writer(),
+            &Writer {
+                deadline,
+                ..self.writer()
+            },
         )
     }
 
@@ -150,6 +174,7 @@ impl Settings {
         Writer {
             host: self.host.clone(),
             lease: self.lease,
+            deadline: None,
         }
     }
 
