@@ -226,6 +226,11 @@ impl Client {
         }
     }
 
+    /// When the run's time budget (`--max-run-time`) runs out.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.started + self.settings.retry.budget
+    }
+
     fn time_left(&self) -> Option<Duration> {
         self.settings
             .retry

@@ -459,8 +459,20 @@ pub trait Store {
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
 
     /// What the store's own consistency check finds wrong, if anything (a
-    /// damaged file). A store that has no such check finds nothing.
+    /// damaged file): the full check, whose cost grows with the history. A
+    /// store that has no such check finds nothing.
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Runs the full check if it is due (SQLite: weekly), recording the day
+    /// it passed; damage is [`StoreError::Corrupt`]. For writers.
+    fn check_if_due(&mut self, _today: NaiveDate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The day the full check last passed, where the store keeps one.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         Ok(None)
     }
 }
