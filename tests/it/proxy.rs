@@ -282,7 +282,8 @@ fn a_request_that_never_left_the_machine_costs_no_quota() {
     };
     let (p403, p407, p502) = (refusing(403), refusing(407), refusing(502));
     // (endpoint, variables, exit, whether the provider may have seen it)
-    let cases: Vec<(&str, Vec<(&str, &str)>, i32, bool)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, i32, bool);
+    let cases: Vec<Case> = vec![
         (&dead, vec![], 75, false),
         (&fixer.url, vec![("all_proxy", &dead_proxy)], 75, false),
         (
