@@ -33,6 +33,16 @@ pub(crate) struct Values {
     /// The last run of each command on each host, where the store records
     /// hosts (PostgreSQL).
     pub host_runs: Vec<HostRun>,
+    /// The days held from each provider (`fixer`, `ecb`) and the latest.
+    pub providers: Vec<ProviderDays>,
+}
+
+/// The days held from one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProviderDays {
+    pub provider: &'static str,
+    pub days: u64,
+    pub latest: NaiveDate,
 }
 
 /// The last run of one command on one host.
@@ -145,6 +155,30 @@ pub(crate) fn render(v: &Values) -> String {
             }
         }
     }
+    let midnight_of = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp())
+    };
+    if !v.providers.is_empty() {
+        let families: [(&str, &str, &dyn Fn(&ProviderDays) -> i64); 2] = [
+            (
+                "fxrates_provider_stored_days",
+                "Business days stored from each provider.",
+                &|p| gauge(p.days),
+            ),
+            (
+                "fxrates_provider_latest_rate_date_timestamp_seconds",
+                "The latest business date stored from each provider, as Unix time of its midnight UTC.",
+                &|p| midnight_of(p.latest),
+            ),
+        ];
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for p in &v.providers {
+                let _ = writeln!(out, "{name}{{provider=\"{}\"}} {}", p.provider, value(p));
+            }
+        }
+    }
     out
 }
 
@@ -245,8 +279,21 @@ mod tests {
             last_run_exit_code: Some(78),
             action_needed: true,
             host_runs: Vec::new(),
+            providers: vec![ProviderDays {
+                provider: "ecb",
+                days: 12,
+                latest: NaiveDate::from_ymd_opt(2024, 9, 20).unwrap(),
+            }],
         };
-        let m = parse(&render(&values));
+        let text = render(&values);
+        assert!(
+            text.contains("fxrates_provider_stored_days{provider=\"ecb\"} 12\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "fxrates_provider_latest_rate_date_timestamp_seconds{provider=\"ecb\"} 1726790400\n"
+        ));
+        let m = parse(&text);
         assert_eq!(m["fxrates_last_success_timestamp_seconds"], 1_726_822_800.0);
         // 2024-09-20T00:00:00Z
         assert_eq!(
