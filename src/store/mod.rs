@@ -24,7 +24,8 @@
 //!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
 //!   record when the answer is in. [`Store::requests_since`] counts every
 //!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
-//!   recorded request, whatever its outcome.
+//!   whatever its outcome, except those that never left the machine
+//!   ([`Request::NOT_SENT`]).
 //! - **Rates are exact decimal text**: what goes in is what comes out,
 //!   character for character; days come out in date order, rates in currency
 //!   order.
@@ -214,6 +215,12 @@ impl Request<'_> {
     /// The outcome of a request recorded before it is sent; it stays so if
     /// the run ends before the answer.
     pub const UNANSWERED: &'static str = "unanswered";
+
+    /// How the outcome of a request that never left the machine begins (its
+    /// host name did not resolve, its connection or the proxy's tunnel was
+    /// refused): kept in the record, never counted against the quota, since
+    /// the provider cannot have seen it.
+    pub const NOT_SENT: &'static str = "not sent: ";
 }
 
 /// A recorded request, for [`Store::set_request_outcome`].
