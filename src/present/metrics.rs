@@ -160,7 +160,7 @@ pub(crate) fn render(v: &Values) -> String {
             .map_or(0, |t| t.and_utc().timestamp())
     };
     if !v.providers.is_empty() {
-        let families: [(&str, &str, &dyn Fn(&ProviderDays) -> i64); 2] = [
+        let families: [ProviderFamily<'_>; 2] = [
             (
                 "fxrates_provider_stored_days",
                 "Business days stored from each provider.",
@@ -181,6 +181,9 @@ pub(crate) fn render(v: &Values) -> String {
     }
     out
 }
+
+/// A labelled metric of the providers' days: name, help, value of one.
+type ProviderFamily<'a> = (&'a str, &'a str, &'a dyn Fn(&ProviderDays) -> i64);
 
 /// A labelled metric of the hosts' runs: name, help, value of one run.
 type Family = (&'static str, &'static str, fn(&HostRun) -> i64);
