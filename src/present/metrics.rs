@@ -282,21 +282,9 @@ mod tests {
             last_run_exit_code: Some(78),
             action_needed: true,
             host_runs: Vec::new(),
-            providers: vec![ProviderDays {
-                provider: "ecb",
-                days: 12,
-                latest: NaiveDate::from_ymd_opt(2024, 9, 20).unwrap(),
-            }],
+            providers: Vec::new(),
         };
-        let text = render(&values);
-        assert!(
-            text.contains("fxrates_provider_stored_days{provider=\"ecb\"} 12\n"),
-            "{text}"
-        );
-        assert!(text.contains(
-            "fxrates_provider_latest_rate_date_timestamp_seconds{provider=\"ecb\"} 1726790400\n"
-        ));
-        let m = parse(&text);
+        let m = parse(&render(&values));
         assert_eq!(m["fxrates_last_success_timestamp_seconds"], 1_726_822_800.0);
         // 2024-09-20T00:00:00Z
         assert_eq!(
@@ -311,6 +299,27 @@ mod tests {
         assert_eq!(m["fxrates_last_run_success"], 0.0);
         assert_eq!(m["fxrates_last_run_exit_code"], 78.0);
         assert_eq!(m["fxrates_last_run_needs_action"], 1.0);
+    }
+
+    #[test]
+    fn each_providers_days_are_labelled_samples() {
+        let values = Values {
+            providers: vec![ProviderDays {
+                provider: "ecb",
+                days: 12,
+                latest: NaiveDate::from_ymd_opt(2024, 9, 20).unwrap(),
+            }],
+            ..Values::default()
+        };
+        let text = render(&values);
+        assert!(
+            text.contains("fxrates_provider_stored_days{provider=\"ecb\"} 12\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "fxrates_provider_latest_rate_date_timestamp_seconds{provider=\"ecb\"} 1726790400\n"
+        ));
+        assert!(!render(&Values::default()).contains("provider="));
     }
 
     #[test]
