@@ -126,6 +126,17 @@ pub struct Writer {
     /// When the run must be over (`--max-run-time`): no call to a database
     /// server that stopped answering outlives it.
     pub deadline: Option<Instant>,
+    /// The host's clock, which a shared store compares with its server's.
+    pub clock: Option<HostClock>,
+}
+
+/// A host's clock, as a writer on a shared store gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostClock {
+    pub now: DateTime<Utc>,
+    /// Set by hand (tests, replays) rather than read from the machine: a
+    /// clock behind the server's is then meant, and not worth a warning.
+    pub fixed: bool,
 }
 
 /// Opens the store at `target` as an unnamed writer (tools and tests).
@@ -134,6 +145,7 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreErro
         host: String::new(),
         lease: DEFAULT_LEASE,
         deadline: None,
+        clock: None,
     };
     open_as(target, access, &writer)
 }
