@@ -579,6 +579,7 @@ fn write_history(db: &Path, history: &History) {
     let provenance = Provenance {
         endpoint: "timeseries",
         fetched_at: Utc::now(),
+        provider: fxrates::rates::Source::Fixer,
     };
     let mut from = history_start();
     while from <= history.today {

@@ -1,6 +1,6 @@
 use super::{Monitored, recorded};
 use crate::calendar::{FIRST_DAY, window_ending};
-use crate::cli::BackfillArgs;
+use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::Client;
@@ -19,6 +19,9 @@ impl Monitored for BackfillArgs {
 
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let (from, to) = self.window(settings.now.today)?;
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::backfill(self, (from, to), settings, store);
+        }
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);

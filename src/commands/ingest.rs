@@ -1,6 +1,6 @@
 use super::{Monitored, prune, recorded};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
-use crate::cli::IngestArgs;
+use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
@@ -15,6 +15,9 @@ impl Monitored for IngestArgs {
     }
 
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::ingest(self, settings, store);
+        }
         let today = settings.now.today;
         let (date, call) = match self.date {
             None => (today, Call::Latest),

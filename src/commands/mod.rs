@@ -5,6 +5,7 @@ mod chart;
 mod completions;
 mod convert;
 mod copy;
+mod ecb_fetch;
 mod ingest;
 mod manpage;
 mod notes;

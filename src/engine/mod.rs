@@ -10,10 +10,12 @@
 //! what was fetched. fixer's "no rates for that date" (106) marks the date
 //! unavailable, wherever it comes from.
 
+mod ecb;
 mod error;
 mod gaps;
 mod plan;
 
+pub(crate) use ecb::{Filled, fill, wanted_days};
 pub(crate) use error::EngineError;
 use gaps::Missing;
 pub(crate) use plan::{Limit, Method, Plan, fit};
@@ -21,7 +23,7 @@ pub(crate) use plan::{Limit, Method, Plan, fit};
 use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
-use crate::rates::{EUR, Snapshot};
+use crate::rates::{EUR, Snapshot, Source};
 use crate::store::{NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -189,6 +191,7 @@ impl<'a> Engine<'a> {
                     &Provenance {
                         endpoint: call.name(),
                         fetched_at: self.now,
+                        provider: Source::Fixer,
                     },
                 )?;
                 self.store.set_unusable(date, None)?;
@@ -339,6 +342,7 @@ impl<'a> Engine<'a> {
             &Provenance {
                 endpoint: "timeseries",
                 fetched_at: self.now,
+                provider: Source::Fixer,
             },
         )?;
         out.stored += keep.len();

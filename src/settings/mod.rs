@@ -5,6 +5,7 @@
 //! below are handed plain values. Each reader names the variable it reads in
 //! its errors.
 
+mod ecb;
 mod key;
 mod network;
 mod store_name;
@@ -33,6 +34,10 @@ use std::time::{Duration, Instant};
 pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
+    /// Whether `db` is the default path, no store having been named: a new
+    /// database there is announced, since a job that meant another store
+    /// (its setting lost) would otherwise go on unnoticed.
+    db_is_default: bool,
     /// How long a writer waits for another run to finish with the database.
     pub lock_timeout: Duration,
     /// This machine's name, recorded with every request and run so that a
@@ -73,6 +78,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
+            db_is_default: cli.db.is_none(),
             now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
@@ -134,6 +140,16 @@ impl Settings {
         create: bool,
         deadline: Option<Instant>,
     ) -> Result<Box<dyn store::Store>, StoreError> {
+        if let Target::Sqlite(path) = &self.db
+            && create
+            && self.db_is_default
+            && !path.exists()
+        {
+            log::warn!(
+                "creating a new database at the default path {} (no --db or FXRATES_DB given)",
+                path.display()
+            );
+        }
         store::open_as(
             &self.db,
             Access::Write {

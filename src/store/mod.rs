@@ -23,6 +23,7 @@
 //!   transaction), so a run killed while a request is in flight still counts
 //!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
 //!   record when the answer is in. [`Store::requests_since`] counts every
+//!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
 //!   recorded request, whatever its outcome.
 //! - **Rates are exact decimal text**: what goes in is what comes out,
 //!   character for character; days come out in date order, rates in currency
@@ -63,7 +64,7 @@ pub use error::StoreError;
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
-use crate::rates::{Currency, RateSet, Snapshot};
+use crate::rates::{Currency, RateSet, Snapshot, Source};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -176,6 +177,8 @@ pub struct StoredDay {
     /// The provider's endpoint it came from: latest, historical or
     /// timeseries (provenance, which `copy` carries over).
     pub endpoint: String,
+    /// Where its rates came from.
+    pub provider: Source,
     pub rates: RateSet,
 }
 
@@ -200,9 +203,12 @@ pub struct NewDay<'a> {
 /// How the days being stored were fetched.
 #[derive(Clone, Copy, Debug)]
 pub struct Provenance<'a> {
-    /// The provider's endpoint: latest, historical or timeseries.
+    /// The provider's endpoint: latest, historical or timeseries (fixer),
+    /// ecb-data or ecb-90d (the ECB).
     pub endpoint: &'a str,
     pub fetched_at: DateTime<Utc>,
+    /// Who sent the rates.
+    pub provider: Source,
 }
 
 /// One request to the provider, as the quota record keeps it.
@@ -418,7 +424,8 @@ pub trait Store {
     /// Completes the record of a request with its outcome.
     fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError>;
 
-    /// How many requests were recorded at or after `since`.
+    /// How many requests to fixer.io were recorded at or after `since`,
+    /// whatever their outcome (the ECB's cost no quota).
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// What the plan last answered to `timeseries`, if it was ever asked.

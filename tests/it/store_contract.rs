@@ -49,6 +49,7 @@ fn reader(env: &TestEnv) -> Box<dyn Store> {
 const PROVENANCE: Provenance<'static> = Provenance {
     endpoint: "timeseries",
     fetched_at: DateTime::from_timestamp(1_726_822_800, 0).unwrap(),
+    provider: fxrates::rates::Source::Fixer,
 };
 
 /// Stores the given days in one call.

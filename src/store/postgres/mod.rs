@@ -20,7 +20,7 @@ use super::{
     StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
 };
 use crate::pg::Server;
-use crate::rates::{Currency, RateSet};
+use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
@@ -389,20 +389,23 @@ impl PgStore {
     }
 
     /// Rows of one day with its rates: date, base, source_date,
-    /// source_timestamp, fetched_at, endpoint, currency, rate.
+    /// source_timestamp, fetched_at, endpoint, currency, rate, provider.
     const DAY_COLUMNS: &'static str = "d.date, d.base, d.source_date, d.source_timestamp, \
-                                       d.fetched_at, d.endpoint, r.currency, r.rate";
+                                       d.fetched_at, d.endpoint, r.currency, r.rate, d.source";
 
     fn day_head(&self, row: &postgres::Row) -> Result<StoredDay, StoreError> {
         let date: NaiveDate = row.get(0);
         let base: String = row.get(1);
         let fetched_at: DateTime<Utc> = row.get(4);
+        let provider: String = row.get(8);
+        let damaged = || StoreError::Damaged {
+            target: self.target.clone(),
+            date: date.to_string(),
+        };
         Ok(StoredDay {
             date,
-            base: Currency::parse(&base).ok_or_else(|| StoreError::Damaged {
-                target: self.target.clone(),
-                date: date.to_string(),
-            })?,
+            base: Currency::parse(&base).ok_or_else(damaged)?,
+            provider: Source::parse(&provider).ok_or_else(damaged)?,
             source_date: row.get(2),
             source_timestamp: row.get(3),
             fetched_at: timestamp(fetched_at),
@@ -758,7 +761,7 @@ impl super::Store for PgStore {
             self.sql("DELETE FROM {s}.day_rates WHERE date = ANY($1)"),
             self.sql(
                 "INSERT INTO {s}.days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
-                 SELECT d, $2::text, 'fixer', $3::text, s, t, $4::timestamptz
+                 SELECT d, $2::text, $7::text, $3::text, s, t, $4::timestamptz
                  FROM unnest($1::date[], $5::date[], $6::bigint[]) AS x (d, s, t)
                  ON CONFLICT (date) DO UPDATE SET base = excluded.base, source = excluded.source,
                      endpoint = excluded.endpoint, source_date = excluded.source_date,
@@ -784,6 +787,7 @@ impl super::Store for PgStore {
                 &provenance.fetched_at,
                 &source_dates,
                 &source_ts,
+                &provenance.provider.as_str(),
             ],
         )
         .map_err(store_err())?;
@@ -904,7 +908,7 @@ impl super::Store for PgStore {
 
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.count(
-            "SELECT count(*) FROM {s}.requests WHERE at >= $1",
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%'",
             &[&since],
         )
     }

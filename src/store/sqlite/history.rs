@@ -193,7 +193,7 @@ impl SqliteStore {
     pub(super) fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM requests WHERE at >= ?1",
+                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%'",
                 [timestamp(since)],
                 |r| r.get::<_, i64>(0),
             )

@@ -16,7 +16,7 @@ use super::{
     StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
 };
 use crate::calendar::parse_date;
-use crate::rates::{Currency, RateSet};
+use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet};
@@ -269,7 +269,7 @@ impl SqliteStore {
             let mut del = tx.prepare_cached("DELETE FROM day_rates WHERE date = ?1")?;
             let mut day = tx.prepare_cached(
                 "INSERT OR REPLACE INTO days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
-                 VALUES (?1, ?2, 'fixer', ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
             )?;
             let mut rate = tx.prepare_cached(
                 "INSERT INTO day_rates (date, currency, rate) VALUES (?1, ?2, ?3)",
@@ -285,7 +285,8 @@ impl SqliteStore {
                     provenance.endpoint,
                     d.source_date.to_string(),
                     d.source_timestamp,
-                    fetched_at
+                    fetched_at,
+                    provenance.provider.as_str()
                 ])?;
                 for (currency, decimal) in d.rates.iter() {
                     rate.execute(params![date, currency.as_str(), decimal])?;
@@ -337,7 +338,7 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint
+                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint, d.source
                  FROM days AS d LEFT JOIN day_rates AS r ON r.date = d.date
                  WHERE d.date = ?1 ORDER BY r.currency",
             )
@@ -356,9 +357,9 @@ impl SqliteStore {
 
     /// A day without its rates, from the first row that names it (columns
     /// date, base, source_date, source_timestamp, fetched_at, and endpoint
-    /// in column 7).
+    /// and provider in columns 7 and 8).
     fn day_head(&self, row: &rusqlite::Row<'_>) -> Result<StoredDay, StoreError> {
-        let (date, base, source_date, source_timestamp, fetched_at, endpoint) = (|| {
+        let (date, base, source_date, source_timestamp, fetched_at, endpoint, provider) = (|| {
             Ok::<_, rusqlite::Error>((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
@@ -366,13 +367,16 @@ impl SqliteStore {
                 row.get::<_, Option<i64>>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
             ))
-        })()
+        })(
+        )
         .io(self.read_err())?;
-        let (Some(d), Some(b), Some(s)) = (
+        let (Some(d), Some(b), Some(s), Some(provider)) = (
             parse_date(&date),
             Currency::parse(&base),
             parse_date(&source_date),
+            Source::parse(&provider),
         ) else {
             return Err(self.damaged(date));
         };
@@ -387,6 +391,7 @@ impl SqliteStore {
             source_timestamp,
             fetched_at,
             endpoint,
+            provider,
             rates: RateSet::with_capacity(180),
         })
     }
