@@ -399,6 +399,36 @@ pub trait Store {
         provenance: &Provenance<'_>,
     ) -> Result<(), StoreError>;
 
+    /// Stores days as another store holds them, each with its own base and
+    /// provenance (`copy`), replacing their rates and clearing their
+    /// "unavailable" marks. Each day is whole; a store may write them all in
+    /// one transaction (PostgreSQL does), or one by one.
+    fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
+        for day in days {
+            let fetched_at = DateTime::parse_from_rfc3339(&day.fetched_at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| StoreError::Damaged {
+                    target: self.target().clone(),
+                    date: day.date.to_string(),
+                })?;
+            self.put_days(
+                &[NewDay {
+                    date: day.date,
+                    source_date: day.source_date,
+                    source_timestamp: day.source_timestamp,
+                    rates: &day.rates,
+                }],
+                day.base,
+                &Provenance {
+                    endpoint: &day.endpoint,
+                    fetched_at,
+                    provider: day.provider,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Remembers that the provider has no rates for `date`, so it is not
     /// asked again.
     fn mark_unavailable(

@@ -8,6 +8,7 @@
 //! transaction-level advisory lock, so that they stay serialised whatever
 //! coordinates the writers.
 
+mod bulk;
 mod claim;
 mod privileges;
 mod schema;
@@ -186,6 +187,22 @@ impl PgStore {
     /// (UTC+14), as the server's clock has it.
     fn latest_day(&self) -> NaiveDate {
         (self.server_now + self.opened.elapsed() + chrono::TimeDelta::hours(14)).date_naive()
+    }
+
+    /// Refuses a day the server's clock says has not begun.
+    fn check_not_future(
+        &self,
+        mut dates: impl Iterator<Item = NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let latest = self.latest_day();
+        match dates.find(|d| *d > latest) {
+            Some(date) => Err(StoreError::FutureDay {
+                target: self.target.clone(),
+                date,
+                server: self.server_now,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn conn(&self) -> session::Guard<'_> {
@@ -732,13 +749,7 @@ impl super::Store for PgStore {
         if days.is_empty() {
             return Ok(());
         }
-        if let Some(day) = days.iter().find(|d| d.date > self.latest_day()) {
-            return Err(StoreError::FutureDay {
-                target: self.target.clone(),
-                date: day.date,
-                server: self.server_now,
-            });
-        }
+        self.check_not_future(days.iter().map(|d| d.date))?;
         // Whole arrays in four statements, however many days: a timeseries
         // answer of a year is one round trip per statement, not 60,000.
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
@@ -795,6 +806,10 @@ impl super::Store for PgStore {
             .map_err(store_err())?;
         tx.execute(&sql[3], &[&dates]).map_err(store_err())?;
         tx.commit().map_err(store_err())
+    }
+
+    fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
+        self.put_batch(days)
     }
 
     fn mark_unavailable(
