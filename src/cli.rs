@@ -430,6 +430,11 @@ pub(crate) struct StatusArgs {
     #[arg(long = "format", value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
 
+    /// Also check every page of the database for damage (SQLite), which
+    /// takes longer as the history grows; writers do it weekly
+    #[arg(long = "deep")]
+    pub deep: bool,
+
     #[command(flatten)]
     pub budget: BudgetArgs,
 }

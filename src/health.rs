@@ -46,6 +46,10 @@ pub(crate) struct Health {
     /// When an ingest or backfill last succeeded (for the metrics).
     #[serde(skip)]
     pub last_success: Option<DateTime<Utc>>,
+    /// The day a writer's full check for damage last passed, where the
+    /// store keeps one (SQLite, weekly; `status --deep` checks now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_full_check: Option<NaiveDate>,
     /// The last run of ingest or backfill, whichever was recorded last (for the
     /// metrics).
     #[serde(skip)]
@@ -160,35 +164,34 @@ struct Facts {
     used: u64,
     timeseries: Option<TimeseriesAnswer>,
     last_success: Option<DateTime<Utc>>,
+    last_full_check: Option<NaiveDate>,
 }
 
 impl Health {
     /// The health of the history in `store`; `None` is a store that does not
     /// exist yet, reported as empty: that is exactly what monitoring must
-    /// hear about.
+    /// hear about. `deep` adds the store's full check for damage, whose cost
+    /// grows with the history; without it, damage is found on the pages the
+    /// report reads.
     pub(crate) fn gather(
         store: Option<&dyn Store>,
         now: &Now,
         quota: u64,
+        deep: bool,
     ) -> Result<Health, StoreError> {
         // A damaged file is reported, not read further: what could still
         // be read of it would not be the truth.
-        let damage = match store.map(|s| s.integrity_problem()) {
+        let damage = match store.filter(|_| deep).map(|s| s.integrity_problem()) {
             Some(Ok(problem)) => problem,
-            Some(Err(StoreError::Corrupt { problem, .. })) => Some(problem),
-            Some(Err(e)) => return Err(e),
+            Some(Err(e)) => Some(e.damage().ok_or(e)?),
             None => None,
         };
-        let facts = match store {
-            Some(store) if damage.is_none() => Facts::read(store, now, quota)?,
-            _ => {
-                // Every weekday of the month is missing from an empty history.
-                let (from, yesterday) = Facts::window(now);
-                Facts {
-                    missing: weekdays(from, yesterday).collect(),
-                    ..Facts::default()
-                }
-            }
+        let (facts, damage) = match (store, damage) {
+            (Some(store), None) => match Facts::read(store, now, quota) {
+                Ok(facts) => (facts, None),
+                Err(e) => (Facts::empty(now), Some(e.damage().ok_or(e)?)),
+            },
+            (_, damage) => (Facts::empty(now), damage),
         };
         Ok(Health::judge(facts, damage, now, quota))
     }
@@ -270,6 +273,7 @@ impl Health {
                     hosts
                 }),
             last_success: facts.last_success,
+            last_full_check: facts.last_full_check,
             last_fetch,
         }
     }
@@ -281,6 +285,15 @@ impl Facts {
     fn window(now: &Now) -> (NaiveDate, NaiveDate) {
         let (from, _) = window_ending(now.today, MONTH_DAYS);
         (from, now.today.pred_opt().unwrap_or(now.today))
+    }
+
+    /// What an empty history shows: every weekday of the month missing.
+    fn empty(now: &Now) -> Facts {
+        let (from, yesterday) = Facts::window(now);
+        Facts {
+            missing: weekdays(from, yesterday).collect(),
+            ..Facts::default()
+        }
     }
 
     fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Facts, StoreError> {
@@ -295,6 +308,7 @@ impl Facts {
             used: Budget::read(store, now, quota)?.used,
             timeseries: store.timeseries_answer()?,
             last_success: store.last_success(&["ingest", "backfill"])?,
+            last_full_check: store.last_full_check()?,
         })
     }
 }

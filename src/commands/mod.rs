@@ -68,7 +68,11 @@ fn recorded<T>(
     body: impl FnOnce(&mut dyn Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let id = store.start_run(command, settings.now.utc)?;
-    let result = body(store);
+    // Damage the run's own pages do not show is found by the weekly check.
+    let result = store
+        .check_if_due(settings.now.today)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| body(store));
     let error = result
         .as_ref()
         .err()

@@ -11,7 +11,7 @@ use std::path::Path;
 
 impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        let health = read_health(settings, self.budget.monthly_quota)?;
+        let health = read_health(settings, self.budget.monthly_quota, self.deep)?;
         let mut out = std::io::stdout().lock();
         let written = match self.format {
             StatusFormat::Text => write_text(&health, &mut out),
@@ -43,13 +43,18 @@ impl Run for StatusArgs {
 
 /// The health of the history, from a store opened for reading; a store
 /// that does not exist yet, or is still a 0-byte file, is reported as empty.
-fn read_health(settings: &Settings, quota: u64) -> anyhow::Result<Health> {
+fn read_health(settings: &Settings, quota: u64, deep: bool) -> anyhow::Result<Health> {
     let store = match settings.read_store() {
         Ok(store) => Some(store),
         Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    Ok(Health::gather(store.as_deref(), &settings.now, quota)?)
+    Ok(Health::gather(
+        store.as_deref(),
+        &settings.now,
+        quota,
+        deep,
+    )?)
 }
 
 /// The values the Prometheus metrics carry.
@@ -141,6 +146,12 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
         Some(answer) => writeln!(out, "timeseries:   {answer}")?,
         None => writeln!(out, "timeseries:   never asked")?,
     }
+    if let Some(day) = h.last_full_check {
+        writeln!(
+            out,
+            "checked:      {day} (every page, weekly by a writer; `status --deep` checks now)"
+        )?;
+    }
     for (command, run) in &h.last_runs {
         let error = run
             .error
@@ -187,8 +198,8 @@ pub(super) fn write_metrics_file(
     path: &Path,
 ) -> anyhow::Result<()> {
     let health = match store {
-        Some(store) => Health::gather(Some(store), &settings.now, monthly_quota)?,
-        None => read_health(settings, monthly_quota)?,
+        Some(store) => Health::gather(Some(store), &settings.now, monthly_quota, false)?,
+        None => read_health(settings, monthly_quota, false)?,
     };
     let text = metrics::render(&metric_values(&health));
     metrics::write_atomically(path, &text).exit(Exit::IoErr, || {

@@ -215,6 +215,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What SQLite said is wrong with a damaged file, when this is such an
+    /// error: the full check's finding, or a read or write that met a
+    /// damaged page.
+    pub fn damage(&self) -> Option<String> {
+        match self {
+            StoreError::Corrupt { problem, .. } => Some(problem.clone()),
+            StoreError::Io { cause, .. } => match cause.downcast_ref::<rusqlite::Error>()? {
+                e @ rusqlite::Error::SqliteFailure(f, _)
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+                    ) =>
+                {
+                    Some(e.to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// An I/O failure while doing `what`.
     pub fn io(what: impl Into<String>, cause: impl Into<Cause>) -> StoreError {
         StoreError::Io {

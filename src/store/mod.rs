@@ -24,7 +24,8 @@
 //!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
 //!   record when the answer is in. [`Store::requests_since`] counts every
 //!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
-//!   recorded request, whatever its outcome.
+//!   whatever its outcome, except those that never left the machine
+//!   ([`Request::NOT_SENT`]).
 //! - **Rates are exact decimal text**: what goes in is what comes out,
 //!   character for character; days come out in date order, rates in currency
 //!   order.
@@ -226,6 +227,12 @@ impl Request<'_> {
     /// The outcome of a request recorded before it is sent; it stays so if
     /// the run ends before the answer.
     pub const UNANSWERED: &'static str = "unanswered";
+
+    /// How the outcome of a request that never left the machine begins (its
+    /// host name did not resolve, its connection or the proxy's tunnel was
+    /// refused): kept in the record, never counted against the quota, since
+    /// the provider cannot have seen it.
+    pub const NOT_SENT: &'static str = "not sent: ";
 }
 
 /// A recorded request, for [`Store::set_request_outcome`].
@@ -494,8 +501,20 @@ pub trait Store {
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
 
     /// What the store's own consistency check finds wrong, if anything (a
-    /// damaged file). A store that has no such check finds nothing.
+    /// damaged file): the full check, whose cost grows with the history. A
+    /// store that has no such check finds nothing.
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Runs the full check if it is due (SQLite: weekly), recording the day
+    /// it passed; damage is [`StoreError::Corrupt`]. For writers.
+    fn check_if_due(&mut self, _today: NaiveDate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The day the full check last passed, where the store keeps one.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         Ok(None)
     }
 }

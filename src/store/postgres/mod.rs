@@ -923,8 +923,9 @@ impl super::Store for PgStore {
 
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.count(
-            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%'",
-            &[&since],
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%' \
+             AND outcome NOT LIKE $2",
+            &[&since, &format!("{}%", Request::NOT_SENT)],
         )
     }
 

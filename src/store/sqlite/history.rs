@@ -193,8 +193,9 @@ impl SqliteStore {
     pub(super) fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%'",
-                [timestamp(since)],
+                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%' \
+                 AND outcome NOT LIKE ?2",
+                params![timestamp(since), format!("{}%", Request::NOT_SENT)],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)

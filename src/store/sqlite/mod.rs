@@ -31,6 +31,14 @@ use guard::Found;
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often a writer runs the full check of the file (`PRAGMA
+/// quick_check`, which reads every page): weekly, so the daily run does not
+/// pay for the whole history every day.
+const FULL_CHECK_DAYS: i64 = 7;
+
+/// The `meta` key holding the day of the last full check that passed.
+const FULL_CHECK_KEY: &str = "full_check";
+
 pub(super) struct SqliteStore {
     conn: Connection,
     target: Target,
@@ -100,12 +108,9 @@ impl SqliteStore {
             .conn
             .pragma_update(None, "journal_mode", "WAL")
             .io(|| store.named("cannot switch the database to WAL mode"))?;
-        if let Some(problem) = store.integrity_problem()? {
-            return Err(StoreError::Corrupt {
-                target: store.target.clone(),
-                problem,
-            });
-        }
+        // No full check here: it reads the whole file, so its cost grows
+        // with the history. A run meets damage on the pages it touches
+        // (SQLite says so), and `check_if_due` checks the rest weekly.
         Ok(store)
     }
 
@@ -167,6 +172,47 @@ impl SqliteStore {
                 &rows.join("; ").replace('\n', " "),
             )),
         })
+    }
+
+    /// Runs the full check when the last one that found the file whole is
+    /// [`FULL_CHECK_DAYS`] days old or more (or is dated after `today`: a
+    /// clock was wrong), and records it; damage is [`StoreError::Corrupt`],
+    /// and nothing is recorded then, so every writer checks until the file
+    /// is restored.
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+        let due = self
+            .last_full_check()?
+            .is_none_or(|last| !(0..FULL_CHECK_DAYS).contains(&(today - last).num_days()));
+        if !due {
+            return Ok(());
+        }
+        if let Some(problem) = self.integrity_problem()? {
+            return Err(StoreError::Corrupt {
+                target: self.target.clone(),
+                problem,
+            });
+        }
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [FULL_CHECK_KEY, &today.to_string()],
+            )
+            .map(drop)
+            .io(self.write_err())
+    }
+
+    /// The day of the last full check that found the file whole.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [FULL_CHECK_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.corrupt_or_io(e))?;
+        Ok(value.as_deref().and_then(parse_date))
     }
 
     /// A read that fails because the file is damaged says so.
@@ -647,5 +693,13 @@ impl super::Store for SqliteStore {
 
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         SqliteStore::integrity_problem(self)
+    }
+
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+        SqliteStore::check_if_due(self, today)
+    }
+
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
+        SqliteStore::last_full_check(self)
     }
 }
