@@ -303,5 +303,11 @@ both_stores! {
         put(&mut *store, &[("2024-09-18", &day)]).unwrap();
         let marked: Vec<_> = store.unusable_days().unwrap().into_keys().collect();
         assert_eq!(marked, [date("2024-09-19")]);
+        // As `copy` stores it, too.
+        put(&mut *store, &[("2024-09-19", &day)]).unwrap();
+        let stored = store.day_on_or_before(Some(date("2024-09-19")), 0).unwrap().unwrap();
+        store.set_unusable(date("2024-09-19"), Some(today)).unwrap();
+        store.put_stored_days(&[stored]).unwrap();
+        assert!(store.unusable_days().unwrap().is_empty());
     }
 }
