@@ -15,6 +15,7 @@ mod chart;
 mod convert;
 mod copy;
 mod crash;
+mod crosscheck;
 mod ecb;
 mod endpoint;
 mod faults;
