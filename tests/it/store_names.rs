@@ -168,3 +168,29 @@ fn a_new_database_at_the_default_path_is_announced_once() {
     assert!(!err.contains("creating a new database"), "{err}");
     assert!(env.db.is_file());
 }
+
+#[test]
+fn help_man_page_and_package_name_both_stores() {
+    let env = TestEnv::new("http://127.0.0.1:1/api", FRIDAY_9AM);
+    let (code, help, _) = env.run(&["--help"]);
+    assert_eq!(code, 0);
+    let first = help.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("SQLite") && first.contains("PostgreSQL"),
+        "{first}"
+    );
+    let (code, man, _) = env.run(&["manpage"]);
+    assert_eq!(code, 0);
+    let name = man
+        .lines()
+        .skip_while(|l| !l.starts_with(".SH NAME"))
+        .nth(1);
+    assert!(name.is_some_and(|l| l.contains("PostgreSQL")), "{man}");
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let description = manifest
+        .lines()
+        .find(|l| l.starts_with("description = "))
+        .unwrap();
+    assert!(description.contains("PostgreSQL"), "{description}");
+}
