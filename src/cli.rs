@@ -2,7 +2,7 @@
 
 use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
-use crate::rates::Currency;
+use crate::rates::{Currency, Source};
 use crate::secret::Secret;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -327,6 +327,15 @@ pub(crate) enum SourceArg {
     Ecb,
 }
 
+impl SourceArg {
+    pub(crate) fn source(self) -> Source {
+        match self {
+            SourceArg::Fixer => Source::Fixer,
+            SourceArg::Ecb => Source::Ecb,
+        }
+    }
+}
+
 /// The provider asked when fixer fails (`--fallback`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FallbackArg {
@@ -435,6 +444,12 @@ pub(crate) struct StatusArgs {
     /// takes longer as the history grows; writers do it weekly
     #[arg(long = "deep")]
     pub deep: bool,
+
+    /// Whose calendar decides what is missing: with ecb, TARGET closing
+    /// days are not missing, nor today before 16:00 Berlin time
+    #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
+          default_value_t = SourceArg::Fixer)]
+    pub provider: SourceArg,
 
     #[command(flatten)]
     pub budget: BudgetArgs,

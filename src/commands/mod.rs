@@ -32,6 +32,9 @@ trait Run {
 trait Monitored {
     fn monthly_quota(&self) -> u64;
 
+    /// The provider whose calendar the metrics judge the history by.
+    fn provider(&self) -> crate::rates::Source;
+
     /// Runs, leaving the store it opened (if it got that far) in `store`,
     /// so that the metrics are read from it rather than from a second
     /// connection.
@@ -117,6 +120,7 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
                     settings,
                     store.as_deref(),
                     command.monthly_quota(),
+                    command.provider(),
                     path,
                 )
             {

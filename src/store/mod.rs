@@ -248,6 +248,14 @@ pub struct Summary {
     pub latest: Option<NaiveDate>,
 }
 
+/// The days stored from one provider, for `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderDays {
+    pub provider: Source,
+    pub days: u64,
+    pub latest: NaiveDate,
+}
+
 /// The last run of one command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastRun {
@@ -383,6 +391,10 @@ pub trait Store {
 
     /// How many days are stored, and the oldest and latest of them.
     fn summary(&self) -> Result<Summary, StoreError>;
+
+    /// How many days each provider's are, and its latest, in provider
+    /// order; a provider with no day is left out.
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError>;
 
     /// Stores `days` against `base`, replacing any stored rates of those
     /// days and clearing their "unavailable" marks: all of them or none, in

@@ -16,8 +16,8 @@ mod session;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
-    StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -631,6 +631,32 @@ impl super::Store for PgStore {
                 reason: r.get(2),
             })
             .collect())
+    }
+
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT source, count(*), max(date) FROM {s}.days GROUP BY source"),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let provider: String = row.get(0);
+            let latest: NaiveDate = row.get(2);
+            let provider = Source::parse(&provider).ok_or_else(|| StoreError::Damaged {
+                target: self.target.clone(),
+                date: latest.to_string(),
+            })?;
+            out.push(ProviderDays {
+                provider,
+                days: row.get::<_, i64>(1) as u64,
+                latest,
+            });
+        }
+        out.sort_by_key(|p| p.provider);
+        Ok(out)
     }
 
     fn summary(&self) -> Result<Summary, StoreError> {
