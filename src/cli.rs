@@ -515,6 +515,13 @@ pub(crate) struct CopyArgs {
     /// fxrates]
     #[arg(long = "dest-schema", value_name = "SCHEMA")]
     pub dest_schema: Option<String>,
+
+    /// Rates per batch (a transaction on PostgreSQL): for tests, which
+    /// stop a copy between batches of a small history
+    #[arg(long = "batch-rates", env = "FXRATES_COPY_BATCH_RATES", hide = true,
+          value_name = "RATES", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub batch_rates: u64,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ mod locking;
 mod metrics;
 mod monitoring;
 mod package;
+mod pg_server;
 mod postgres;
 mod privileges;
 mod properties;
