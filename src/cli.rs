@@ -170,6 +170,9 @@ pub(crate) enum Command {
     /// Copy the stored days from one store to another (SQLite file or
     /// PostgreSQL URL, either way), adding only the days DEST lacks
     Copy(CopyArgs),
+    /// Compare the stored fixer rates with the ECB's of the same days (one
+    /// request, no key); exit 1 when one deviates beyond the limit
+    Crosscheck(CrosscheckArgs),
     /// Serve the stored rates over HTTP: a fixer.io-compatible API under
     /// /api/ and a Frankfurter-compatible one at / and /v1/ (read-only)
     Serve(ServeArgs),
@@ -493,6 +496,55 @@ pub(crate) struct ShowArgs {
     /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CrosscheckArgs {
+    /// The first day to compare (YYYY-MM-DD) [default: 30 days before --to]
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to compare (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// The largest deviation from the ECB's rate tolerated, in percent
+    #[arg(long = "max-deviation", value_name = "PCT", default_value = "1",
+          value_parser = percent_arg)]
+    pub max_deviation: String,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = CrosscheckFormat::Text)]
+    pub format: CrosscheckFormat,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CrosscheckFormat {
+    /// Aligned columns for people
+    Text,
+    /// One JSON object
+    Json,
+    /// date,currency,fixer,ecb,deviation_pct
+    Csv,
+}
+
+/// A non-negative plain decimal, kept as typed.
+pub(crate) fn percent_arg(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let plain = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(t.contains('.') && frac.is_empty())
+        && t.len() <= 20;
+    if plain {
+        Ok(t.to_string())
+    } else {
+        Err(format!("{text:?} is not a percentage such as 1 or 0.5"))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod backfill;
 mod chart;
 mod convert;
 mod crash;
+mod crosscheck;
 mod ecb;
 mod endpoint;
 mod faults;
