@@ -1,4 +1,4 @@
-use super::{Monitored, recorded};
+use super::{Monitored, RunName, Writing};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 
 impl Monitored for BackfillArgs {
+    const NAME: RunName = RunName::Backfill;
+
     fn monthly_quota(&self) -> u64 {
         self.budget.monthly_quota
     }
@@ -21,16 +23,14 @@ impl Monitored for BackfillArgs {
         self.provider.source.source()
     }
 
-    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         let (from, to) = self.window(settings.now.today)?;
         if self.provider.source == SourceArg::Ecb {
-            return super::ecb_fetch::backfill(self, (from, to), settings, store);
+            return super::ecb_fetch::backfill(self, (from, to), settings);
         }
-        // Configuration first: a missing key must not leave a new, empty
-        // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-        recorded(&mut **store, "backfill", settings, |store| {
+        let deadline = Some(client.deadline());
+        let work = move |store: &mut dyn Store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
                 if plan.held.is_empty() {
@@ -71,7 +71,11 @@ impl Monitored for BackfillArgs {
                 }
             );
             Ok(())
-        })
+        };
+        Ok(Some(Writing {
+            deadline,
+            work: Box::new(work),
+        }))
     }
 }
 
