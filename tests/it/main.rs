@@ -38,6 +38,7 @@ mod provider;
 mod provider_errors;
 mod proxy;
 mod prune;
+mod readme;
 mod secrets;
 mod serve;
 mod show;
