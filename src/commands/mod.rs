@@ -5,6 +5,7 @@ mod chart;
 mod completions;
 mod convert;
 mod copy;
+mod currencies;
 mod ingest;
 mod manpage;
 mod notes;
@@ -55,6 +56,7 @@ pub(crate) fn run(
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
         Command::Serve(args) => args.run(&settings()?),
+        Command::Currencies(args) => args.run(&settings()?),
     }
 }
 

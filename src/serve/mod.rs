@@ -411,10 +411,25 @@ fn preflight(options: &HttpOptions) -> Response<http::Body> {
     response
 }
 
-/// The name of `code` for `/api/symbols` and `/currencies`: the
-/// compiled-in one, else the code itself.
-fn name_of(code: crate::rates::Currency) -> String {
-    crate::names::builtin(code)
-        .map(str::to_string)
-        .unwrap_or_else(|| code.to_string())
+/// Currency names as JSON, and when the day they are listed from was fetched.
+type Named = (
+    serde_json::Map<String, serde_json::Value>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// The names of the newest stored day's currencies, for `/api/symbols` and
+/// `/currencies`: fixer's own where stored, else the compiled-in ones.
+fn named_currencies(store: &dyn Store) -> Result<Named, StoreError> {
+    let day = store.day_on_or_before(None, 0)?;
+    let stored = store.currency_names()?;
+    let mut names = serde_json::Map::new();
+    if let Some(day) = &day {
+        for (code, _) in day.rates.iter() {
+            names.insert(
+                code.to_string(),
+                crate::names::name(code, stored.as_ref()).into(),
+            );
+        }
+    }
+    Ok((names, day.as_ref().and_then(rates::fetched_at)))
 }

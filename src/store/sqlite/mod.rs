@@ -12,8 +12,8 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
-    StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
+    Access, CurrencyNames, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet};
@@ -604,6 +604,14 @@ impl super::Store for SqliteStore {
 
     fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
         SqliteStore::set_timeseries_answer(self, answer)
+    }
+
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        SqliteStore::currency_names(self)
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        SqliteStore::set_currency_names(self, names)
     }
 
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
