@@ -320,19 +320,26 @@ async fn respond(
         }
     }
     let today = state.today();
+    // What the answer depends on: the path, the query and the date (which
+    // moves the edge between a day and the future).
+    let key = format!("{today} {}", req.uri());
     let read = match route {
         Route::Fixer(function) => {
             let function = function.to_string();
             state
                 .pool
-                .read(move |store| fixer::answer(store, &function, &params, today))
+                .answer(key, move |store| {
+                    fixer::answer(store, &function, &params, today)
+                })
                 .await
         }
         Route::Frankfurter(path) => {
             let path = path.to_string();
             state
                 .pool
-                .read(move |store| frankfurter::answer(store, &path, &params, today))
+                .answer(key, move |store| {
+                    frankfurter::answer(store, &path, &params, today)
+                })
                 .await
         }
         Route::Health => {
@@ -345,10 +352,11 @@ async fn respond(
                 };
                 Answer {
                     status,
-                    body: h.json,
+                    body: h.json.into(),
                     content_type: answer::JSON,
                     last_modified: None,
                     cacheable: false,
+                    etag: None,
                 }
             })
         }
@@ -367,10 +375,11 @@ async fn respond(
             }
             Ok(Answer {
                 status: StatusCode::OK,
-                body: text.into_bytes(),
+                body: text.into(),
                 content_type: "text/plain; version=0.0.4; charset=utf-8",
                 last_modified: None,
                 cacheable: false,
+                etag: None,
             })
         }
     };

@@ -489,6 +489,14 @@ pub trait Store {
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+
+    /// A number that changes whenever another connection commits a change
+    /// to the store, where the store can tell at almost no cost (SQLite's
+    /// `data_version`), so that a reader may keep what it computed until
+    /// then; `None` where it cannot, and nothing may be kept.
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl dyn Store + '_ {

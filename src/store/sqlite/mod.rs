@@ -651,4 +651,11 @@ impl super::Store for SqliteStore {
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         SqliteStore::integrity_problem(self)
     }
+
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map(Some)
+            .map_err(|e| self.corrupt_or_io(e))
+    }
 }
