@@ -3,8 +3,10 @@
 //! One async thread (a tokio current-thread runtime, created here only:
 //! the rest of fxrates is synchronous) runs hyper's HTTP/1.1 server; the
 //! store is read on threads of its own ([`pool`]), each request as a
-//! synchronous job. Nothing is cached between requests, so a day stored by
-//! `ingest` while the server runs is served by the next request.
+//! synchronous job. A thread keeps the answers it computed only while the
+//! store reports no change (SQLite's `data_version`; nothing is kept on
+//! PostgreSQL), so a day stored by `ingest` while the server runs is served
+//! by the next request.
 //!
 //! - [`fixer`]: fixer.io's API under `/api/`; [`frankfurter`]: Frankfurter's
 //!   at the root and under `/v1/`; [`rates`]: what both write of a day.
