@@ -149,39 +149,66 @@ cron_line() {
 
 env_template() {
   cat <<EOF
-# fxrates settings. Read by cron (the line \`./install.sh --cron\` adds) and by
-# systemd (EnvironmentFile=). Plain NAME=value lines: no spaces around '=', no
-# quotes, no \`export\`. This file holds your API key: keep it mode 0600.
+# fxrates settings. Read by cron (the line \`./install.sh --cron\` adds reads
+# it with the shell) and by systemd (EnvironmentFile=). NAME='value' lines:
+# every value in single quotes, as below, so that what the shell would read
+# specially (the & of a PostgreSQL URL, a space, \$) stays in the value; no
+# spaces around '=', no \`export\`; a value cannot hold a single quote. This
+# file holds your API key: keep it mode 0600.
 
 # Your fixer.io API key (required). Never put it in the crontab or on a
 # command line.
-FIXER_API_KEY=
+FIXER_API_KEY=''
 # Or keep the key alone in a file of its own (mode 0600) and name it here:
-#FIXER_API_KEY_FILE=${env_file%/*}/key
+#FIXER_API_KEY_FILE='${env_file%/*}/key'
 
 # APILayer accounts (the key goes in a header automatically):
-#FIXER_ENDPOINT=https://api.apilayer.com/fixer
+#FIXER_ENDPOINT='https://api.apilayer.com/fixer'
 # Old fixer.io free plans refuse HTTPS (the key then crosses the network in
 # clear text):
-#FIXER_ENDPOINT=http://data.fixer.io/api
+#FIXER_ENDPOINT='http://data.fixer.io/api'
 
-# The database (default shown).
-#FXRATES_DB=$data_dir/rates.db
+# The database (default shown), or a PostgreSQL URL (see the README):
+#FXRATES_DB='$data_dir/rates.db'
+#FXRATES_DB='postgresql://fxrates@db.example.internal/finance?sslmode=verify-full&sslrootcert=/etc/fxrates/ca.pem'
 
 # Dead-man's switch: pinged at the start, success (URL) and failure (URL/fail)
 # of every ingest and backfill, e.g. a healthchecks.io check.
-#FXRATES_PING_URL=https://hc-ping.com/your-check-uuid
+#FXRATES_PING_URL='https://hc-ping.com/your-check-uuid'
 
 # Prometheus metrics for node_exporter's textfile collector, rewritten by
 # every ingest and backfill.
-#FXRATES_METRICS_FILE=/var/lib/prometheus/node-exporter/fxrates.prom
+#FXRATES_METRICS_FILE='/var/lib/prometheus/node-exporter/fxrates.prom'
 
 # Requests your fixer plan allows per month (the free plan's is 100).
-#FIXER_MONTHLY_QUOTA=100
+#FIXER_MONTHLY_QUOTA='100'
 
 # Days of history to keep; ingest then prunes older days (at least 31).
-#FXRATES_KEEP_DAYS=365
+#FXRATES_KEEP_DAYS='365'
 EOF
+}
+
+# Warns about each setting in the env file $1 whose value is not in single
+# quotes and holds a character the shell reads specially: cron's line reads
+# the file with the shell, which would cut the value at '&' or ';' (fxrates
+# then runs without it), or change it. The value itself is never shown.
+check_env_file() {
+  local n=0 line name value
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    case $line in
+      [A-Za-z_]*=*) ;;
+      *) continue ;;
+    esac
+    name=${line%%=*}
+    value=${line#*=}
+    case $value in
+      \'*\') ;;
+      *[\&\;\|\<\>\(\)\$\`\\\"\'\ \	]*)
+        echo "install.sh: warning: $1, line $n: the value of $name is not in single quotes and holds a character the shell reads specially, so cron's line would cut or change it; write it as $name='...'" >&2
+        ;;
+    esac
+  done <"$1"
 }
 
 install_all() {
@@ -221,8 +248,11 @@ install_all() {
     (umask 077 && env_template >"$env_file.new.$$")
     mv -f "$env_file.new.$$" "$env_file"
     changed "wrote the settings template $env_file (mode 0600)"
-  elif [ -n "$(find "$env_file" -perm /077 2>/dev/null)" ]; then
-    echo "install.sh: warning: $env_file is readable by others and holds your API key; run: chmod 600 '$env_file'" >&2
+  else
+    if [ -n "$(find "$env_file" -perm /077 2>/dev/null)" ]; then
+      echo "install.sh: warning: $env_file is readable by others and holds your API key; run: chmod 600 '$env_file'" >&2
+    fi
+    check_env_file "$env_file"
   fi
 
   if $cron; then
@@ -260,15 +290,29 @@ install_all
 if [ "$changes" -eq 0 ]; then
   echo "install.sh: nothing changed: $bin is up to date"
 fi
+# Without the bin directory on PATH every `fxrates ...` in the README fails
+# with "command not found": say which line to add, and where.
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
-  *) echo "install.sh: note: $prefix/bin is not on your PATH; add it, or use the full path below" ;;
+  *)
+    case ${SHELL##*/} in
+      fish) path_line="fish_add_path '$prefix/bin'" rc="~/.config/fish/config.fish" ;;
+      zsh) path_line="export PATH=\"$prefix/bin:\$PATH\"" rc="~/.zshrc" ;;
+      bash) path_line="export PATH=\"$prefix/bin:\$PATH\"" rc="~/.bashrc" ;;
+      *) path_line="export PATH=\"$prefix/bin:\$PATH\"" rc="~/.profile" ;;
+    esac
+    cat <<EOF
+install.sh: note: $prefix/bin is not on your PATH, so \`fxrates\` alone is
+not found. Add this line to $rc, then open a new shell:
+  $path_line
+EOF
+    ;;
 esac
 cat <<EOF
 
 Next steps:
   1. Put your fixer.io API key in $env_file
-     (FIXER_API_KEY=...); it must never go into the crontab or a command line.
+     (FIXER_API_KEY='...'); it must never go into the crontab or a command line.
   2. Fetch the last month:
        (set -a; . '$env_file'; '$bin' backfill --days 31)
   3. Check the history:

@@ -2,7 +2,7 @@
 
 use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
-use crate::rates::Currency;
+use crate::rates::{Currency, Source};
 use crate::secret::Secret;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -260,6 +260,35 @@ pub(crate) struct CompletionsArgs {
 /// from FIXER_API_KEY or a key file.
 #[derive(Debug, Args)]
 pub(crate) struct ProviderArgs {
+    /// Where the rates come from: fixer (fixer.io, ~170 currencies, needs a
+    /// key) or ecb (the European Central Bank's reference rates, ~30
+    /// currencies, no key)
+    #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
+          default_value_t = SourceArg::Fixer)]
+    pub source: SourceArg,
+
+    /// With the fixer provider: fetch the days fixer cannot deliver (key
+    /// refused, quota spent, fixer down) from this provider instead; the
+    /// run still fails with fixer's exit code
+    #[arg(
+        long = "fallback",
+        env = "FXRATES_FALLBACK",
+        value_enum,
+        value_name = "PROVIDER"
+    )]
+    pub fallback: Option<FallbackArg>,
+
+    /// The ECB data API's base URL
+    #[arg(long = "ecb-endpoint", env = "FXRATES_ECB_ENDPOINT", value_name = "URL",
+          default_value = crate::ecb::DEFAULT_ENDPOINT)]
+    pub ecb_endpoint: String,
+
+    /// Where the ECB's reference files are: its 90-day file is read when
+    /// the data API fails for a window within the last 90 days
+    #[arg(long = "ecb-files", env = "FXRATES_ECB_FILES", value_name = "URL",
+          default_value = crate::ecb::DEFAULT_FILES)]
+    pub ecb_files: String,
+
     /// A file holding the API key (must not be readable by group or others);
     /// read instead of FIXER_API_KEY
     #[arg(long = "api-key-file", env = "FIXER_API_KEY_FILE", value_name = "PATH",
@@ -295,6 +324,31 @@ pub(crate) struct ProviderArgs {
     #[arg(long = "max-run-time", env = "FXRATES_MAX_RUN_TIME", value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub max_run_time: u64,
+}
+
+/// Where the rates come from (`--provider`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SourceArg {
+    /// fixer.io (or APILayer), with an API key
+    Fixer,
+    /// The European Central Bank's euro reference rates, without a key
+    Ecb,
+}
+
+impl SourceArg {
+    pub(crate) fn source(self) -> Source {
+        match self {
+            SourceArg::Fixer => Source::Fixer,
+            SourceArg::Ecb => Source::Ecb,
+        }
+    }
+}
+
+/// The provider asked when fixer fails (`--fallback`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FallbackArg {
+    /// The European Central Bank's euro reference rates
+    Ecb,
 }
 
 /// Where the key goes (`--auth`).
@@ -399,6 +453,17 @@ pub(crate) struct StatusArgs {
     /// Output format
     #[arg(long = "format", value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
+
+    /// Also check every page of the database for damage (SQLite), which
+    /// takes longer as the history grows; writers do it weekly
+    #[arg(long = "deep")]
+    pub deep: bool,
+
+    /// Whose calendar decides what is missing: with ecb, TARGET closing
+    /// days are not missing, nor today before 16:00 Berlin time
+    #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
+          default_value_t = SourceArg::Fixer)]
+    pub provider: SourceArg,
 
     #[command(flatten)]
     pub budget: BudgetArgs,

@@ -150,6 +150,7 @@ mod tests {
             source_timestamp: None,
             fetched_at: "2024-09-20T09:00:00Z".into(),
             endpoint: "latest".into(),
+            provider: crate::rates::Source::Fixer,
             rates,
         }
     }

@@ -5,7 +5,9 @@
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
 use crate::clock::Now;
 use crate::quota::{Budget, month_start};
-use crate::store::{self, LastRun, Store, StoreError, Summary, TimeseriesAnswer};
+use crate::rates::Source;
+use crate::store::{self, LastRun, ProviderDays, Store, StoreError, Summary, TimeseriesAnswer};
+use crate::target_calendar::{business_days, is_business_day, last_published_date};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +31,12 @@ pub(crate) struct Health {
     pub unavailable_dates: Vec<NaiveDate>,
     pub days_stored: u64,
     pub oldest_date: Option<NaiveDate>,
+    /// The provider whose calendar decides what is missing: the ECB
+    /// publishes nothing on TARGET closing days, and today's rates only
+    /// from 16:00 Berlin time.
+    pub provider: Source,
+    /// The days stored from each provider, and the latest of each.
+    pub providers: BTreeMap<Source, ProviderHealth>,
     /// The first day of the month the requests are counted in (UTC).
     pub month: NaiveDate,
     pub requests_this_month: u64,
@@ -46,10 +54,21 @@ pub(crate) struct Health {
     /// When an ingest or backfill last succeeded (for the metrics).
     #[serde(skip)]
     pub last_success: Option<DateTime<Utc>>,
+    /// The day a writer's full check for damage last passed, where the
+    /// store keeps one (SQLite, weekly; `status --deep` checks now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_full_check: Option<NaiveDate>,
     /// The last run of ingest or backfill, whichever was recorded last (for the
     /// metrics).
     #[serde(skip)]
     pub last_fetch: Option<RunHealth>,
+}
+
+/// The days held from one provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct ProviderHealth {
+    pub days: u64,
+    pub latest_date: NaiveDate,
 }
 
 /// How the last run of a command went.
@@ -153,6 +172,7 @@ fn as_text<S: Serializer>(answer: &Option<TimeseriesAnswer>, s: S) -> Result<S::
 #[derive(Debug, Default)]
 struct Facts {
     summary: Summary,
+    providers: Vec<ProviderDays>,
     missing: Vec<NaiveDate>,
     unavailable: BTreeSet<NaiveDate>,
     runs: Vec<LastRun>,
@@ -160,43 +180,52 @@ struct Facts {
     used: u64,
     timeseries: Option<TimeseriesAnswer>,
     last_success: Option<DateTime<Utc>>,
+    last_full_check: Option<NaiveDate>,
 }
 
 impl Health {
     /// The health of the history in `store`; `None` is a store that does not
     /// exist yet, reported as empty: that is exactly what monitoring must
-    /// hear about.
+    /// hear about. `deep` adds the store's full check for damage, whose cost
+    /// grows with the history; without it, damage is found on the pages the
+    /// report reads.
     pub(crate) fn gather(
         store: Option<&dyn Store>,
         now: &Now,
         quota: u64,
+        deep: bool,
+        provider: Source,
     ) -> Result<Health, StoreError> {
         // A damaged file is reported, not read further: what could still
         // be read of it would not be the truth.
-        let damage = match store.map(|s| s.integrity_problem()) {
+        let damage = match store.filter(|_| deep).map(|s| s.integrity_problem()) {
             Some(Ok(problem)) => problem,
-            Some(Err(StoreError::Corrupt { problem, .. })) => Some(problem),
-            Some(Err(e)) => return Err(e),
+            Some(Err(e)) => Some(e.damage().ok_or(e)?),
             None => None,
         };
-        let facts = match store {
-            Some(store) if damage.is_none() => Facts::read(store, now, quota)?,
-            _ => {
-                // Every weekday of the month is missing from an empty history.
-                let (from, yesterday) = Facts::window(now);
-                Facts {
-                    missing: weekdays(from, yesterday).collect(),
-                    ..Facts::default()
-                }
-            }
+        let (facts, damage) = match (store, damage) {
+            (Some(store), None) => match Facts::read(store, now, quota, provider) {
+                Ok(facts) => (facts, None),
+                Err(e) => (Facts::empty(now, provider), Some(e.damage().ok_or(e)?)),
+            },
+            (_, damage) => (Facts::empty(now, provider), damage),
         };
-        Ok(Health::judge(facts, damage, now, quota))
+        Ok(Health::judge(facts, damage, now, quota, provider))
     }
 
-    fn judge(facts: Facts, damage: Option<String>, now: &Now, quota: u64) -> Health {
+    fn judge(
+        facts: Facts,
+        damage: Option<String>,
+        now: &Now,
+        quota: u64,
+        provider: Source,
+    ) -> Health {
         let today = now.today;
         let latest = facts.summary.latest;
-        let expected = previous_weekday(today);
+        let expected = match provider {
+            Source::Fixer => previous_weekday(today),
+            Source::Ecb => previous_business_day(Facts::window(now, provider).1),
+        };
         let mut problems = Vec::new();
         if let Some(problem) = damage {
             problems.push(format!(
@@ -250,6 +279,18 @@ impl Health {
             unavailable_dates: facts.unavailable.into_iter().collect(),
             days_stored: facts.summary.days,
             oldest_date: facts.summary.oldest,
+            provider,
+            providers: facts
+                .providers
+                .iter()
+                .map(|p| {
+                    let health = ProviderHealth {
+                        days: p.days,
+                        latest_date: p.latest,
+                    };
+                    (p.provider, health)
+                })
+                .collect(),
             month: month_start(now.utc).date_naive(),
             requests_this_month: facts.used,
             monthly_quota: quota,
@@ -270,31 +311,81 @@ impl Health {
                     hosts
                 }),
             last_success: facts.last_success,
+            last_full_check: facts.last_full_check,
             last_fetch,
         }
     }
 }
 
+/// The last TARGET business day before `date`.
+fn previous_business_day(date: NaiveDate) -> NaiveDate {
+    let mut d = date.pred_opt().unwrap_or(date);
+    while !is_business_day(d) {
+        d = d.pred_opt().unwrap_or(d);
+    }
+    d
+}
+
 impl Facts {
     /// The days checked for gaps: the last month, today excepted (the
-    /// morning run may not have happened yet).
-    fn window(now: &Now) -> (NaiveDate, NaiveDate) {
+    /// morning run may not have happened yet); for the ECB, up to the last
+    /// day it has published (today from 16:00 Berlin time).
+    fn window(now: &Now, provider: Source) -> (NaiveDate, NaiveDate) {
         let (from, _) = window_ending(now.today, MONTH_DAYS);
-        (from, now.today.pred_opt().unwrap_or(now.today))
+        let yesterday = now.today.pred_opt().unwrap_or(now.today);
+        match provider {
+            Source::Fixer => (from, yesterday),
+            Source::Ecb => (from, now.today.min(last_published_date(now.utc))),
+        }
     }
 
-    fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Facts, StoreError> {
+    /// The days the provider publishes from `from` to `to`.
+    fn published(from: NaiveDate, to: NaiveDate, provider: Source) -> Vec<NaiveDate> {
+        match provider {
+            Source::Fixer => weekdays(from, to).collect(),
+            Source::Ecb => business_days(from, to).collect(),
+        }
+    }
+
+    /// What an empty history shows: every day of the month missing.
+    fn empty(now: &Now, provider: Source) -> Facts {
+        let (from, to) = Facts::window(now, provider);
+        Facts {
+            missing: Facts::published(from, to, provider),
+            ..Facts::default()
+        }
+    }
+
+    fn read(
+        store: &dyn Store,
+        now: &Now,
+        quota: u64,
+        provider: Source,
+    ) -> Result<Facts, StoreError> {
         let today = now.today;
-        let (from, yesterday) = Facts::window(now);
+        let (from, to) = Facts::window(now, provider);
+        let missing = match provider {
+            Source::Fixer => store::missing_weekdays(store, from, to)?,
+            Source::Ecb => {
+                let stored = store.stored_between(from, to)?;
+                let unavailable = store.unavailable_between(from, to)?;
+                Facts::published(from, to, provider)
+                    .into_iter()
+                    .filter(|d| !stored.contains(d) && !unavailable.contains(d))
+                    .collect()
+            }
+        };
         Ok(Facts {
             summary: store.summary()?,
-            missing: store::missing_weekdays(store, from, yesterday)?,
+            providers: store.providers()?,
+            missing,
             unavailable: store.unavailable_between(from, today)?,
             runs: store.last_runs()?,
             host_runs: store.last_runs_by_host()?,
             used: Budget::read(store, now, quota)?.used,
             timeseries: store.timeseries_answer()?,
             last_success: store.last_success(&["ingest", "backfill"])?,
+            last_full_check: store.last_full_check()?,
         })
     }
 }

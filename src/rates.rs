@@ -128,6 +128,52 @@ pub struct Snapshot {
 
 pub const EUR: Currency = Currency(*b"EUR");
 
+/// Where a stored day's rates came from. A day has one provider: rates of
+/// two providers are never mixed within a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// fixer.io (or APILayer), with a key.
+    Fixer,
+    /// The European Central Bank's euro reference rates, keyless.
+    Ecb,
+}
+
+impl Source {
+    pub const ALL: [Source; 2] = [Source::Fixer, Source::Ecb];
+
+    /// The name stored with each day and shown in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Fixer => "fixer",
+            Source::Ecb => "ecb",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Fixer => "fixer.io",
+            Source::Ecb => "the ECB",
+        }
+    }
+}
+
+impl serde::Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,7 @@ impl Bench {
         let writer = fxrates::store::Writer {
             host: "bench".into(),
             lease: fxrates::store::DEFAULT_LEASE,
+            deadline: None,
         };
         let time = |access: fxrates::store::Access| -> Duration {
             let samples: Vec<Duration> = (0..101)

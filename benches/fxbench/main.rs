@@ -511,14 +511,18 @@ impl Bench {
             || self.fxrates(&db, &["status", "--format", "json"]),
             &[0, 1],
         );
+        // The full check a writer runs weekly, whose cost grows with history.
+        let deep = self.many(|| self.fxrates(&db, &["status", "--deep"]), &[0, 1]);
         let _ = write!(
             self.out,
             "### 5. `fxrates status` on the full database\n\n\
              | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
              | `fxrates status` | {} |\n\
-             | `fxrates status --format json` | {} |\n\n",
+             | `fxrates status --format json` | {} |\n\
+             | `fxrates status --deep` (every page checked, as writers do weekly) | {} |\n\n",
             row(&text),
             row(&json),
+            row(&deep),
         );
     }
 
@@ -532,6 +536,9 @@ impl Bench {
         let ingest = self.many(|| self.fxrates(&db, &["ingest", "--force"]), &[0]);
         let tally = self.server.reset();
         let ingests = tally.latest;
+        // The daily run on a day already stored: no request, the month checked.
+        let stored = self.many(|| self.fxrates(&db, &["ingest"]), &[0]);
+        let stored_requests = self.server.reset().requests;
         let runs = (self.runs * 4).max(11) as u64 + 1;
         let curl_ok = Command::new("curl")
             .arg("--version")
@@ -542,8 +549,10 @@ impl Bench {
             self.out,
             "### 4. `fxrates ingest` against `curl` fetching the same answer\n\n\
              | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
-             | `fxrates ingest --force` (latest, on the full database) | {} |\n",
+             | `fxrates ingest --force` (latest, on the full database) | {} |\n\
+             | `fxrates ingest` (the day already stored: no request; {stored_requests} requests in all) | {} |\n",
             row(&ingest),
+            row(&stored),
         );
         if !curl_ok {
             self.out.push_str(
@@ -569,10 +578,11 @@ impl Bench {
         let _ = write!(
             self.out,
             "| floor: `curl -s -o /dev/null <the same URL>` | {} |\n\n\
-             ingest / curl: **{:.2}x**. Requests at the server: {ingests} for {runs} ingests, \
-             {} for {runs} curls; server time per request {}.\n\n",
+             ingest / curl: **{:.2}x** (the day already stored: {:.2}x). Requests at the server: \
+             {ingests} for {runs} ingests, {} for {runs} curls; server time per request {}.\n\n",
             row(&curl),
             ingest.wall.as_secs_f64() / curl.wall.as_secs_f64(),
+            stored.wall.as_secs_f64() / curl.wall.as_secs_f64(),
             curl_tally.requests,
             ms(curl_tally.handling / curl_tally.requests.max(1) as u32),
         );
@@ -660,6 +670,7 @@ fn write_history(db: &Path, history: &History) {
     let provenance = Provenance {
         endpoint: "timeseries",
         fetched_at: Utc::now(),
+        provider: fxrates::rates::Source::Fixer,
     };
     let mut from = history_start();
     while from <= history.today {

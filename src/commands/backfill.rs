@@ -1,6 +1,6 @@
 use super::{Monitored, recorded};
 use crate::calendar::{FIRST_DAY, window_ending};
-use crate::cli::BackfillArgs;
+use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::Client;
@@ -17,12 +17,19 @@ impl Monitored for BackfillArgs {
         self.budget.monthly_quota
     }
 
+    fn provider(&self) -> crate::rates::Source {
+        self.provider.source.source()
+    }
+
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let (from, to) = self.window(settings.now.today)?;
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::backfill(self, (from, to), settings, store);
+        }
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true)?);
+        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
         recorded(&mut **store, "backfill", settings, |store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {

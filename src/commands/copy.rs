@@ -103,6 +103,7 @@ fn copy(source: &dyn Store, dest: &mut dyn Store) -> anyhow::Result<Copied> {
                 &Provenance {
                     endpoint: &day.endpoint,
                     fetched_at,
+                    provider: day.provider,
                 },
             )?;
             copied.days += 1;

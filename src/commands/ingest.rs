@@ -1,6 +1,6 @@
 use super::{Monitored, prune, recorded};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
-use crate::cli::IngestArgs;
+use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
@@ -14,7 +14,14 @@ impl Monitored for IngestArgs {
         self.budget.monthly_quota
     }
 
+    fn provider(&self) -> crate::rates::Source {
+        self.provider.source.source()
+    }
+
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::ingest(self, settings, store);
+        }
         let today = settings.now.today;
         let (date, call) = match self.date {
             None => (today, Call::Latest),
@@ -50,7 +57,7 @@ impl Monitored for IngestArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true)?);
+        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
         recorded(&mut **store, "ingest", settings, |store| {
             self.ingest(store, &client, date, call, settings)
         })

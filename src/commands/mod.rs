@@ -6,6 +6,7 @@ mod completions;
 mod convert;
 mod copy;
 mod currencies;
+mod ecb_fetch;
 mod ingest;
 mod manpage;
 mod notes;
@@ -31,6 +32,9 @@ trait Run {
 /// by the metrics file.
 trait Monitored {
     fn monthly_quota(&self) -> u64;
+
+    /// The provider whose calendar the metrics judge the history by.
+    fn provider(&self) -> crate::rates::Source;
 
     /// Runs, leaving the store it opened (if it got that far) in `store`,
     /// so that the metrics are read from it rather than from a second
@@ -69,7 +73,11 @@ fn recorded<T>(
     body: impl FnOnce(&mut dyn Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let id = store.start_run(command, settings.now.utc)?;
-    let result = body(store);
+    // Damage the run's own pages do not show is found by the weekly check.
+    let result = store
+        .check_if_due(settings.now.today)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| body(store));
     let error = result
         .as_ref()
         .err()
@@ -82,7 +90,11 @@ fn recorded<T>(
         Err(e) if result.is_ok() => Err(e.into()),
         // The run failed because the database went away: its error says
         // so already, and the record stays "unfinished".
-        Err(e @ (StoreError::Lost { .. } | StoreError::ClaimLost { .. })) => {
+        Err(
+            e @ (StoreError::Lost { .. }
+            | StoreError::ClaimLost { .. }
+            | StoreError::Unanswered { .. }),
+        ) => {
             log::debug!("could not record the end of this run: {e}");
             result
         }
@@ -110,6 +122,7 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
                     settings,
                     store.as_deref(),
                     command.monthly_quota(),
+                    command.provider(),
                     path,
                 )
             {

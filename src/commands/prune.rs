@@ -25,7 +25,7 @@ impl Run for PruneArgs {
                 .exit(Exit::IoErr, || "cannot write to stdout".into());
         }
         // Never create an empty database just to prune it.
-        let mut store = settings.write_store(false)?;
+        let mut store = settings.write_store(false, None)?;
         recorded(&mut *store, "prune", settings, |store| {
             let (cutoff, pruned) = prune(store, today, self.keep_days)?;
             log::info!("deleted {} before {cutoff}", counts(&pruned));

@@ -10,10 +10,12 @@
 //! what was fetched. fixer's "no rates for that date" (106) marks the date
 //! unavailable, wherever it comes from.
 
+mod ecb;
 mod error;
 mod gaps;
 mod plan;
 
+pub(crate) use ecb::{Filled, fill, wanted_days};
 pub(crate) use error::EngineError;
 use gaps::Missing;
 pub(crate) use plan::{Limit, Method, Plan, fit};
@@ -21,7 +23,7 @@ pub(crate) use plan::{Limit, Method, Plan, fit};
 use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
-use crate::rates::{EUR, Snapshot};
+use crate::rates::{EUR, Snapshot, Source};
 use crate::store::{
     CurrencyNames, NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer,
 };
@@ -128,11 +130,17 @@ impl Recorder for Ledger<'_> {
         Ok(id.0)
     }
 
-    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError> {
+    fn answered(&mut self, token: i64, outcome: &str, sent: bool) -> Result<(), RecordError> {
         // Provider text in it was made safe where it entered; this keeps
         // the record short and free of control characters whatever it holds.
+        let mut outcome = crate::untrusted::one_line(outcome);
+        if !sent {
+            outcome.insert_str(0, Request::NOT_SENT);
+            self.budget.used = self.budget.used.saturating_sub(1);
+            *self.requests = self.requests.saturating_sub(1);
+        }
         self.store
-            .set_request_outcome(RequestId(token), &crate::untrusted::one_line(outcome))
+            .set_request_outcome(RequestId(token), &outcome)
             .map_err(|e| RecordError(Box::new(e)))
     }
 }
@@ -191,6 +199,7 @@ impl<'a> Engine<'a> {
                     &Provenance {
                         endpoint: call.name(),
                         fetched_at: self.now,
+                        provider: Source::Fixer,
                     },
                 )?;
                 self.store.set_unusable(date, None)?;
@@ -354,6 +363,7 @@ impl<'a> Engine<'a> {
             &Provenance {
                 endpoint: "timeseries",
                 fetched_at: self.now,
+                provider: Source::Fixer,
             },
         )?;
         out.stored += keep.len();

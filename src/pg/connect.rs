@@ -6,6 +6,7 @@
 use super::password::{self, Identity, PasswordSources};
 use super::tls;
 use super::url::{Host, PgUrl, SslMode};
+use super::watch::{self, Limits, Watch};
 use crate::secret::Secret;
 use crate::tls::CaSources;
 use postgres::error::SqlState;
@@ -173,6 +174,24 @@ impl Server {
                 source: None,
             }),
         }
+    }
+
+    /// [`Server::connect`], with a watchdog that bounds every later call
+    /// by `limits`.
+    pub fn connect_watched(
+        &self,
+        limits: Limits,
+    ) -> Result<(postgres::Client, Watch), ConnectError> {
+        let before = watch::sockets();
+        let client = self.connect()?;
+        let mut new = watch::sockets()
+            .into_iter()
+            .filter(|fd| !before.contains(fd));
+        let fd = match (new.next(), new.next()) {
+            (Some(fd), None) => Some(fd),
+            _ => None,
+        };
+        Ok((client, Watch::start(fd, limits)))
     }
 
     /// The one-line failure for a connection error.

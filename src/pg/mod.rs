@@ -6,6 +6,7 @@ mod connect;
 mod password;
 mod tls;
 mod url;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -13,3 +14,4 @@ mod tests;
 pub use connect::{ConnectError, DEFAULT_CONNECT_TIMEOUT, Server};
 pub use password::PasswordSources;
 pub use url::{Host, PgUrl, RootCert, SslMode};
+pub use watch::{Limits, Watch};

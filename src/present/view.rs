@@ -4,7 +4,7 @@
 
 use crate::decimal::{self, cross_rate};
 use crate::error::{Exit, fail};
-use crate::rates::{Currency, RateSet};
+use crate::rates::{Currency, RateSet, Source};
 use crate::store::StoredDay;
 use chrono::NaiveDate;
 use serde::ser::{Error as _, SerializeMap, SerializeStruct};
@@ -20,6 +20,7 @@ pub(crate) struct DayView {
     pub base: Currency,
     pub derived: bool,
     pub source_date: NaiveDate,
+    pub provider: Source,
     pub fetched_at: String,
     pub rates: RateSet,
 }
@@ -28,12 +29,13 @@ pub(crate) struct DayView {
 /// numbers.
 impl Serialize for DayView {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut day = s.serialize_struct("DayView", 7)?;
+        let mut day = s.serialize_struct("DayView", 8)?;
         day.serialize_field("date", &self.date)?;
         day.serialize_field("requested_date", &self.requested_date)?;
         day.serialize_field("base", self.base.as_str())?;
         day.serialize_field("derived", &self.derived)?;
         day.serialize_field("source_date", &self.source_date)?;
+        day.serialize_field("provider", self.provider.as_str())?;
         day.serialize_field("fetched_at", &self.fetched_at)?;
         day.serialize_field("rates", &Rates(&self.rates))?;
         day.end()
@@ -68,6 +70,7 @@ impl DayView {
         let StoredDay {
             date,
             source_date,
+            provider,
             fetched_at,
             rates: stored,
             ..
@@ -91,7 +94,15 @@ impl DayView {
             if !unknown.is_empty() {
                 return Err(fail(
                     Exit::NoInput,
-                    format!("no rate for {} on {date}", unknown.join(", ")),
+                    format!(
+                        "no rate for {} on {date}, which is stored from {}{}",
+                        unknown.join(", "),
+                        provider.name(),
+                        match provider {
+                            Source::Ecb => " (its ~30 currencies do not include it)",
+                            Source::Fixer => "",
+                        }
+                    ),
                 ));
             }
             let mut kept = RateSet::with_capacity(symbols.len());
@@ -109,6 +120,7 @@ impl DayView {
             base,
             derived: base != stored_base,
             source_date,
+            provider,
             fetched_at,
             rates,
         })
@@ -121,10 +133,10 @@ impl DayView {
 
     pub(crate) fn write_csv(&self, out: &mut impl Write, header: bool) -> io::Result<()> {
         if header {
-            writeln!(out, "date,base,currency,rate")?;
+            writeln!(out, "date,base,currency,rate,provider")?;
         }
         for (c, r) in self.rates.iter() {
-            writeln!(out, "{},{},{c},{r}", self.date, self.base)?;
+            writeln!(out, "{},{},{c},{r},{}", self.date, self.base, self.provider)?;
         }
         Ok(())
     }
@@ -143,7 +155,11 @@ impl DayView {
         } else {
             self.base.to_string()
         };
-        writeln!(out, "Rates for {when}, base {base}")?;
+        writeln!(
+            out,
+            "Rates for {when}, base {base}, from {}",
+            self.provider.name()
+        )?;
         // `CODE  rate` rows with the decimal points in one column.
         let w = int_column(&self.rates);
         writeln!(out, "{:<8}  {:>w$}", "Currency", "Rate")?;

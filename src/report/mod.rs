@@ -5,6 +5,7 @@
 //! command chose; [`verdict`] is the one place that judges each of them.
 //! stderr gets one scrubbed line, and with `-v` the causes below it.
 
+mod ecb;
 mod engine;
 mod fetch;
 mod store;
@@ -58,6 +59,13 @@ pub(crate) fn verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdi
     }
     if let Some(e) = cause.downcast_ref::<FetchError>() {
         let (exit, message) = fetch::describe(e);
+        return Some(Verdict {
+            exit,
+            message: Some(message),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<crate::ecb::EcbError>() {
+        let (exit, message) = ecb::describe(e);
         return Some(Verdict {
             exit,
             message: Some(message),

@@ -9,10 +9,12 @@ use crate::store::StoreError;
 pub(super) fn exit(e: &StoreError) -> Exit {
     match e {
         StoreError::Missing(_) | StoreError::Empty(_) => Exit::NoInput,
-        StoreError::Locked { .. } => Exit::Locked,
+        StoreError::Locked { .. } | StoreError::Blocked { .. } => Exit::Locked,
         StoreError::Connect(e) if e.temporary => Exit::TempFail,
         StoreError::Connect(_) => Exit::Config,
-        StoreError::Lost { .. } | StoreError::ClaimLost { .. } => Exit::TempFail,
+        StoreError::Lost { .. } | StoreError::ClaimLost { .. } | StoreError::Unanswered { .. } => {
+            Exit::TempFail
+        }
         _ => Exit::IoErr,
     }
 }

@@ -5,6 +5,7 @@
 //! below are handed plain values. Each reader names the variable it reads in
 //! its errors.
 
+mod ecb;
 mod key;
 mod network;
 mod store_name;
@@ -18,6 +19,7 @@ use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
 use crate::pg::{PasswordSources, PgUrl, Server};
+use crate::rates::Source;
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
 use crate::tls::CaSources;
@@ -26,13 +28,17 @@ use std::env;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug)]
 pub(crate) struct Settings {
     /// Where the history is kept (`--db`).
     pub db: Target,
+    /// Whether `db` is the default path, no store having been named: a new
+    /// database there is announced, since a job that meant another store
+    /// (its setting lost) would otherwise go on unnoticed.
+    db_is_default: bool,
     /// How long a writer waits for another run to finish with the database.
     pub lock_timeout: Duration,
     /// This machine's name, recorded with every request and run so that a
@@ -49,6 +55,9 @@ pub(crate) struct Settings {
     pub terminal: Terminal,
     /// The first wait between tries of a failed request.
     pub retry_base: Duration,
+    /// `FXRATES_PROVIDER`, for the commands without a `--provider` flag
+    /// (`serve`): whose calendar decides what is missing.
+    pub provider: Source,
     /// `FIXER_API_KEY`, registered as a secret as soon as it is read.
     api_key: Option<Secret>,
     /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
@@ -73,6 +82,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         Ok(Settings {
             db: database(cli.db.as_deref())?,
+            db_is_default: cli.db.is_none(),
             now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
             host: hostname(cli.hostname.as_deref())?,
@@ -91,6 +101,7 @@ impl Settings {
             retry_base: cli
                 .retry_base_ms
                 .map_or(RetryPolicy::default().base, Duration::from_millis),
+            provider: provider_var()?,
             api_key: var("FIXER_API_KEY")?.map(Secret::new),
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
@@ -127,15 +138,33 @@ impl Settings {
         store::open(&self.db, Access::Read)
     }
 
-    /// Opens the history for writing, creating it if `create`.
-    pub(crate) fn write_store(&self, create: bool) -> Result<Box<dyn store::Store>, StoreError> {
+    /// Opens the history for writing, creating it if `create`; a run with a
+    /// `deadline` (`--max-run-time`) gives up on a silent database by then.
+    pub(crate) fn write_store(
+        &self,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
+        if let Target::Sqlite(path) = &self.db
+            && create
+            && self.db_is_default
+            && !path.exists()
+        {
+            log::warn!(
+                "creating a new database at the default path {} (no --db or FXRATES_DB given)",
+                path.display()
+            );
+        }
         store::open_as(
             &self.db,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
             },
-            &self.writer(),
+            &Writer {
+                deadline,
+                ..self.writer()
+            },
         )
     }
 
@@ -150,6 +179,7 @@ impl Settings {
         Writer {
             host: self.host.clone(),
             lease: self.lease,
+            deadline: None,
         }
     }
 
@@ -193,6 +223,19 @@ impl Settings {
                 ..RetryPolicy::default()
             },
         })
+    }
+}
+
+/// `FXRATES_PROVIDER`: `fixer` (the default) or `ecb`.
+fn provider_var() -> anyhow::Result<Source> {
+    match var("FXRATES_PROVIDER")? {
+        None => Ok(Source::Fixer),
+        Some(text) => Source::parse(text.trim()).ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!("FXRATES_PROVIDER={text:?} is neither fixer nor ecb; set one of them, or unset it"),
+            )
+        }),
     }
 }
 

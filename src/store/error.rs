@@ -42,6 +42,34 @@ pub enum StoreError {
         by: Option<String>,
     },
 
+    /// Another session (a program holding a transaction open, or a frozen
+    /// run) kept a lock on the store's tables for longer than the wait
+    /// allowed.
+    #[error(
+        "{what}: another session held a lock on fxrates' tables in {target} for more than {} s \
+         (a transaction left open, in psql or another program); end it (see pg_stat_activity), \
+         or wait longer with FXRATES_LOCK_TIMEOUT",
+        waited.as_secs_f32()
+    )]
+    Blocked {
+        target: Target,
+        what: String,
+        waited: Duration,
+    },
+
+    /// The database server did not answer in time; the connection was
+    /// closed and whatever was being written is rolled back whole.
+    #[error(
+        "{what}: the database server at {target} did not answer within {:.1} s; nothing was \
+         half-written: check that the server is well, then try again",
+        within.as_secs_f32()
+    )]
+    Unanswered {
+        target: Target,
+        what: String,
+        within: Duration,
+    },
+
     /// This writer's claim on a shared store ran out (the host was cut off
     /// from the database for longer than the lease) and another host may
     /// have taken over: nothing more is written or asked for.
@@ -158,6 +186,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What SQLite said is wrong with a damaged file, when this is such an
+    /// error: the full check's finding, or a read or write that met a
+    /// damaged page.
+    pub fn damage(&self) -> Option<String> {
+        match self {
+            StoreError::Corrupt { problem, .. } => Some(problem.clone()),
+            StoreError::Io { cause, .. } => match cause.downcast_ref::<rusqlite::Error>()? {
+                e @ rusqlite::Error::SqliteFailure(f, _)
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+                    ) =>
+                {
+                    Some(e.to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// An I/O failure while doing `what`.
     pub fn io(what: impl Into<String>, cause: impl Into<Cause>) -> StoreError {
         StoreError::Io {

@@ -23,7 +23,9 @@
 //!   transaction), so a run killed while a request is in flight still counts
 //!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
 //!   record when the answer is in. [`Store::requests_since`] counts every
-//!   recorded request, whatever its outcome.
+//!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
+//!   whatever its outcome, except those that never left the machine
+//!   ([`Request::NOT_SENT`]).
 //! - **Rates are exact decimal text**: what goes in is what comes out,
 //!   character for character; days come out in date order, rates in currency
 //!   order.
@@ -63,13 +65,13 @@ pub use error::StoreError;
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
-use crate::rates::{Currency, RateSet, Snapshot};
+use crate::rates::{Currency, RateSet, Snapshot, Source};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where the history is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +125,9 @@ pub struct Writer {
     pub host: String,
     /// How long the claim on a shared store outlives its last renewal.
     pub lease: Duration,
+    /// When the run must be over (`--max-run-time`): no call to a database
+    /// server that stopped answering outlives it.
+    pub deadline: Option<Instant>,
 }
 
 /// Opens the store at `target` as an unnamed writer (tools and tests).
@@ -130,6 +135,7 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreErro
     let writer = Writer {
         host: String::new(),
         lease: DEFAULT_LEASE,
+        deadline: None,
     };
     open_as(target, access, &writer)
 }
@@ -160,6 +166,8 @@ pub struct StoredDay {
     /// The provider's endpoint it came from: latest, historical or
     /// timeseries (provenance, which `copy` carries over).
     pub endpoint: String,
+    /// Where its rates came from.
+    pub provider: Source,
     pub rates: RateSet,
 }
 
@@ -184,9 +192,12 @@ pub struct NewDay<'a> {
 /// How the days being stored were fetched.
 #[derive(Clone, Copy, Debug)]
 pub struct Provenance<'a> {
-    /// The provider's endpoint: latest, historical or timeseries.
+    /// The provider's endpoint: latest, historical or timeseries (fixer),
+    /// ecb-data or ecb-90d (the ECB).
     pub endpoint: &'a str,
     pub fetched_at: DateTime<Utc>,
+    /// Who sent the rates.
+    pub provider: Source,
 }
 
 /// One request to the provider, as the quota record keeps it.
@@ -204,6 +215,12 @@ impl Request<'_> {
     /// The outcome of a request recorded before it is sent; it stays so if
     /// the run ends before the answer.
     pub const UNANSWERED: &'static str = "unanswered";
+
+    /// How the outcome of a request that never left the machine begins (its
+    /// host name did not resolve, its connection or the proxy's tunnel was
+    /// refused): kept in the record, never counted against the quota, since
+    /// the provider cannot have seen it.
+    pub const NOT_SENT: &'static str = "not sent: ";
 }
 
 /// A recorded request, for [`Store::set_request_outcome`].
@@ -229,6 +246,14 @@ pub struct Summary {
     pub days: u64,
     pub oldest: Option<NaiveDate>,
     pub latest: Option<NaiveDate>,
+}
+
+/// The days stored from one provider, for `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderDays {
+    pub provider: Source,
+    pub days: u64,
+    pub latest: NaiveDate,
 }
 
 /// The last run of one command.
@@ -406,6 +431,10 @@ pub trait Store {
     /// How many days are stored, and the oldest and latest of them.
     fn summary(&self) -> Result<Summary, StoreError>;
 
+    /// How many days each provider's are, and its latest, in provider
+    /// order; a provider with no day is left out.
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError>;
+
     /// Stores `days` against `base`, replacing any stored rates of those
     /// days and clearing their "unavailable" marks: all of them or none, in
     /// one transaction.
@@ -441,7 +470,8 @@ pub trait Store {
     /// Completes the record of a request with its outcome.
     fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError>;
 
-    /// How many requests were recorded at or after `since`.
+    /// How many requests to fixer.io were recorded at or after `since`,
+    /// whatever their outcome (the ECB's cost no quota).
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// What the plan last answered to `timeseries`, if it was ever asked.
@@ -485,7 +515,8 @@ pub trait Store {
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
 
     /// What the store's own consistency check finds wrong, if anything (a
-    /// damaged file). A store that has no such check finds nothing.
+    /// damaged file): the full check, whose cost grows with the history. A
+    /// store that has no such check finds nothing.
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
@@ -495,6 +526,17 @@ pub trait Store {
     /// `data_version`), so that a reader may keep what it computed until
     /// then; `None` where it cannot, and nothing may be kept.
     fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Runs the full check if it is due (SQLite: weekly), recording the day
+    /// it passed; damage is [`StoreError::Corrupt`]. For writers.
+    fn check_if_due(&mut self, _today: NaiveDate) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The day the full check last passed, where the store keeps one.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         Ok(None)
     }
 }

@@ -38,10 +38,10 @@ both_stores! {
         assert_eq!(code, 0, "{err}");
         assert_eq!(
             out,
-            "date,base,currency,rate\n\
-         2024-09-19,EUR,BTC,0.0000125511\n2024-09-19,EUR,GBP,0.83578\n\
-         2024-09-20,EUR,BTC,0.0000125511\n2024-09-20,EUR,GBP,0.83578\n\
-         2024-09-23,EUR,BTC,0.0000125511\n2024-09-23,EUR,GBP,0.83578\n"
+            "date,base,currency,rate,provider\n\
+         2024-09-19,EUR,BTC,0.0000125511,fixer\n2024-09-19,EUR,GBP,0.83578,fixer\n\
+         2024-09-20,EUR,BTC,0.0000125511,fixer\n2024-09-20,EUR,GBP,0.83578,fixer\n\
+         2024-09-23,EUR,BTC,0.0000125511,fixer\n2024-09-23,EUR,GBP,0.83578,fixer\n"
         );
         assert_eq!(err, "");
         assert_eq!(server.count(), before, "show must not make requests");
@@ -71,9 +71,9 @@ fn a_gap_in_the_history_is_not_filled_in() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "date,base,currency,rate\n\
-         2024-09-09,EUR,GBP,0.84077\n2024-09-10,EUR,GBP,0.84233\n\
-         2024-09-12,EUR,GBP,0.84512\n2024-09-13,EUR,GBP,0.8446\n"
+        "date,base,currency,rate,provider\n\
+         2024-09-09,EUR,GBP,0.84077,fixer\n2024-09-10,EUR,GBP,0.84233,fixer\n\
+         2024-09-12,EUR,GBP,0.84512,fixer\n2024-09-13,EUR,GBP,0.8446,fixer\n"
     );
 }
 
@@ -104,8 +104,8 @@ both_stores! {
         assert_eq!(code, 0, "{err}");
         assert_eq!(
             out,
-            "date,base,currency,rate\n\
-         2024-09-23,EUR,USD,1.11302\n2024-09-24,EUR,USD,1.11198\n2024-09-25,EUR,USD,1.1123\n"
+            "date,base,currency,rate,provider\n\
+         2024-09-23,EUR,USD,1.11302,fixer\n2024-09-24,EUR,USD,1.11198,fixer\n2024-09-25,EUR,USD,1.1123,fixer\n"
         );
     }
 }
@@ -166,9 +166,9 @@ both_stores! {
         assert_eq!(code, 0, "{err}");
         assert_eq!(
             out,
-            "date,base,currency,rate\n\
-         2024-09-19,USD,EUR,0.810399040488\n2024-09-19,USD,GBP,0.677315310059\n2024-09-19,USD,USD,1\n\
-         2024-09-23,USD,EUR,0.904813608397\n2024-09-23,USD,GBP,0.761943539631\n2024-09-23,USD,USD,1\n"
+            "date,base,currency,rate,provider\n\
+         2024-09-19,USD,EUR,0.810399040488,fixer\n2024-09-19,USD,GBP,0.677315310059,fixer\n2024-09-19,USD,USD,1,fixer\n\
+         2024-09-23,USD,EUR,0.904813608397,fixer\n2024-09-23,USD,GBP,0.761943539631,fixer\n2024-09-23,USD,USD,1,fixer\n"
         );
         assert_eq!(
             err,
@@ -390,7 +390,7 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
         .read_line(&mut first)
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(first, "date,base,currency,rate\n");
+    assert_eq!(first, "date,base,currency,rate,provider\n");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

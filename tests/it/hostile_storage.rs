@@ -557,10 +557,12 @@ fn a_damaged_database_is_unhealthy_and_every_failure_says_why() {
     }
     fs::write(&env.db, &bytes).unwrap();
 
-    let (code, out, err) = env.run(&["status"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(out.contains("the database is damaged"), "{out}");
-    assert!(out.contains("Backups"), "{out}");
+    for args in [&["status"][..], &["status", "--deep"]] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(out.contains("the database is damaged"), "{args:?}: {out}");
+        assert!(out.contains("Backups"), "{args:?}: {out}");
+    }
     for args in [
         &["ingest", "--no-heal"][..],
         &["show", "--from", "2024-01-01"],
@@ -577,9 +579,84 @@ fn a_damaged_database_is_unhealthy_and_every_failure_says_why() {
             assert_eq!(code, 0, "{args:?}: {err}");
         }
     }
-    assert_eq!(
-        env.run(&["ingest", "--no-heal"]).0,
-        74,
-        "a writer checks the file"
+    let (code, _, err) = env.at("2024-09-27T09:00:00Z").run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 74, "a writer checks the whole file weekly: {err}");
+    assert!(err.contains("damaged"), "{err}");
+}
+
+/// The page of the database file holding `needle`, from its start.
+fn page_holding(db: &Path, needle: &[u8]) -> usize {
+    let bytes = fs::read(db).unwrap();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    at / 4096 * 4096
+}
+
+#[test]
+fn damage_no_daily_run_reads_is_found_weekly_and_by_a_deep_status() {
+    // Damage in old rates: the daily runs and `status` never read those
+    // pages, so they go on; the weekly full check, `status --deep` and a
+    // reader of those days find it.
+    let server = paid_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["backfill", "--from", "2024-01-01"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = env.run(&["status"]);
+    assert!(
+        out.contains("checked:      2024-09-20 (every page, weekly by a writer"),
+        "{out}"
     );
+    let at = page_holding(&env.db, b"2024-05-15AUD");
+    let mut bytes = fs::read(&env.db).unwrap();
+    for b in &mut bytes[at + 8..at + 200] {
+        *b ^= 0x5a;
+    }
+    fs::write(&env.db, &bytes).unwrap();
+
+    let (code, out, err) = env.run(&["status"]);
+    assert_eq!(code, 0, "status reads none of those pages: {out}{err}");
+    let (code, out, err) = env.run(&["status", "--deep"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("the database is damaged"), "{out}");
+    let (code, _, err) = env.run(&["show", "--date", "2024-05-15"]);
+    assert_eq!(code, 74, "SQLite's own error on the page read: {err}");
+    assert!(err.contains("damaged"), "{err}");
+
+    // The daily run within the week stores its day; a week after the last
+    // full check, every writer checks, finds the damage and stops, until
+    // the file is restored.
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    let week_later = env.at("2024-09-27T09:00:00Z");
+    let before = server.count();
+    for _ in 0..2 {
+        let (code, _, err) = week_later.run(&["ingest", "--no-heal"]);
+        assert_eq!(code, 74, "{err}");
+        assert!(err.contains("damaged") && err.contains("Backups"), "{err}");
+    }
+    assert_eq!(server.count(), before, "no request before the check");
+    let (code, out, _) = week_later.run(&["status"]);
+    assert_eq!(code, 3, "the failed runs wait for a person: {out}");
+}
+
+#[test]
+fn the_full_check_runs_once_a_week_and_is_recorded() {
+    let server = paid_plan("2024-09-20");
+    let env = TestEnv::new(&server.url, NOW);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let checked = |env: &TestEnv| env.sql("SELECT value FROM meta WHERE key = 'full_check'");
+    assert_eq!(checked(&env), [["2024-09-20"]]);
+    for (now, want) in [
+        ("2024-09-26T09:00:00Z", "2024-09-20"), // six days later: not due
+        ("2024-09-27T09:00:00Z", "2024-09-27"), // seven: due
+        ("2024-09-10T09:00:00Z", "2024-09-10"), // a clock set back: due
+    ] {
+        let later = env.at(now);
+        let day = &now[..10];
+        let (code, _, err) = later.run(&["ingest", "--no-heal", "--date", day]);
+        assert_eq!(code, 0, "{now}: {err}");
+        assert_eq!(checked(&later), [[want]], "{now}");
+    }
 }

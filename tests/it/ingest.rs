@@ -62,9 +62,9 @@ both_stores! {
 
         let (code, out, _) = env.run(&["show", "--format", "csv"]);
         assert_eq!(code, 0);
-        let mut expected = String::from("date,base,currency,rate\n");
+        let mut expected = String::from("date,base,currency,rate,provider\n");
         for (c, r) in RATES_SHOWN {
-            expected.push_str(&format!("{FRIDAY},EUR,{c},{r}\n"));
+            expected.push_str(&format!("{FRIDAY},EUR,{c},{r},fixer\n"));
         }
         assert_eq!(out, expected);
     }

@@ -91,6 +91,8 @@ impl Machine {
             .env_clear()
             .env("PATH", path)
             .env("HOME", self.home())
+            // bash sets SHELL from the password file when it is unset.
+            .env("SHELL", "/bin/sh")
             .env("XDG_CONFIG_HOME", self.config())
             .env("FAKE_CRONTAB", self.crontab_file())
             .env("CARGO_TARGET_DIR", target_dir())
@@ -188,7 +190,20 @@ fn install_twice_schedule_twice_run_the_job_and_uninstall() {
     assert_eq!(mode(&m.data_dir()), 0o700);
     assert_eq!(mode(&m.env_file()), 0o600);
     let template = fs::read_to_string(m.env_file()).unwrap();
-    assert!(template.contains("\nFIXER_API_KEY=\n"), "{template}");
+    // Values in single quotes: cron's line reads the file with the shell.
+    assert!(template.contains("\nFIXER_API_KEY=''\n"), "{template}");
+    for line in template
+        .lines()
+        .filter(|l| l.contains('=') && !l.starts_with("# "))
+    {
+        let value = line.split_once('=').unwrap().1;
+        assert!(value.starts_with('\'') && value.ends_with('\''), "{line}");
+    }
+    // The bin directory is not on PATH: the line to add is printed.
+    assert!(
+        out.contains(&format!("Add this line to ~/.profile, then open a new shell:\n  export PATH=\"{prefix}/bin:$PATH\"\n")),
+        "{out}"
+    );
     assert!(template.lines().filter(|l| l.starts_with('#')).count() > 5);
     for step in ["FIXER_API_KEY", "backfill --days 31", "status", "--cron"] {
         assert!(out.contains(step), "next steps lack {step}: {out}");
@@ -213,6 +228,37 @@ fn install_twice_schedule_twice_run_the_job_and_uninstall() {
         man_before
     );
     assert_eq!(fs::read_to_string(m.env_file()).unwrap(), settings);
+    assert!(!err.contains("warning"), "{err}");
+    // On PATH, nothing to add.
+    let on_path = format!(
+        "{prefix}/bin:{}:{}",
+        m.fake_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (code, out, err) = m.install_env(&["--prefix", prefix], &[("PATH", &on_path)]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("not on your PATH"), "{out}");
+
+    // A value the shell would cut is named, line and variable, without
+    // showing it.
+    let url = "postgresql://fxrates@db.internal/finance?sslmode=require&application_name=x";
+    fs::write(m.env_file(), format!("{settings}FXRATES_DB={url}\n")).unwrap();
+    let (code, out, err) = m.install(&["--prefix", prefix]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let line = settings.lines().count() + 1;
+    assert!(
+        err.contains(&format!(
+            "line {line}: the value of FXRATES_DB is not in single quotes"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("FXRATES_DB='...'"), "{err}");
+    assert!(!err.contains("sslmode"), "{err}");
+    fs::write(m.env_file(), format!("{settings}FXRATES_DB='{url}'\n")).unwrap();
+    let (code, _, err) = m.install(&["--prefix", prefix]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    fs::write(m.env_file(), &settings).unwrap();
 
     // --cron keeps the user's own entries and adds ours exactly once.
     fs::write(m.crontab_file(), format!("{FOREIGN}\n")).unwrap();
@@ -267,6 +313,20 @@ fn install_twice_schedule_twice_run_the_job_and_uninstall() {
     // Today's rates, and the rest of the month healed, without a word.
     assert!(fixer.requests().iter().any(|r| r.function() == "latest"));
     assert!(m.data_dir().join("rates.db").is_file());
+    // A quoted value keeps its '&' through cron's shell.
+    let db = m.dir.path().join("a&b").join("rates.db");
+    fs::write(
+        m.env_file(),
+        format!(
+            "{settings}FIXER_ENDPOINT='{}'\nFXRATES_DB='{}'\n",
+            fixer.url,
+            db.display()
+        ),
+    )
+    .unwrap();
+    let (code, text) = m.run_cron_job();
+    assert_eq!((code, text.as_str()), (0, ""));
+    assert!(db.is_file(), "{db:?}");
     // ...and loud on failure, with the exit code and the error.
     let broken = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
     fs::write(

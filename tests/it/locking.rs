@@ -156,7 +156,10 @@ fn readers_are_not_held_up_by_a_writer() {
     // The writer holds the lock and waits for the gate; show runs anyway.
     let (code, out, err) = env.run(&["show", "--format", "csv", "--symbols", "USD"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "date,base,currency,rate\n2024-09-19,EUR,USD,1.23396\n");
+    assert_eq!(
+        out,
+        "date,base,currency,rate,provider\n2024-09-19,EUR,USD,1.23396,fixer\n"
+    );
     assert!(
         writer.try_wait().unwrap().is_none(),
         "the writer ended early"

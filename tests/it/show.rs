@@ -44,9 +44,9 @@ both_stores! {
 
         let (out, err) = show(&env, &["--format", "csv"]);
         assert_eq!(err, "");
-        let mut expected = String::from("date,base,currency,rate\n");
+        let mut expected = String::from("date,base,currency,rate,provider\n");
         for (c, r) in RATES_SHOWN {
-            expected.push_str(&format!("{FRIDAY},EUR,{c},{r}\n"));
+            expected.push_str(&format!("{FRIDAY},EUR,{c},{r},fixer\n"));
         }
         assert_eq!(out, expected);
 
@@ -58,6 +58,7 @@ both_stores! {
             "base",
             "derived",
             "source_date",
+            "provider",
             "fetched_at",
             "rates",
         ];
@@ -68,6 +69,7 @@ both_stores! {
         assert_eq!(v["base"], "EUR");
         assert_eq!(v["derived"], false);
         assert_eq!(v["source_date"], FRIDAY);
+        assert_eq!(v["provider"], "fixer");
         assert_eq!(v["fetched_at"], "2024-09-20T09:00:00Z");
         let rates = v["rates"].as_object().unwrap();
         assert_eq!(rates.len(), RATES_SHOWN.len());
@@ -110,7 +112,7 @@ both_stores! {
         assert_eq!(err, "");
         assert_eq!(
             out,
-            "date,base,currency,rate\n2024-09-19,EUR,EUR,1\n2024-09-19,EUR,GBP,0.8412\n2024-09-19,EUR,USD,1.1163\n"
+            "date,base,currency,rate,provider\n2024-09-19,EUR,EUR,1,fixer\n2024-09-19,EUR,GBP,0.8412,fixer\n2024-09-19,EUR,USD,1.1163,fixer\n"
         );
     }
 }
@@ -199,7 +201,7 @@ both_stores! {
         );
 
         let (out, _) = show(&env, &["--base", "GBP", "--format", "csv"]);
-        assert!(out.contains(&format!("{FRIDAY},GBP,GBP,1\n")), "{out}");
+        assert!(out.contains(&format!("{FRIDAY},GBP,GBP,1,fixer\n")), "{out}");
         assert!(out.lines().skip(1).all(|l| l.contains(",GBP,")), "{out}");
 
         // The stored base asked for explicitly is not derived.
@@ -214,7 +216,7 @@ both_stores! {
         let (out, _) = show(&env, &["--symbols", "usd,GBP", "--format", "csv"]);
         assert_eq!(
             out,
-            format!("date,base,currency,rate\n{FRIDAY},EUR,GBP,0.83578\n{FRIDAY},EUR,USD,1.23396\n")
+            format!("date,base,currency,rate,provider\n{FRIDAY},EUR,GBP,0.83578,fixer\n{FRIDAY},EUR,USD,1.23396,fixer\n")
         );
 
         let (v, _) = json(&env, &["--base", "USD", "--symbols", "EUR,USD"]);

@@ -140,3 +140,31 @@ fn a_path_that_merely_holds_a_colon_is_still_a_file() {
     assert_eq!(code, 0, "{err}");
     assert!(env.path().join("backup:2024.db").is_file());
 }
+
+#[test]
+fn a_new_database_at_the_default_path_is_announced_once() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    let default_db = env.path().join(".local/share/fxrates/rates.db");
+    let announce = format!(
+        "fxrates: warning: creating a new database at the default path {} (no --db or FXRATES_DB given)",
+        default_db.display()
+    );
+    let unnamed = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        cmd.env_remove("FXRATES_DB");
+        env.run_cmd(cmd)
+    };
+    let (code, _, err) = unnamed(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.lines().filter(|l| *l == announce).count(), 1, "{err}");
+    assert!(default_db.is_file());
+    let (code, _, err) = unnamed(&["ingest", "--no-heal", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("creating a new database"), "{err}");
+    // A store the user named is created silently, as asked.
+    let (code, _, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("creating a new database"), "{err}");
+    assert!(env.db.is_file());
+}

@@ -18,9 +18,11 @@
 //! and checked in short, self-contained transactions.
 
 use super::PgStore;
+use super::session::{self, lock};
 use crate::store::{StoreError, Writer};
+use postgres::error::SqlState;
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +50,12 @@ WITH old AS (
 )
 SELECT EXISTS (SELECT 1 FROM new), (SELECT host FROM old), (SELECT lapsed FROM old),
        (SELECT left_s FROM old)";
+
+/// The claim's holder, its lease lapsed or not, and the seconds left of it;
+/// a plain read, which a lock on the row does not block.
+const HOLDER: &str = "
+SELECT host, expires_at <= now(), greatest(0, extract(epoch FROM expires_at - now()))::float8
+FROM {s}.claims WHERE name = $1";
 
 /// Extends the lease if the claim is still this writer's and unexpired;
 /// one row when it is. Used alone (the renewer) and as the first statement
@@ -79,46 +87,95 @@ impl PgStore {
         let sql = self.sql(CLAIM);
         let deadline = Instant::now() + wait;
         let mut told = false;
+        // A row lock on the claim (a writer frozen inside a transaction,
+        // or another program's session) must not hold this run for ever:
+        // each try waits a moment, and the loop keeps to `wait`.
+        self.set_lock_timeout(session::CLAIM_TRY.min(wait))?;
         loop {
-            let row = self
+            // Bound first: the connection is free again when the match
+            // reads the holder.
+            let tried = self
                 .conn()
-                .query_one(&sql, &[&WRITER, &token, &host, &pid, &lease])
-                .map_err(self.err("cannot claim the database"))?;
-            let (got, holder, lapsed, left): (bool, Option<String>, Option<bool>, Option<f64>) =
-                (row.get(0), row.get(1), row.get(2), row.get(3));
-            let holder = holder.as_deref().unwrap_or("an unnamed host");
+                .query_one(&sql, &[&WRITER, &token, &host, &pid, &lease]);
+            let (got, holder, lapsed, left, blocked) = match tried {
+                Ok(row) => (row.get(0), row.get(1), row.get(2), row.get(3), false),
+                Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                    let (holder, lapsed, left) = self.holder();
+                    (false, holder, lapsed, left, true)
+                }
+                Err(e) => return Err(self.classify("cannot claim the database".into(), e)),
+            };
+            let holder: Option<String> = holder;
+            let live = lapsed == Some(false);
             if got {
                 if lapsed == Some(true) {
                     log::warn!(
-                        "took over {} from the run on {holder}, whose claim lapsed without being \
-                         released (it was killed, or cut off from the database); carrying on \
-                         with what is missing",
-                        self.target
+                        "took over {} from the run on {}, whose claim lapsed without being \
+                         released (it was killed, frozen, or cut off from the database); \
+                         carrying on with what is missing",
+                        self.target,
+                        holder.as_deref().unwrap_or("an unnamed host")
                     );
                 }
+                self.set_lock_timeout(self.bounds.lock)?;
                 self.start_renewer(token, lease);
                 return Ok(());
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(StoreError::Locked {
-                    target: self.target.clone(),
-                    waited: wait,
-                    by: Some(holder.to_string()),
+                // A lock held past a lapsed lease (or with no claim at all)
+                // is not another fxrates run's.
+                return Err(if blocked && !live {
+                    StoreError::Blocked {
+                        target: self.target.clone(),
+                        what: "cannot claim the database".into(),
+                        waited: wait,
+                    }
+                } else {
+                    StoreError::Locked {
+                        target: self.target.clone(),
+                        waited: wait,
+                        by: Some(holder.unwrap_or_else(|| "an unnamed host".into())),
+                    }
                 });
             }
             if !told {
-                log::info!(
-                    "{holder} is writing to {}; waiting for it to finish, or for its claim to \
-                     lapse in {:.1} s if it died (at most {} s)",
-                    self.target,
-                    left.unwrap_or(0.0),
-                    wait.as_secs()
-                );
+                if live {
+                    log::info!(
+                        "{} is writing to {}; waiting for it to finish, or for its claim to \
+                         lapse in {:.1} s if it died (at most {} s)",
+                        holder.as_deref().unwrap_or("an unnamed host"),
+                        self.target,
+                        left.unwrap_or(0.0),
+                        wait.as_secs()
+                    );
+                } else {
+                    log::info!(
+                        "another session holds a lock on the claim of {}; waiting for it to \
+                         end (at most {} s)",
+                        self.target,
+                        wait.as_secs()
+                    );
+                }
                 told = true;
             }
             std::thread::sleep((deadline - now).min(POLL));
         }
+    }
+
+    /// What the claim's row says, if it can be read: its host, whether its
+    /// lease lapsed, the seconds left of it.
+    fn holder(&self) -> (Option<String>, Option<bool>, Option<f64>) {
+        match self.conn().query_opt(&self.sql(HOLDER), &[&WRITER]) {
+            Ok(Some(row)) => (row.get(0), row.get(1), row.get(2)),
+            _ => (None, None, None),
+        }
+    }
+
+    fn set_lock_timeout(&self, wait: std::time::Duration) -> Result<(), StoreError> {
+        self.conn()
+            .batch_execute(&format!("SET lock_timeout = {}", session::millis(wait)))
+            .map_err(self.err("cannot claim the database"))
     }
 
     fn start_renewer(&mut self, token: String, lease: f64) {
@@ -170,7 +227,7 @@ impl PgStore {
         };
         let n = tx
             .execute(&self.sql(RENEW), &[&WRITER, &claim.token, &claim.lease])
-            .map_err(|e| super::classify(&self.target, what.to_string(), e))?;
+            .map_err(|e| self.classify(what.to_string(), e))?;
         if n == 1 {
             Ok(())
         } else {
@@ -217,11 +274,4 @@ impl PgStore {
             log::debug!("cannot release the claim on {}: {e}", self.target);
         }
     }
-}
-
-/// The shared connection, even if a thread panicked holding it.
-pub(super) fn lock(
-    client: &Mutex<postgres::Client>,
-) -> std::sync::MutexGuard<'_, postgres::Client> {
-    client.lock().unwrap_or_else(|e| e.into_inner())
 }

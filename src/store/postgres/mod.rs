@@ -11,22 +11,24 @@
 mod claim;
 mod privileges;
 mod schema;
+mod session;
 
 pub use schema::VERSION;
 
 use super::{
-    Access, CurrencyNames, LastRun, NAMES_KEY, NewDay, Provenance, Pruned, Request, RequestId,
-    RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, CurrencyNames, LastRun, NAMES_KEY, NewDay, Provenance, ProviderDays, Pruned, Request,
+    RequestId, RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer,
+    timestamp,
 };
 use crate::pg::Server;
-use crate::rates::{Currency, RateSet};
+use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// The first key of the lock migrations take ("fxrm").
 const MIGRATION_CLASS: i32 = 0x6678_726d;
@@ -38,7 +40,11 @@ pub(super) struct PgStore {
     // The trait reads through `&self`; the client needs `&mut` to query.
     // Shared with the thread that renews the writer's claim, so that the
     // claim lives exactly as long as this connection works.
-    client: Arc<Mutex<postgres::Client>>,
+    client: Arc<Mutex<session::Conn>>,
+    /// The connection's watchdog, outside the lock: an error is told apart
+    /// while the connection is still held.
+    watch: Arc<crate::pg::Watch>,
+    bounds: session::Bounds,
     /// The writer's claim; `None` for a reader.
     claim: Option<claim::Claim>,
     /// The writer's host, recorded with its requests and runs.
@@ -70,15 +76,30 @@ impl PgStore {
         access: Access,
         writer: &Writer,
     ) -> Result<PgStore, StoreError> {
-        let client = server.connect()?;
+        let bounds = session::Bounds::of(access, writer);
+        let (client, watch) = server.connect_watched(bounds.limits(writer))?;
+        let watch = Arc::new(watch);
         let mut store = PgStore {
-            client: Arc::new(Mutex::new(client)),
+            client: Arc::new(Mutex::new(session::Conn {
+                client,
+                watch: Arc::clone(&watch),
+            })),
+            watch,
+            bounds,
             claim: None,
             host: Some(writer.host.clone()).filter(|h| !h.is_empty()),
             target: target.clone(),
             schema: schema.to_string(),
             quoted: quote_ident(schema),
         };
+        let mut settings = bounds.sql();
+        if access == Access::Read {
+            settings.push_str(" SET default_transaction_read_only = on;");
+        }
+        store
+            .conn()
+            .batch_execute(&settings)
+            .map_err(store.err("cannot set up the database session"))?;
         match access {
             Access::Read => store.check_readable()?,
             Access::Write { create, lock_wait } => {
@@ -93,8 +114,8 @@ impl PgStore {
         Ok(store)
     }
 
-    fn conn(&self) -> MutexGuard<'_, postgres::Client> {
-        claim::lock(&self.client)
+    fn conn(&self) -> session::Guard<'_> {
+        session::lock(&self.client)
     }
 
     /// SQL with `{s}` replaced by the quoted schema.
@@ -105,7 +126,7 @@ impl PgStore {
     /// Maps a driver error met while doing `what`.
     fn err(&self, what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
         let what = what.to_string();
-        move |e| classify(&self.target, what, e)
+        move |e| self.classify(what, e)
     }
 
     fn read_err(&self) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
@@ -116,11 +137,8 @@ impl PgStore {
         self.err("cannot write to the database")
     }
 
-    /// A reader's session: read-only, and the format must be this binary's.
+    /// A reader's session: the format must be this binary's.
     fn check_readable(&mut self) -> Result<(), StoreError> {
-        self.conn()
-            .batch_execute("SET default_transaction_read_only = on")
-            .map_err(self.read_err())?;
         match self.inspect()? {
             Found::Nothing | Found::Empty => Err(StoreError::Missing(self.target.clone())),
             Found::Foreign(tables) => Err(self.foreign(tables)),
@@ -220,8 +238,8 @@ impl PgStore {
             }
             _ => {}
         }
-        let target = &self.target;
-        let upgrade_err = |what: String| move |e| classify(target, what, e);
+        let this = &*self;
+        let upgrade_err = |what: String| move |e| this.classify(what, e);
         let mut conn = self.conn();
         let mut tx = conn
             .transaction()
@@ -297,20 +315,23 @@ impl PgStore {
     }
 
     /// Rows of one day with its rates: date, base, source_date,
-    /// source_timestamp, fetched_at, endpoint, currency, rate.
+    /// source_timestamp, fetched_at, endpoint, currency, rate, provider.
     const DAY_COLUMNS: &'static str = "d.date, d.base, d.source_date, d.source_timestamp, \
-                                       d.fetched_at, d.endpoint, r.currency, r.rate";
+                                       d.fetched_at, d.endpoint, r.currency, r.rate, d.source";
 
     fn day_head(&self, row: &postgres::Row) -> Result<StoredDay, StoreError> {
         let date: NaiveDate = row.get(0);
         let base: String = row.get(1);
         let fetched_at: DateTime<Utc> = row.get(4);
+        let provider: String = row.get(8);
+        let damaged = || StoreError::Damaged {
+            target: self.target.clone(),
+            date: date.to_string(),
+        };
         Ok(StoredDay {
             date,
-            base: Currency::parse(&base).ok_or_else(|| StoreError::Damaged {
-                target: self.target.clone(),
-                date: date.to_string(),
-            })?,
+            base: Currency::parse(&base).ok_or_else(damaged)?,
+            provider: Source::parse(&provider).ok_or_else(damaged)?,
             source_date: row.get(2),
             source_timestamp: row.get(3),
             fetched_at: timestamp(fetched_at),
@@ -361,13 +382,54 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A driver error as a [`StoreError`]: a server that did not answer in
+    /// time, or a lost connection, is worth a retry; a lock another session
+    /// holds too long is a busy store; a missing privilege needs a grant;
+    /// anything else is the store failing.
+    fn classify(&self, what: String, e: postgres::Error) -> StoreError {
+        let code = e.code().map(SqlState::code).unwrap_or("");
+        if let Some(waited) = self.watch.fired() {
+            return StoreError::Unanswered {
+                target: self.target.clone(),
+                what,
+                within: waited,
+            };
+        }
+        if code == SqlState::QUERY_CANCELED.code() {
+            return StoreError::Unanswered {
+                target: self.target.clone(),
+                what,
+                within: self.bounds.statement,
+            };
+        }
+        if code == SqlState::LOCK_NOT_AVAILABLE.code() {
+            return StoreError::Blocked {
+                target: self.target.clone(),
+                what,
+                waited: self.bounds.lock,
+            };
+        }
+        // The server ended the session of a writer that sat in a
+        // transaction for longer than its lease: it was frozen, and its
+        // claim is gone.
+        if code == SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT.code() && self.claim.is_some() {
+            return StoreError::ClaimLost {
+                target: self.target.clone(),
+                by: None,
+            };
+        }
+        classify(&self.target, what, e)
+    }
+}
+
 /// A driver error as a [`StoreError`]: a lost connection is worth a retry,
 /// a missing privilege needs a grant, anything else is the store failing.
 fn classify(target: &Target, what: String, e: postgres::Error) -> StoreError {
     let code = e.code().map(SqlState::code).unwrap_or("");
     if e.is_closed()
         || code.starts_with("08")
-        || matches!(code, "57P01" | "57P02" | "57P03")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "25P03")
         || (e.as_db_error().is_none() && e.to_string().starts_with("error communicating"))
     {
         return StoreError::Lost {
@@ -572,6 +634,32 @@ impl super::Store for PgStore {
             .collect())
     }
 
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT source, count(*), max(date) FROM {s}.days GROUP BY source"),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let provider: String = row.get(0);
+            let latest: NaiveDate = row.get(2);
+            let provider = Source::parse(&provider).ok_or_else(|| StoreError::Damaged {
+                target: self.target.clone(),
+                date: latest.to_string(),
+            })?;
+            out.push(ProviderDays {
+                provider,
+                days: row.get::<_, i64>(1) as u64,
+                latest,
+            });
+        }
+        out.sort_by_key(|p| p.provider);
+        Ok(out)
+    }
+
     fn summary(&self) -> Result<Summary, StoreError> {
         let row = self
             .conn()
@@ -618,7 +706,7 @@ impl super::Store for PgStore {
             self.sql("DELETE FROM {s}.day_rates WHERE date = ANY($1)"),
             self.sql(
                 "INSERT INTO {s}.days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
-                 SELECT d, $2::text, 'fixer', $3::text, s, t, $4::timestamptz
+                 SELECT d, $2::text, $7::text, $3::text, s, t, $4::timestamptz
                  FROM unnest($1::date[], $5::date[], $6::bigint[]) AS x (d, s, t)
                  ON CONFLICT (date) DO UPDATE SET base = excluded.base, source = excluded.source,
                      endpoint = excluded.endpoint, source_date = excluded.source_date,
@@ -630,12 +718,8 @@ impl super::Store for PgStore {
             ),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
         ];
-        let target = self.target.clone();
         let mut conn = self.conn();
-        let store_err = || {
-            let target = target.clone();
-            move |e| classify(&target, "cannot store rates in the database".into(), e)
-        };
+        let store_err = || self.err("cannot store rates in the database");
         let mut tx = conn.transaction().map_err(store_err())?;
         self.fence(&mut tx, "cannot store rates in the database")?;
         tx.execute(&sql[0], &[&dates]).map_err(store_err())?;
@@ -648,6 +732,7 @@ impl super::Store for PgStore {
                 &provenance.fetched_at,
                 &source_dates,
                 &source_ts,
+                &provenance.provider.as_str(),
             ],
         )
         .map_err(store_err())?;
@@ -704,11 +789,7 @@ impl super::Store for PgStore {
             self.sql("DELETE FROM {s}.days WHERE date < $1"),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date < $1"),
         ];
-        let target = self.target.clone();
-        let prune_err = || {
-            let target = target.clone();
-            move |e| classify(&target, "cannot prune the database".into(), e)
-        };
+        let prune_err = || self.err("cannot prune the database");
         let mut conn = self.conn();
         let mut tx = conn.transaction().map_err(prune_err())?;
         self.fence(&mut tx, "cannot prune the database")?;
@@ -765,8 +846,9 @@ impl super::Store for PgStore {
 
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.count(
-            "SELECT count(*) FROM {s}.requests WHERE at >= $1",
-            &[&since],
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%' \
+             AND outcome NOT LIKE $2",
+            &[&since, &format!("{}%", Request::NOT_SENT)],
         )
     }
 

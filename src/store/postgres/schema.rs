@@ -89,6 +89,15 @@ CREATE TABLE {s}.claims (
     r#"
 ALTER TABLE {s}.runs ADD COLUMN exit_code integer;   -- 0 on success
 "#,
+    // 4: every day knows its provider, `fixer` or `ecb` (kept in `source`
+    // since the first schema, where it was always 'fixer'); the view shows it.
+    r#"
+UPDATE {s}.days SET source = 'fixer' WHERE source NOT IN ('fixer', 'ecb');
+DROP VIEW {s}.rates;
+CREATE VIEW {s}.rates (date, base, currency, rate, rate_text, provider) AS
+    SELECT r.date, d.base, r.currency, r.rate::numeric, r.rate, d.source
+    FROM {s}.day_rates AS r JOIN {s}.days AS d ON d.date = r.date;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -12,11 +12,11 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, CurrencyNames, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
+    Access, CurrencyNames, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId,
+    RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
 };
 use crate::calendar::parse_date;
-use crate::rates::{Currency, RateSet};
+use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,14 @@ use guard::Found;
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a writer runs the full check of the file (`PRAGMA
+/// quick_check`, which reads every page): weekly, so the daily run does not
+/// pay for the whole history every day.
+const FULL_CHECK_DAYS: i64 = 7;
+
+/// The `meta` key holding the day of the last full check that passed.
+const FULL_CHECK_KEY: &str = "full_check";
 
 pub(super) struct SqliteStore {
     conn: Connection,
@@ -100,12 +108,9 @@ impl SqliteStore {
             .conn
             .pragma_update(None, "journal_mode", "WAL")
             .io(|| store.named("cannot switch the database to WAL mode"))?;
-        if let Some(problem) = store.integrity_problem()? {
-            return Err(StoreError::Corrupt {
-                target: store.target.clone(),
-                problem,
-            });
-        }
+        // No full check here: it reads the whole file, so its cost grows
+        // with the history. A run meets damage on the pages it touches
+        // (SQLite says so), and `check_if_due` checks the rest weekly.
         Ok(store)
     }
 
@@ -167,6 +172,47 @@ impl SqliteStore {
                 &rows.join("; ").replace('\n', " "),
             )),
         })
+    }
+
+    /// Runs the full check when the last one that found the file whole is
+    /// [`FULL_CHECK_DAYS`] days old or more (or is dated after `today`: a
+    /// clock was wrong), and records it; damage is [`StoreError::Corrupt`],
+    /// and nothing is recorded then, so every writer checks until the file
+    /// is restored.
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+        let due = self
+            .last_full_check()?
+            .is_none_or(|last| !(0..FULL_CHECK_DAYS).contains(&(today - last).num_days()));
+        if !due {
+            return Ok(());
+        }
+        if let Some(problem) = self.integrity_problem()? {
+            return Err(StoreError::Corrupt {
+                target: self.target.clone(),
+                problem,
+            });
+        }
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [FULL_CHECK_KEY, &today.to_string()],
+            )
+            .map(drop)
+            .io(self.write_err())
+    }
+
+    /// The day of the last full check that found the file whole.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [FULL_CHECK_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.corrupt_or_io(e))?;
+        Ok(value.as_deref().and_then(parse_date))
     }
 
     /// A read that fails because the file is damaged says so.
@@ -269,7 +315,7 @@ impl SqliteStore {
             let mut del = tx.prepare_cached("DELETE FROM day_rates WHERE date = ?1")?;
             let mut day = tx.prepare_cached(
                 "INSERT OR REPLACE INTO days (date, base, source, endpoint, source_date, source_timestamp, fetched_at)
-                 VALUES (?1, ?2, 'fixer', ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
             )?;
             let mut rate = tx.prepare_cached(
                 "INSERT INTO day_rates (date, currency, rate) VALUES (?1, ?2, ?3)",
@@ -285,7 +331,8 @@ impl SqliteStore {
                     provenance.endpoint,
                     d.source_date.to_string(),
                     d.source_timestamp,
-                    fetched_at
+                    fetched_at,
+                    provenance.provider.as_str()
                 ])?;
                 for (currency, decimal) in d.rates.iter() {
                     rate.execute(params![date, currency.as_str(), decimal])?;
@@ -337,7 +384,7 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint
+                "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint, d.source
                  FROM days AS d LEFT JOIN day_rates AS r ON r.date = d.date
                  WHERE d.date = ?1 ORDER BY r.currency",
             )
@@ -356,9 +403,9 @@ impl SqliteStore {
 
     /// A day without its rates, from the first row that names it (columns
     /// date, base, source_date, source_timestamp, fetched_at, and endpoint
-    /// in column 7).
+    /// and provider in columns 7 and 8).
     fn day_head(&self, row: &rusqlite::Row<'_>) -> Result<StoredDay, StoreError> {
-        let (date, base, source_date, source_timestamp, fetched_at, endpoint) = (|| {
+        let (date, base, source_date, source_timestamp, fetched_at, endpoint, provider) = (|| {
             Ok::<_, rusqlite::Error>((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
@@ -366,13 +413,16 @@ impl SqliteStore {
                 row.get::<_, Option<i64>>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
             ))
-        })()
+        })(
+        )
         .io(self.read_err())?;
-        let (Some(d), Some(b), Some(s)) = (
+        let (Some(d), Some(b), Some(s), Some(provider)) = (
             parse_date(&date),
             Currency::parse(&base),
             parse_date(&source_date),
+            Source::parse(&provider),
         ) else {
             return Err(self.damaged(date));
         };
@@ -387,6 +437,7 @@ impl SqliteStore {
             source_timestamp,
             fetched_at,
             endpoint,
+            provider,
             rates: RateSet::with_capacity(180),
         })
     }
@@ -549,6 +600,10 @@ impl super::Store for SqliteStore {
         SqliteStore::summary(self)
     }
 
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        SqliteStore::providers(self)
+    }
+
     fn put_days(
         &mut self,
         days: &[NewDay<'_>],
@@ -657,5 +712,13 @@ impl super::Store for SqliteStore {
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map(Some)
             .map_err(|e| self.corrupt_or_io(e))
+    }
+
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+        SqliteStore::check_if_due(self, today)
+    }
+
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
+        SqliteStore::last_full_check(self)
     }
 }

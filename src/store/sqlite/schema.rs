@@ -65,6 +65,15 @@ CREATE TABLE meta (
     r#"
 ALTER TABLE runs ADD COLUMN exit_code INTEGER;   -- 0 on success
 "#,
+    // 3: every day knows its provider, `fixer` or `ecb` (kept in `source`
+    // since the first schema, where it was always 'fixer'); the view shows it.
+    r#"
+UPDATE days SET source = 'fixer' WHERE source NOT IN ('fixer', 'ecb');
+DROP VIEW rates;
+CREATE VIEW rates (date, base, currency, rate, rate_text, provider) AS
+    SELECT r.date, d.base, r.currency, CAST(r.rate AS REAL), r.rate, d.source
+    FROM day_rates AS r JOIN days AS d ON d.date = r.date;
+"#,
 ];
 
 /// The schema version this binary writes.
@@ -101,6 +110,5 @@ mod tests {
         drop(store);
         let reader = crate::store::open(&target, Access::Read).unwrap();
         assert_eq!(reader.last_runs().unwrap(), runs);
-        assert_eq!(VERSION, 2);
     }
 }

@@ -23,7 +23,7 @@ impl SqliteStore {
             format!(" AND r.currency IN ({})", marks.join(","))
         };
         let sql = format!(
-            "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint
+            "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint, d.source
              FROM days AS d JOIN day_rates AS r ON r.date = d.date
              WHERE r.date >= ?1 AND r.date <= ?2{filter}
              ORDER BY r.date, r.currency"

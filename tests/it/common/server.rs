@@ -494,3 +494,209 @@ pub fn refused_endpoint() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}/api")
 }
+
+/// The ECB's published history, as the fake server answers for it: each
+/// day's rates as the ECB writes them (trailing zeros dropped).
+#[derive(Clone, Debug, Default)]
+pub struct EcbHistory {
+    pub days: std::collections::BTreeMap<String, Vec<(String, String)>>,
+}
+
+/// The currencies the fake ECB publishes, with a base value each.
+pub const ECB_CURRENCIES: [(&str, &str); 5] = [
+    ("CHF", "0.9412"),
+    ("GBP", "0.8338"),
+    ("JPY", "171.2"),
+    ("SEK", "11.0355"),
+    ("USD", "1.1615"),
+];
+
+/// The exact header of the data API's `detail=dataonly` CSV.
+pub const ECB_HEADER: &str =
+    "KEY,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE";
+
+impl EcbHistory {
+    /// Rates on every TARGET business day from `from` to `to`, as the ECB
+    /// publishes them: the closing days are listed here independently of the
+    /// code under test.
+    pub fn published(from: &str, to: &str, closed: &[&str]) -> EcbHistory {
+        let mut days = std::collections::BTreeMap::new();
+        for date in super::weekdays(from, to) {
+            if closed.contains(&date.as_str()) {
+                continue;
+            }
+            let rates = ECB_CURRENCIES
+                .iter()
+                .map(|(c, r)| (c.to_string(), r.to_string()))
+                .collect();
+            days.insert(date, rates);
+        }
+        EcbHistory { days }
+    }
+
+    /// Sets one rate of one day.
+    pub fn set(&mut self, date: &str, currency: &str, rate: &str) {
+        let rates = self.days.entry(date.to_string()).or_default();
+        rates.retain(|(c, _)| c != currency);
+        rates.push((currency.to_string(), rate.to_string()));
+        rates.sort();
+    }
+
+    /// The data API's CSV for `from..=to`, as the ECB orders it: by series
+    /// (currency), then date; `None` when the range holds no data.
+    pub fn csv(&self, from: &str, to: &str) -> Option<String> {
+        let mut rows: Vec<(String, String, String)> = Vec::new();
+        for (date, rates) in self.days.range(from.to_string()..=to.to_string()) {
+            for (c, r) in rates {
+                rows.push((c.clone(), date.clone(), r.clone()));
+            }
+        }
+        if rows.is_empty() {
+            return None;
+        }
+        rows.sort();
+        let mut out = format!("{ECB_HEADER}\r\n");
+        for (c, date, r) in rows {
+            out.push_str(&format!(
+                "EXR.D.{c}.EUR.SP00.A,D,{c},EUR,SP00,A,{date},{r}\r\n"
+            ));
+        }
+        Some(out)
+    }
+
+    /// The full-format CSV (no `detail=dataonly`): more columns, in another
+    /// order, some quoted and holding commas.
+    pub fn full_csv(&self, from: &str, to: &str) -> Option<String> {
+        let mut out = String::from(
+            "KEY,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,\
+             OBS_STATUS,TITLE,TITLE_COMPL,UNIT\n",
+        );
+        let mut any = false;
+        for (date, rates) in self.days.range(from.to_string()..=to.to_string()) {
+            for (c, r) in rates {
+                any = true;
+                out.push_str(&format!(
+                    "EXR.D.{c}.EUR.SP00.A,D,{c},EUR,SP00,A,{date},{r},A,\"{c}/Euro\",\
+                     \"ECB reference exchange rate, {c}/Euro, 2.15 pm (C.E.T.)\",{c}\n"
+                ));
+            }
+        }
+        any.then_some(out)
+    }
+
+    /// `eurofxref-hist-90d.xml`, newest day first, in double or single
+    /// quotes, with trailing zeros kept as the files keep them.
+    pub fn xml(&self, single: bool) -> String {
+        let mut out = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gesmes:Envelope \
+             xmlns:gesmes=\"http://www.gesmes.org/xml/2002-08-01\" \
+             xmlns=\"http://www.ecb.int/vocabulary/2002-08-01/eurofxref\">\n\
+             \t<gesmes:subject>Reference rates</gesmes:subject>\n\
+             \t<gesmes:Sender>\n\t\t<gesmes:name>European Central Bank</gesmes:name>\n\
+             \t</gesmes:Sender>\n\t<Cube>\n",
+        );
+        for (date, rates) in self.days.iter().rev().take(64) {
+            out.push_str(&format!("\t\t<Cube time=\"{date}\">\n"));
+            for (c, r) in rates {
+                // The files keep the trailing zeros the data API drops.
+                let r = if r.contains('.') {
+                    format!("{r}0")
+                } else {
+                    r.clone()
+                };
+                out.push_str(&format!("\t\t\t<Cube currency=\"{c}\" rate=\"{r}\"/>\n"));
+            }
+            out.push_str("\t\t</Cube>\n");
+        }
+        out.push_str("\t</Cube>\n</gesmes:Envelope>\n");
+        if single { out.replace('"', "'") } else { out }
+    }
+}
+
+/// How the fake ECB answers the data API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcbApi {
+    /// The dataonly CSV; 404 "No results found" for an empty range.
+    Csv,
+    /// The dataonly CSV; an empty 200 for an empty range.
+    EmptyOk,
+    /// The full format, with quoted fields.
+    FullCsv,
+    /// Always this status.
+    Status(u16),
+    /// 200 with an HTML page.
+    Garbage,
+    /// 200 with a CSV whose header lacks OBS_VALUE.
+    NoValueColumn,
+}
+
+/// Which quote style the fake ECB's reference files use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcbQuotes {
+    Double,
+    Single,
+    /// No file (404).
+    Missing,
+}
+
+impl FakeFixer {
+    /// A server that answers as the ECB does: the data API under
+    /// `/service/data/EXR/D..EUR.SP00.A` and the reference files under
+    /// `/stats/eurofxref/`.
+    pub fn ecb(history: EcbHistory, api: EcbApi, files: EcbQuotes) -> FakeFixer {
+        FakeFixer::start(move |s| ecb_reply(&history, api, files, s))
+    }
+
+    /// The data API's base URL, for `FXRATES_ECB_ENDPOINT`.
+    pub fn ecb_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/service", self.port)
+    }
+
+    /// The reference files' base URL, for `FXRATES_ECB_FILES`.
+    pub fn ecb_files(&self) -> String {
+        format!("http://127.0.0.1:{}/stats/eurofxref", self.port)
+    }
+}
+
+/// The fake ECB's answer to `s`.
+pub fn ecb_reply(history: &EcbHistory, api: EcbApi, files: EcbQuotes, s: &Seen) -> Reply {
+    let text = |status: u16, kind: &str, body: String| Reply {
+        status,
+        headers: vec![("Content-Type".into(), kind.into())],
+        body: body.into_bytes(),
+    };
+    if s.path == "/stats/eurofxref/eurofxref-hist-90d.xml" {
+        return match files {
+            EcbQuotes::Missing => text(404, "text/html", "<html>Not Found</html>".into()),
+            q => text(200, "text/xml", history.xml(q == EcbQuotes::Single)),
+        };
+    }
+    if s.path != "/service/data/EXR/D..EUR.SP00.A" {
+        return text(404, "text/html", "<html>Not Found</html>".into());
+    }
+    let (from, to) = (
+        s.query.get("startPeriod").cloned().unwrap_or_default(),
+        s.query.get("endPeriod").cloned().unwrap_or_default(),
+    );
+    let none = || text(404, "text/plain", "No results found.".into());
+    match api {
+        EcbApi::Csv => history
+            .csv(&from, &to)
+            .map_or_else(none, |b| text(200, "text/csv", b)),
+        EcbApi::EmptyOk => text(200, "text/csv", history.csv(&from, &to).unwrap_or_default()),
+        EcbApi::FullCsv => history
+            .full_csv(&from, &to)
+            .map_or_else(none, |b| text(200, "text/csv", b)),
+        EcbApi::Status(status) => text(status, "text/html", "<html>Trouble</html>".into()),
+        EcbApi::Garbage => text(
+            200,
+            "text/html",
+            "<html><body>Maintenance</body></html>".into(),
+        ),
+        EcbApi::NoValueColumn => text(
+            200,
+            "text/csv",
+            "KEY,FREQ,CURRENCY,TIME_PERIOD\nEXR.D.USD.EUR.SP00.A,D,USD,2024-09-20\n".into(),
+        ),
+    }
+}

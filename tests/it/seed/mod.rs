@@ -38,6 +38,7 @@ pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
             fetched_at: DateTime::parse_from_rfc3339("2024-09-30T09:00:00Z")
                 .unwrap()
                 .to_utc(),
+            provider: fxrates::rates::Source::Fixer,
         };
         store.put_day(date(day), &snapshot, &provenance).unwrap();
     }

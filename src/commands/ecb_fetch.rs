@@ -1,0 +1,164 @@
+//! `ingest` and `backfill` with `--provider ecb`: the missing TARGET
+//! business days of the window, in one request, no key.
+
+use super::{prune, recorded};
+use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
+use crate::cli::{BackfillArgs, IngestArgs};
+use crate::ecb::Client;
+use crate::engine::{Filled, fill, wanted_days};
+use crate::error::{Exit, fail};
+use crate::rates::Source;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::target_calendar::{closing_name, last_published_date};
+use chrono::NaiveDate;
+
+/// The first day the ECB has reference rates for.
+pub(super) const ECB_FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1999, 1, 4) {
+    Some(d) => d,
+    None => unreachable!(),
+};
+
+pub(super) fn ingest(
+    args: &IngestArgs,
+    settings: &Settings,
+    store: &mut Option<Box<dyn Store>>,
+) -> anyhow::Result<()> {
+    let today = settings.now.today;
+    if let Some(d) = args.date {
+        if d > today {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "--date {d} is in the future (today is {today}); the ECB has no rates for it yet"
+                ),
+            ));
+        }
+        if d < ECB_FIRST_DAY {
+            return Err(fail(
+                Exit::Usage,
+                format!("--date {d} is before {ECB_FIRST_DAY}, where the ECB's history begins"),
+            ));
+        }
+        if is_weekend(d) {
+            log::warn!(
+                "{d} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
+                d.format("%A")
+            );
+            return Ok(());
+        }
+        if let Some(name) = closing_name(d) {
+            log::warn!(
+                "{d} is {name}, a TARGET closing day: the ECB publishes no rates for it, so \
+                 there is nothing to ingest"
+            );
+            return Ok(());
+        }
+    }
+    if let Some(days) = args.keep_days {
+        prune::check_keep_days(days)?;
+    }
+    let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
+    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
+    recorded(&mut **store, "ingest", settings, |store| {
+        let (from, to) = match args.date {
+            Some(d) => (d, d),
+            None if args.no_heal => (today, today),
+            None => window_ending(today, MONTH_DAYS),
+        };
+        let mut done = Vec::new();
+        if let Some(d) = args.date
+            && let Some(day) = store.day_on_or_before(Some(d), 0)?
+        {
+            if day.provider == Source::Fixer {
+                log::warn!(
+                    "{d} is stored from fixer.io, which the ECB's rates never replace; no request made"
+                );
+                return Ok(());
+            }
+            if !args.force {
+                log::info!("{d} is already stored; no request made (--force fetches it again)");
+                return Ok(());
+            }
+        }
+        let wanted = wanted_days(store, from, to, settings.now.utc, args.force)?;
+        let out = fill(store, &client, &wanted, settings.now.utc, today)?;
+        done.push(summary(&out, from, to));
+        if let Some(days) = args.keep_days {
+            let (cutoff, pruned) = prune::prune(store, today, days)?;
+            if pruned.days > 0 {
+                done.push(format!(
+                    "pruned {} before {cutoff} (FXRATES_KEEP_DAYS={days})",
+                    days_text(pruned.days)
+                ));
+            }
+        }
+        log::info!("{}", done.join("; "));
+        Ok(())
+    })
+}
+
+pub(super) fn backfill(
+    args: &BackfillArgs,
+    (from, to): (NaiveDate, NaiveDate),
+    settings: &Settings,
+    store: &mut Option<Box<dyn Store>>,
+) -> anyhow::Result<()> {
+    let from = from.max(ECB_FIRST_DAY);
+    let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
+    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
+    recorded(&mut **store, "backfill", settings, |store| {
+        let wanted = wanted_days(store, from, to, settings.now.utc, false)?;
+        if wanted.is_empty() {
+            log::info!(
+                "every ECB business day from {from} to {} is stored; no request made",
+                to.min(last_published_date(settings.now.utc))
+            );
+            return Ok(());
+        }
+        log::info!(
+            "{} missing from {from} to {to}: asking the ECB for them in one request",
+            days_text(wanted.len() as u64)
+        );
+        let out = fill(
+            store,
+            &client,
+            &wanted,
+            settings.now.utc,
+            settings.now.today,
+        )?;
+        log::info!("{}", summary(&out, from, to));
+        Ok(())
+    })
+}
+
+/// The run's one summary line.
+fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
+    let mut parts = Vec::new();
+    if out.wanted == 0 {
+        parts.push(format!(
+            "no ECB business day from {from} to {to} missing (today's rates are published at \
+             about 16:00 Berlin time)"
+        ));
+    } else {
+        parts.push(format!(
+            "stored {} from the ECB ({} missing)",
+            days_text(out.stored as u64),
+            out.wanted
+        ));
+    }
+    if let Some(d) = out.not_yet {
+        parts.push(format!(
+            "the ECB has not published {d} yet: the next run fetches it"
+        ));
+    }
+    if out.fallback.is_some() {
+        parts.push("from its 90-day reference file".into());
+    }
+    parts.push(format!(
+        "{} request{}",
+        out.requests,
+        if out.requests == 1 { "" } else { "s" }
+    ));
+    parts.join("; ")
+}

@@ -1,0 +1,47 @@
+//! The ECB's connection settings, from the same flags and variables as
+//! fixer's where they are shared (timeouts, the run's time budget, proxies
+//! and CAs); it needs no key, so none is read.
+
+use super::Settings;
+use crate::cli::ProviderArgs;
+use crate::ecb;
+use crate::error::{Exit, fail};
+use crate::fixer::{Endpoint, RetryPolicy};
+use std::time::Duration;
+
+impl Settings {
+    pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
+        let endpoint = Endpoint::parse(&args.ecb_endpoint).map_err(|why| {
+            fail(
+                Exit::Config,
+                format!("FXRATES_ECB_ENDPOINT (--ecb-endpoint): {why}"),
+            )
+        })?;
+        let files = Endpoint::parse(&args.ecb_files).map_err(|why| {
+            fail(
+                Exit::Config,
+                format!("FXRATES_ECB_FILES (--ecb-files): {why}"),
+            )
+        })?;
+        let network = self.network()?.clone();
+        for e in [&endpoint, &files] {
+            crate::net::proxy::choose(&network.proxies, e.is_https(), e.host())
+                .map_err(|why| fail(Exit::Config, why))?;
+        }
+        Ok(ecb::Settings {
+            network,
+            endpoint,
+            files,
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+            timeout: args
+                .timeout_ms
+                .map_or(Duration::from_secs(args.timeout), Duration::from_millis),
+            max_body: ecb::MAX_BODY,
+            retry: RetryPolicy {
+                base: self.retry_base,
+                budget: Duration::from_secs(args.max_run_time),
+                ..RetryPolicy::default()
+            },
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! `--provider ecb`: the ECB's reference rates, without a key, in one
+//! request per run, against the fake server answering as the ECB does.
+
+use crate::common::*;
+
+/// Good Friday and Easter Monday 2024, TARGET closing days.
+const EASTER_2024: [&str; 2] = ["2024-03-29", "2024-04-01"];
+
+/// Christmas 2025 and New Year 2026, TARGET closing days.
+const CHRISTMAS_2025: [&str; 3] = ["2025-12-25", "2025-12-26", "2026-01-01"];
+
+/// An environment that reaches the fake ECB and has no fixer key at all.
+fn ecb_env(backend: Backend, server: &FakeFixer, now: &str) -> TestEnv {
+    TestEnv::on(backend, &refused_endpoint(), now)
+        .env("FIXER_API_KEY", "")
+        .env("FXRATES_PROVIDER", "ecb")
+        .env("FXRATES_ECB_ENDPOINT", &server.ecb_endpoint())
+        .env("FXRATES_ECB_FILES", &server.ecb_files())
+}
+
+fn data_requests(server: &FakeFixer) -> Vec<(String, String)> {
+    server
+        .requests()
+        .iter()
+        .filter(|s| s.path.starts_with("/service/"))
+        .map(|s| (s.query["startPeriod"].clone(), s.query["endPeriod"].clone()))
+        .collect()
+}
+
+fn without(days: Vec<String>, closed: &[&str]) -> Vec<String> {
+    days.into_iter()
+        .filter(|d| !closed.contains(&d.as_str()))
+        .collect()
+}
+
+both_stores! {
+    fn a_newcomer_without_a_key_gets_the_month_in_one_request(backend) {
+        let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        // 17:00 in Berlin (CEST): today's rates are out.
+        let env = ecb_env(backend, &server, "2024-04-10T15:00:00Z");
+        let (code, out, err) = env.run(&["ingest"]);
+        assert_eq!((code, out.as_str()), (0, ""), "{err}");
+        assert_eq!(data_requests(&server), [("2024-03-11".into(), "2024-04-10".into())]);
+        assert_eq!(
+            env.stored_dates(),
+            without(weekdays("2024-03-11", "2024-04-10"), &EASTER_2024)
+        );
+        assert_eq!(
+            env.sql("SELECT DISTINCT source FROM days"),
+            [["ecb".to_string()]]
+        );
+        assert_eq!(
+            env.rates_on("2024-04-10"),
+            ECB_CURRENCIES.map(|(c, r)| (c.to_string(), r.to_string()))
+        );
+        // The requests are recorded, and cost no fixer quota.
+        assert_eq!(
+            env.sql("SELECT endpoint, outcome FROM requests"),
+            [["ecb-data".to_string(), "ok".to_string()]]
+        );
+        // The next run has nothing to ask.
+        let (code, _, err) = env.run(&["ingest", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(server.count(), 1, "{err}");
+    }
+
+    fn before_16_00_in_berlin_today_is_neither_asked_for_nor_missing(backend) {
+        let history = EcbHistory::published("2024-01-02", "2024-04-09", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        // 15:59 in Berlin (CEST).
+        let env = ecb_env(backend, &server, "2024-04-10T13:59:00Z");
+        let (code, _, err) = env.run(&["ingest"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(data_requests(&server), [("2024-03-11".into(), "2024-04-09".into())]);
+        assert_eq!(env.stored_dates().last().map(String::as_str), Some("2024-04-09"));
+    }
+
+    fn today_not_yet_published_after_16_00_exits_0_and_says_so(backend) {
+        // The ECB is late: nothing for today yet.
+        let history = EcbHistory::published("2024-01-02", "2024-04-09", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::EmptyOk, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-04-10T14:30:00Z");
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(data_requests(&server), [("2024-04-10".into(), "2024-04-10".into())]);
+        assert!(env.stored_dates().is_empty());
+        assert!(err.contains("has not published 2024-04-10 yet"), "{err}");
+        assert_eq!(err.matches("not published").count(), 1, "{err}");
+    }
+
+    fn christmas_and_new_year_are_not_asked_for_and_not_missing(backend) {
+        let history = EcbHistory::published("2025-12-01", "2026-01-09", &CHRISTMAS_2025);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2026-01-09T18:00:00Z");
+        let (code, _, err) = env.run(&["backfill", "--from", "2025-12-15"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(data_requests(&server), [("2025-12-15".into(), "2026-01-09".into())]);
+        assert_eq!(
+            env.stored_dates(),
+            without(weekdays("2025-12-15", "2026-01-09"), &CHRISTMAS_2025)
+        );
+        // Nothing is marked unavailable: the closing days are simply no days.
+        assert_eq!(env.sql("SELECT count(*) FROM unavailable_days"), [["0".to_string()]]);
+        let (code, _, err) = env.run(&["backfill", "--from", "2025-12-15"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(server.count(), 1, "a second backfill asks nothing: {err}");
+    }
+
+    fn values_are_stored_exactly_as_sent_from_the_full_format(backend) {
+        let mut history = EcbHistory::published("2024-09-16", "2024-09-20", &[]);
+        history.set("2024-09-18", "USD", "1.1");
+        history.set("2024-09-18", "IDR", "17012.5");
+        let server = FakeFixer::ecb(history, EcbApi::FullCsv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+        let (code, _, err) = env.run(&["backfill", "--from", "2024-09-16"]);
+        assert_eq!(code, 0, "{err}");
+        let rates = env.rates_on("2024-09-18");
+        assert!(rates.contains(&("USD".into(), "1.1".into())), "{rates:?}");
+        assert!(rates.contains(&("IDR".into(), "17012.5".into())), "{rates:?}");
+        assert_eq!(env.stored_dates(), weekdays("2024-09-16", "2024-09-20"));
+    }
+
+    fn a_day_stored_from_fixer_is_never_replaced(backend) {
+        let fixer = paid_plan("2024-09-20");
+        let history = EcbHistory::published("2024-09-02", "2024-09-20", &[]);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = TestEnv::on(backend, &fixer.url, "2024-09-20T18:00:00Z");
+        let (code, _, err) = env.run(&["ingest", "--date", "2024-09-18"]);
+        assert_eq!(code, 0, "{err}");
+        let before = env.rates_on("2024-09-18");
+        let env = env
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+            .env("FXRATES_ECB_FILES", &ecb.ecb_files());
+        let (code, _, err) = env.run(&["backfill", "--provider", "ecb", "--from", "2024-09-16"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(env.rates_on("2024-09-18"), before);
+        assert_eq!(
+            env.sql("SELECT date, source FROM days WHERE date >= '2024-09-17' AND date <= '2024-09-19' ORDER BY date"),
+            [
+                ["2024-09-17".to_string(), "ecb".to_string()],
+                ["2024-09-18".to_string(), "fixer".to_string()],
+                ["2024-09-19".to_string(), "ecb".to_string()],
+            ]
+        );
+        let (code, _, err) = env.run(&["ingest", "--provider", "ecb", "--date", "2024-09-18", "--force"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(env.rates_on("2024-09-18"), before);
+        assert!(err.contains("never replace"), "{err}");
+    }
+}
+
+both_stores! {
+    fn a_header_without_the_needed_columns_stores_nothing_and_exits_65(backend) {
+        for api in [EcbApi::NoValueColumn, EcbApi::Garbage] {
+            let history = EcbHistory::published("2024-01-02", "2024-09-20", &[]);
+            let server = FakeFixer::ecb(history, api, EcbQuotes::Missing);
+            // Outside the 90-day file's reach: no fallback.
+            let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+            let line = env.fails(&["backfill", "--from", "2024-01-02", "--to", "2024-03-01"], 65);
+            assert!(line.contains("OBS_VALUE"), "{api:?}: {line}");
+            assert!(env.stored_dates().is_empty());
+        }
+    }
+
+    fn server_trouble_after_the_retries_exits_75(backend) {
+        let history = EcbHistory::published("2024-01-02", "2024-09-20", &[]);
+        let server = FakeFixer::ecb(history, EcbApi::Status(503), EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+        let line = env.fails(&["backfill", "--from", "2024-01-02", "--to", "2024-03-01"], 75);
+        assert!(line.contains("3 tries failed") && line.contains("HTTP 503"), "{line}");
+        assert!(env.stored_dates().is_empty());
+    }
+
+    fn a_past_range_without_data_is_the_source_failing(backend) {
+        for api in [EcbApi::Csv, EcbApi::EmptyOk] {
+            let server = FakeFixer::ecb(EcbHistory::default(), api, EcbQuotes::Missing);
+            let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+            let line = env.fails(&["backfill", "--from", "2024-09-02", "--to", "2024-09-13"], 75);
+            assert!(line.contains("no data for 2024-09-02 to 2024-09-13"), "{api:?}: {line}");
+            assert!(env.stored_dates().is_empty());
+        }
+    }
+
+    fn the_90_day_file_fills_in_when_the_data_api_fails(backend) {
+        for (api, quotes) in [
+            (EcbApi::Status(503), EcbQuotes::Double),
+            (EcbApi::Csv, EcbQuotes::Single),
+            (EcbApi::Garbage, EcbQuotes::Double),
+        ] {
+            let history = EcbHistory::published("2024-06-03", "2024-09-20", &[]);
+            // The data API answers 404 for everything in the second case.
+            let api_history = if api == EcbApi::Csv { EcbHistory::default() } else { history.clone() };
+            let files = history.clone();
+            let server = FakeFixer::start(move |s| {
+                if s.path.starts_with("/stats/") {
+                    ecb_reply(&files, api, quotes, s)
+                } else {
+                    ecb_reply(&api_history, api, quotes, s)
+                }
+            });
+            let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+            let (code, _, err) = env.run(&["ingest"]);
+            assert_eq!(code, 0, "{api:?} {quotes:?}: {err}");
+            assert!(err.contains("used its 90-day reference file"), "{err}");
+            assert_eq!(env.stored_dates(), weekdays("2024-08-21", "2024-09-20"));
+            // The files keep trailing zeros; stored as sent.
+            assert!(env.rates_on("2024-09-20").contains(&("GBP".into(), "0.83380".into())));
+            let endpoints = env.sql("SELECT DISTINCT endpoint FROM requests ORDER BY endpoint");
+            assert_eq!(endpoints, [["ecb-90d".to_string()], ["ecb-data".to_string()]]);
+        }
+    }
+}
+
+both_stores! {
+    fn an_ecb_store_is_healthy_over_easter_and_says_what_it_holds(backend) {
+        let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-04-10T15:00:00Z");
+        assert_eq!(env.run(&["ingest"]).0, 0);
+        let (code, out, err) = env.run(&["status", "--format", "json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["provider"], "ecb");
+        assert_eq!(v["missing_dates"], serde_json::json!([]));
+        assert_eq!(v["providers"]["ecb"]["days"], 21);
+        assert_eq!(v["providers"]["ecb"]["latest_date"], "2024-04-10");
+        // By fixer's calendar, Good Friday and Easter Monday are missing.
+        let (code, out, _) = env.run(&["status", "--provider", "fixer", "--format", "json"]);
+        assert_eq!(code, 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["missing_dates"], serde_json::json!(EASTER_2024));
+        let (code, out, _) = env.run(&["status", "--format", "prometheus"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("fxrates_provider_stored_days{provider=\"ecb\"} 21\n"), "{out}");
+        assert!(out.contains("fxrates_missing_weekdays 0\n"), "{out}");
+        // After 16:00 the next day, that day counts as missing until stored.
+        let later = env.at("2024-04-11T14:30:00Z");
+        let (code, out, _) = later.run(&["status", "--format", "json"]);
+        assert_eq!(code, 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["missing_dates"], serde_json::json!(["2024-04-11"]));
+        // Before 16:00 it does not.
+        let (code, _, _) = env.at("2024-04-11T13:30:00Z").run(&["status"]);
+        assert_eq!(code, 0);
+    }
+}
+
+both_stores! {
+    fn show_on_a_closing_day_says_the_ecb_published_nothing_and_falls_back(backend) {
+        let history = EcbHistory::published("2024-03-01", "2024-04-10", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-04-10T15:00:00Z");
+        assert_eq!(env.run(&["ingest"]).0, 0);
+        let (code, out, err) = env.run(&["show", "--date", "2024-04-01", "--symbols", "USD"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            err,
+            "fxrates: warning: the ECB published no rates for 2024-04-01 (Easter Monday, a \
+             TARGET closing day); showing 2024-03-28\n"
+        );
+        assert!(out.starts_with("Rates for 2024-03-28 (the latest stored day on or before 2024-04-01), base EUR, from the ECB\n"), "{out}");
+        let (code, out, _) = env.run(&["show", "--date", "2024-04-02", "--format", "csv"]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with("date,base,currency,rate,provider\n2024-04-02,EUR,CHF,0.9412,ecb\n"), "{out}");
+        // A currency the ECB does not publish is named as the ECB's gap.
+        let line = env.fails(&["show", "--date", "2024-04-02", "--symbols", "XAU"], 66);
+        assert!(line.contains("no rate for XAU on 2024-04-02, which is stored from the ECB"), "{line}");
+    }
+}
