@@ -1,7 +1,8 @@
 //! `fxrates copy SOURCE DEST`: moves a history between stores, either way
 //! (SQLite to PostgreSQL, back, or between two of a kind). Only the days
-//! DEST lacks are copied, each in its own transaction with its provenance,
-//! so a copy can be stopped and run again. The request log stays behind:
+//! DEST lacks are copied, with their provenance, in batches of whole days
+//! (one transaction each on PostgreSQL, with the rates sent as `COPY`), so
+//! a copy can be stopped and run again. The request log stays behind:
 //! fixer's monthly quota belongs to the account, and each store counts the
 //! requests made with it.
 
@@ -10,8 +11,7 @@ use crate::cli::CopyArgs;
 use crate::error::{Exit, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::store::{self, Access, NewDay, Provenance, Store, StoreError, Target};
-use chrono::{DateTime, Utc};
+use crate::store::{self, Access, Store, StoredDay, Target};
 use std::io::Write;
 
 impl Run for CopyArgs {
@@ -43,7 +43,9 @@ impl Run for CopyArgs {
             },
             &settings.writer(),
         )?;
-        let copied = recorded(&mut *dest, "copy", settings, |dest| copy(&*source, dest))?;
+        let copied = recorded(&mut *dest, "copy", settings, |dest| {
+            copy(&*source, dest, self.batch_rates)
+        })?;
         let line = format!(
             "copied {} day{} ({} rates) and {} unavailable-day record{} from {from} to {to}; {} \
              day{} {} there already\n\
@@ -71,7 +73,9 @@ struct Copied {
     skipped: u64,
 }
 
-fn copy(source: &dyn Store, dest: &mut dyn Store) -> anyhow::Result<Copied> {
+/// Copies what `dest` lacks, in batches of about `batch_rates` rates (the
+/// default, 60,000, is about a year of days: a few MB).
+fn copy(source: &dyn Store, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
     let mut copied = Copied::default();
     let summary = source.summary()?;
     if let (Some(oldest), Some(latest)) = (summary.oldest, summary.latest) {
@@ -80,37 +84,32 @@ fn copy(source: &dyn Store, dest: &mut dyn Store) -> anyhow::Result<Copied> {
         let missing = wanted.difference(&present).count();
         copied.skipped = (wanted.len() - missing) as u64;
         let mut progress = Progress::new("copying days", missing);
+        // Batches, each stored whole in one transaction where the store
+        // can (PostgreSQL): a stopped copy leaves whole days, and the next
+        // run adds the rest.
+        let mut batch: Vec<StoredDay> = Vec::new();
+        let mut rates_in_batch = 0;
+        let mut flush = |batch: &mut Vec<StoredDay>, copied: &mut Copied| {
+            dest.put_stored_days(batch)?;
+            copied.days += batch.len() as u64;
+            copied.rates += batch.iter().map(|d| d.rates.len() as u64).sum::<u64>();
+            progress.advance(batch.len());
+            batch.clear();
+            Ok::<_, anyhow::Error>(())
+        };
         store::walk_days(source, oldest, latest, &[], |day| {
             if present.contains(&day.date) {
                 return Ok::<_, anyhow::Error>(());
             }
-            let fetched_at = DateTime::parse_from_rfc3339(&day.fetched_at)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| StoreError::Damaged {
-                    target: source.target().clone(),
-                    date: day.date.to_string(),
-                })?;
-            // One transaction per day: a stopped copy leaves whole days,
-            // and the next run adds the rest.
-            dest.put_days(
-                &[NewDay {
-                    date: day.date,
-                    source_date: day.source_date,
-                    source_timestamp: day.source_timestamp,
-                    rates: &day.rates,
-                }],
-                day.base,
-                &Provenance {
-                    endpoint: &day.endpoint,
-                    fetched_at,
-                    provider: day.provider,
-                },
-            )?;
-            copied.days += 1;
-            copied.rates += day.rates.len() as u64;
-            progress.advance(1);
+            rates_in_batch += day.rates.len();
+            batch.push(day);
+            if rates_in_batch as u64 >= batch_rates {
+                flush(&mut batch, &mut copied)?;
+                rates_in_batch = 0;
+            }
             Ok(())
         })?;
+        flush(&mut batch, &mut copied)?;
     }
     for record in source.unavailable_days()? {
         let known = dest.has_day(record.date)?

@@ -5,6 +5,7 @@ mod chart;
 mod completions;
 mod convert;
 mod copy;
+mod crosscheck;
 mod currencies;
 mod ecb_fetch;
 mod ingest;
@@ -59,6 +60,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Crosscheck(args) => args.run(&settings()?),
         Command::Serve(args) => args.run(&settings()?),
         Command::Currencies(args) => args.run(&settings()?),
     }

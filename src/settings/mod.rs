@@ -180,6 +180,10 @@ impl Settings {
             host: self.host.clone(),
             lease: self.lease,
             deadline: None,
+            clock: Some(store::HostClock {
+                now: self.now.current(),
+                fixed: self.now.fixed,
+            }),
         }
     }
 
@@ -282,7 +286,7 @@ fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
             .with_timezone(&Utc),
         None => Utc::now(),
     };
-    Ok(Now::at(utc))
+    Ok(Now::at(utc, fixed.is_some()))
 }
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/

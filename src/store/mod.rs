@@ -128,6 +128,17 @@ pub struct Writer {
     /// When the run must be over (`--max-run-time`): no call to a database
     /// server that stopped answering outlives it.
     pub deadline: Option<Instant>,
+    /// The host's clock, which a shared store compares with its server's.
+    pub clock: Option<HostClock>,
+}
+
+/// A host's clock, as a writer on a shared store gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostClock {
+    pub now: DateTime<Utc>,
+    /// Set by hand (tests, replays) rather than read from the machine: a
+    /// clock behind the server's is then meant, and not worth a warning.
+    pub fixed: bool,
 }
 
 /// Opens the store at `target` as an unnamed writer (tools and tests).
@@ -136,6 +147,7 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreErro
         host: String::new(),
         lease: DEFAULT_LEASE,
         deadline: None,
+        clock: None,
     };
     open_as(target, access, &writer)
 }
@@ -444,6 +456,36 @@ pub trait Store {
         base: Currency,
         provenance: &Provenance<'_>,
     ) -> Result<(), StoreError>;
+
+    /// Stores days as another store holds them, each with its own base and
+    /// provenance (`copy`), replacing their rates and clearing their
+    /// "unavailable" marks. Each day is whole; a store may write them all in
+    /// one transaction (PostgreSQL does), or one by one.
+    fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
+        for day in days {
+            let fetched_at = DateTime::parse_from_rfc3339(&day.fetched_at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| StoreError::Damaged {
+                    target: self.target().clone(),
+                    date: day.date.to_string(),
+                })?;
+            self.put_days(
+                &[NewDay {
+                    date: day.date,
+                    source_date: day.source_date,
+                    source_timestamp: day.source_timestamp,
+                    rates: &day.rates,
+                }],
+                day.base,
+                &Provenance {
+                    endpoint: &day.endpoint,
+                    fetched_at,
+                    provider: day.provider,
+                },
+            )?;
+        }
+        Ok(())
+    }
 
     /// Remembers that the provider has no rates for `date`, so it is not
     /// asked again.
