@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Keeps a local SQLite history of daily currency exchange rates from fixer.io.
+/// Keeps a history of daily currency exchange rates from fixer.io, in a
+/// SQLite file or a PostgreSQL database.
 ///
 /// Weekdays only, base EUR as fixer sends it, every rate the exact decimal the
 /// provider sent. Run `fxrates ingest` from cron at 9:00 Monday to Friday.
@@ -169,6 +170,11 @@ pub(crate) enum Command {
     /// Copy the stored days from one store to another (SQLite file or
     /// PostgreSQL URL, either way), adding only the days DEST lacks
     Copy(CopyArgs),
+    /// List the stored currencies: code, name, first and last stored day
+    Currencies(CurrenciesArgs),
+    /// Compare the stored fixer rates with the ECB's of the same days (one
+    /// request, no key); exit 1 when one deviates beyond the limit
+    Crosscheck(CrosscheckArgs),
     /// Serve the stored rates over HTTP: a fixer.io-compatible API under
     /// /api/ and a Frankfurter-compatible one at / and /v1/ (read-only)
     Serve(ServeArgs),
@@ -178,6 +184,13 @@ pub(crate) enum Command {
     /// directory
     #[command(hide = true)]
     Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CurrenciesArgs {
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 impl Command {
@@ -366,6 +379,12 @@ pub(crate) struct IngestArgs {
     #[arg(long = "no-heal")]
     pub no_heal: bool,
 
+    /// Also fetch fixer's names of its currencies (one request to
+    /// `symbols`, for `currencies` and `serve`) when they are a month old or
+    /// missing, and only if the month's budget can spare it
+    #[arg(long = "fetch-names", conflicts_with = "date")]
+    pub fetch_names: bool,
+
     /// After a successful run, delete stored days older than N days (at least 31)
     #[arg(long = "keep-days", env = "FXRATES_KEEP_DAYS", value_name = "N")]
     pub keep_days: Option<u32>,
@@ -492,6 +511,55 @@ pub(crate) struct ShowArgs {
     /// Output format (a range in JSON is an array of day objects)
     #[arg(long = "format", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CrosscheckArgs {
+    /// The first day to compare (YYYY-MM-DD) [default: 30 days before --to]
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to compare (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// The largest deviation from the ECB's rate tolerated, in percent
+    #[arg(long = "max-deviation", value_name = "PCT", default_value = "1",
+          value_parser = percent_arg)]
+    pub max_deviation: String,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = CrosscheckFormat::Text)]
+    pub format: CrosscheckFormat,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CrosscheckFormat {
+    /// Aligned columns for people
+    Text,
+    /// One JSON object
+    Json,
+    /// date,currency,fixer,ecb,deviation_pct
+    Csv,
+}
+
+/// A non-negative plain decimal, kept as typed.
+pub(crate) fn percent_arg(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let plain = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(t.contains('.') && frac.is_empty())
+        && t.len() <= 20;
+    if plain {
+        Ok(t.to_string())
+    } else {
+        Err(format!("{text:?} is not a percentage such as 1 or 0.5"))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,9 @@ use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
 use crate::rates::{EUR, Snapshot, Source};
-use crate::store::{NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer};
+use crate::store::{
+    CurrencyNames, NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer,
+};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeSet;
@@ -200,7 +202,6 @@ impl<'a> Engine<'a> {
                         provider: Source::Fixer,
                     },
                 )?;
-                self.store.set_unusable(date, None)?;
                 log::debug!("stored {} rates for {date}", snapshot.rates.len());
                 Ok(Day::Stored(snapshot.rates.len()))
             }
@@ -213,6 +214,19 @@ impl<'a> Engine<'a> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Fetches fixer's names of its currencies and stores them, as fetched
+    /// on the run's local date; returns how many there are.
+    pub(crate) fn fetch_names(&mut self) -> anyhow::Result<usize> {
+        let client = self.client;
+        let names = client.symbols(&mut self.ledger())?;
+        let count = names.len();
+        self.store.set_currency_names(&CurrencyNames {
+            fetched_on: Some(self.today),
+            names,
+        })?;
+        Ok(count)
     }
 
     /// Fetches and stores the plan's days. On an error (quota used up, the
@@ -241,8 +255,7 @@ impl<'a> Engine<'a> {
         if plan.method == Method::Timeseries {
             for (from, to) in plan.chunks() {
                 if !self.timeseries(plan, from, to, batch, out, progress)? {
-                    plan.method = Method::Historical;
-                    plan.missing.retain(|d| *d >= from);
+                    plan.one_day_per_request_from(from);
                     fit(plan, &self.budget, batch.limit, batch.what)?;
                     (batch.notes)(Note::Replanned(plan));
                     break;
@@ -353,12 +366,6 @@ impl<'a> Engine<'a> {
         )?;
         out.stored += keep.len();
         let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
-        // A day whose answer was once unusable is now stored: forget it.
-        for day in self.store.unusable_days()?.into_keys() {
-            if got.contains(&day) {
-                self.store.set_unusable(day, None)?;
-            }
-        }
         let answered = days.first().map(|d| d.0).zip(days.last().map(|d| d.0));
         for (date, why) in gaps::classify(&wanted, &got, answered) {
             match why {

@@ -17,8 +17,9 @@ mod session;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, CurrencyNames, LastRun, NAMES_KEY, NewDay, Provenance, ProviderDays, Pruned, Request,
+    RequestId, RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer,
+    timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -776,7 +777,7 @@ impl super::Store for PgStore {
             return Ok(());
         }
         self.check_not_future(days.iter().map(|d| d.date))?;
-        // Whole arrays in four statements, however many days: a timeseries
+        // Whole arrays in five statements, however many days: a timeseries
         // answer of a year is one round trip per statement, not 60,000.
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
         let source_dates: Vec<NaiveDate> = days.iter().map(|d| d.source_date).collect();
@@ -809,6 +810,7 @@ impl super::Store for PgStore {
                  SELECT * FROM unnest($1::date[], $2::text[], $3::text[])",
             ),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
+            self.sql("DELETE FROM {s}.meta WHERE key = ANY($1)"),
         ];
         let mut conn = self.conn();
         let store_err = || self.err("cannot store rates in the database");
@@ -831,6 +833,11 @@ impl super::Store for PgStore {
         tx.execute(&sql[2], &[&rate_dates, &codes, &values])
             .map_err(store_err())?;
         tx.execute(&sql[3], &[&dates]).map_err(store_err())?;
+        let unusable: Vec<String> = dates
+            .iter()
+            .map(|d| format!("{}{d}", super::UNUSABLE_PREFIX))
+            .collect();
+        tx.execute(&sql[4], &[&unusable]).map_err(store_err())?;
         tx.commit().map_err(store_err())
     }
 
@@ -975,6 +982,31 @@ impl super::Store for PgStore {
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 ),
                 &[&TIMESERIES_KEY, &answer.to_string()],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        let value: Option<String> = self
+            .conn()
+            .query_opt(
+                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
+                &[&NAMES_KEY],
+            )
+            .map_err(self.read_err())?
+            .map(|r| r.get(0));
+        Ok(value.as_deref().map(CurrencyNames::parse))
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self.sql(
+                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ),
+                &[&NAMES_KEY, &names.to_text()],
             )
             .map(drop)
             .map_err(self.write_err())
