@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Keeps a local SQLite history of daily currency exchange rates from fixer.io.
+/// Keeps a history of daily currency exchange rates from fixer.io, in a
+/// SQLite file or a PostgreSQL database.
 ///
 /// Weekdays only, base EUR as fixer sends it, every rate the exact decimal the
 /// provider sent. Run `fxrates ingest` from cron at 9:00 Monday to Friday.

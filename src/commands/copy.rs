@@ -8,10 +8,10 @@
 
 use super::{Run, recorded};
 use crate::cli::CopyArgs;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::store::{self, Access, Store, StoredDay, Target};
+use crate::store::{self, Access, Store, StoreError, StoredDay, Target};
 use std::io::Write;
 
 impl Run for CopyArgs {
@@ -34,7 +34,8 @@ impl Run for CopyArgs {
                 format!("SOURCE and DEST are the same store ({from}); name two different ones"),
             ));
         }
-        let source = store::open(&from, Access::Read)?;
+        let source = store::open(&from, Access::Read)
+            .map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
         let mut dest = store::open_as(
             &to,
             Access::Write {
@@ -42,7 +43,8 @@ impl Run for CopyArgs {
                 lock_wait: settings.lock_timeout,
             },
             &settings.writer(),
-        )?;
+        )
+        .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
         let copied = recorded(&mut *dest, "copy", settings, |dest| {
             copy(&*source, dest, self.batch_rates)
         })?;
@@ -62,6 +64,27 @@ impl Run for CopyArgs {
         );
         writeln!(std::io::stdout().lock(), "{line}")
             .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}")))
+    }
+}
+
+/// `err` from opening the store `copy` was given as `argument`: the store's
+/// hints name what `--db` reads, which `copy` does not, so they are turned
+/// to name the argument and its schema flag instead. The exit code stays.
+fn as_argument(err: StoreError, argument: &str, schema_flag: &str) -> anyhow::Error {
+    let text = err.to_string();
+    let renamed = text
+        .replace("--db (FXRATES_DB)", argument)
+        .replace("FXRATES_DB_SCHEMA", schema_flag);
+    if renamed == text {
+        return err.into();
+    }
+    let exit = crate::report::verdict(&err).map_or(Exit::IoErr, |v| v.exit);
+    let has_cause = std::error::Error::source(&err).is_some();
+    if has_cause {
+        // The cause below stays, so that the line still ends with why.
+        Err::<(), _>(err).exit(exit, || renamed).unwrap_err()
+    } else {
+        fail(exit, renamed)
     }
 }
 

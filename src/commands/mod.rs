@@ -165,6 +165,35 @@ fn ordered_range(from: NaiveDate, to: NaiveDate, to_given: bool) -> anyhow::Resu
     Ok(())
 }
 
+/// How to fetch the rates of `d` (a day not in the future): only a command
+/// `ingest` accepts is suggested.
+fn fetch_hint(d: NaiveDate) -> String {
+    use crate::calendar::{FIRST_DAY, is_weekend};
+    if d < FIRST_DAY {
+        return format!(
+            "fixer's history begins on {FIRST_DAY}, so no day before it can be fetched"
+        );
+    }
+    let mut weekday = d;
+    while is_weekend(weekday) {
+        weekday = weekday.pred_opt().unwrap_or(FIRST_DAY);
+    }
+    if weekday == d {
+        format!("run `fxrates ingest --date {d}` to fetch it")
+    } else if weekday < FIRST_DAY {
+        format!(
+            "{d} is a {}, and fixer's history begins on {FIRST_DAY}",
+            d.format("%A")
+        )
+    } else {
+        format!(
+            "{d} is a {}, which has no rates of its own: run `fxrates ingest --date {weekday}` \
+             to fetch the weekday before it",
+            d.format("%A")
+        )
+    }
+}
+
 /// The stored day `date` is shown or converted at: `date` itself, else the
 /// latest stored day of the [`MAX_FALLBACK_DAYS`] before it (warned about);
 /// the latest stored day when no date is given.
@@ -175,8 +204,8 @@ fn stored_day(store: &dyn Store, date: Option<NaiveDate>) -> anyhow::Result<Stor
             Some(d) => fail(
                 Exit::NoInput,
                 format!(
-                    "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; run \
-                     `fxrates ingest --date {d}` to fetch it"
+                    "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; {}",
+                    fetch_hint(d)
                 ),
             ),
             None => fail(
