@@ -13,6 +13,7 @@ mod auth;
 mod backfill;
 mod chart;
 mod convert;
+mod copy;
 mod crash;
 mod crosscheck;
 mod ecb;
