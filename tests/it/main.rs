@@ -39,6 +39,7 @@ mod provider;
 mod provider_errors;
 mod proxy;
 mod prune;
+mod readme;
 mod secrets;
 mod serve;
 mod show;
