@@ -18,6 +18,7 @@
 
 mod history;
 mod hosts;
+mod http;
 mod process;
 mod schema;
 mod server;
@@ -91,6 +92,9 @@ fn main() {
     }
     if want("peer") {
         bench.peer();
+    }
+    if want("http") {
+        bench.http();
     }
     if want("schema") {
         bench.schema();
@@ -384,6 +388,83 @@ impl Bench {
         let _ = self.run(&mut make(), ok);
         let samples: Vec<Sample> = (0..n).map(|_| self.run(&mut make(), ok)).collect();
         summarize(&samples)
+    }
+
+    /// `fxrates serve` on the full history under wrk, beside nginx serving
+    /// the same bytes from files.
+    fn http(&mut self) {
+        eprintln!("fxbench: serve under load");
+        let db = self.full_db();
+        let mut cmd = Command::new(&self.exe);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TZ", "UTC")
+            .env("FXRATES_DB", &db)
+            .env("FXRATES_NOW", &self.now);
+        let (mut serve, addr) = http::start_serve(cmd);
+        let latest = "/api/latest";
+        let day = format!("/api/{SHOW_DATE}");
+        let start = NaiveDate::parse_from_str(SHOW_DATE, "%Y-%m-%d").unwrap() - Days::new(365);
+        let series = format!("/api/timeseries?start_date={start}&end_date={SHOW_DATE}");
+        let bodies = [http::fetch(addr, latest), http::fetch(addr, &day)];
+        let (series_time, series_size) = http::timed_gets(addr, &series, 11);
+        let nginx_dir = self.dir.path().join("nginx");
+        let nginx = http::start_nginx(
+            &nginx_dir,
+            &[(latest, &bodies[0][..]), (day.as_str(), &bodies[1][..])],
+        );
+        let mut table = String::new();
+        let mut wrk_missing = false;
+        if let Some((_, nginx_addr)) = &nginx {
+            for (what, path) in [
+                ("`/api/latest`", latest),
+                ("a historical day", day.as_str()),
+            ] {
+                let ours = http::wrk(&format!("http://{addr}{path}"));
+                let limit = http::wrk(&format!("http://{nginx_addr}{path}"));
+                match (ours, limit) {
+                    (Some(ours), Some(limit)) => http::row(&mut table, what, &ours, &limit),
+                    _ => wrk_missing = true,
+                }
+            }
+        }
+        let rss = http::peak_rss(serve.id());
+        let _ = Command::new("kill").arg(serve.id().to_string()).status();
+        let _ = serve.wait();
+        if let Some((mut n, _)) = nginx {
+            let _ = n.kill();
+            let _ = n.wait();
+        }
+        let _ = write!(
+            self.out,
+            "### 11. `fxrates serve` under load, against nginx serving the same bytes\n\n\
+             wrk (Debian's package) with 2 threads and 64 connections for 5 s per row, the \
+             server on the full history; nginx serves the bodies fxrates sent, saved as files \
+             (`worker_processes auto`, access log off). Both share the 2 cores with wrk.\n\n"
+        );
+        if table.is_empty() {
+            let why = if wrk_missing { "wrk" } else { "nginx" };
+            let _ = write!(
+                self.out,
+                "Skipped the load runs: {why} is not installed (`apt-get install wrk nginx`).\n\n"
+            );
+        } else {
+            let _ = write!(
+                self.out,
+                "| request | fxrates req/s | nginx req/s | ratio | fxrates p50 / p99 | nginx p50 / p99 |\n\
+                 |---|---|---|---|---|---|\n{table}\n"
+            );
+        }
+        let _ = write!(
+            self.out,
+            "| figure | value |\n|---|---|\n\
+             | 365-day timeseries (`{series}`), median of 11 on one connection | {} ({} bytes) |\n\
+             | peak RSS of `fxrates serve` after the runs | {} |\n\n",
+            ms(series_time),
+            series_size,
+            rss.map_or("unknown".into(), mib)
+        );
     }
 
     fn show(&mut self) {
