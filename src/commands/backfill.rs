@@ -23,6 +23,20 @@ impl Monitored for BackfillArgs {
         self.provider.source.source()
     }
 
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
+        match self.window(settings.now.today) {
+            Ok(window) if self.provider.source != SourceArg::Ecb => {
+                super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+            }
+            _ => Err(err),
+        }
+    }
+
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         let (from, to) = self.window(settings.now.today)?;
         if self.provider.source == SourceArg::Ecb {

@@ -20,6 +20,24 @@ impl Monitored for IngestArgs {
         self.provider.source.source()
     }
 
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
+        if self.provider.source == SourceArg::Ecb {
+            return Err(err);
+        }
+        let today = settings.now.today;
+        let window = match self.date {
+            Some(d) => (d, d),
+            None if self.no_heal => (today, today),
+            None => window_ending(today, MONTH_DAYS),
+        };
+        super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+    }
+
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         if self.provider.source == SourceArg::Ecb {
             return super::ecb_fetch::ingest(self, settings);

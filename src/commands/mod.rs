@@ -65,6 +65,18 @@ trait Monitored {
     /// first: a missing key must not leave a new, empty database behind);
     /// `None` when there is nothing to do, so no store is opened.
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>>;
+
+    /// What becomes of a failed run before it is reported: `--fallback ecb`
+    /// fills days from the ECB into the run's store (opening one if the run
+    /// did not get that far). Most runs fail as they failed.
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        _settings: &Settings,
+        _store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
+        Err(err)
+    }
 }
 
 /// The work of a monitored run, once prepared.
@@ -160,6 +172,10 @@ fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<(
                 let store = store.insert(settings.write_store(true, deadline)?);
                 recorded(&mut **store, M::NAME, settings, work)
             });
+            let result = match result {
+                Err(err) => command.fall_back(err, settings, &mut store),
+                ok => ok,
+            };
             if let Some(path) = &settings.metrics_file
                 && let Err(e) = status::write_metrics_file(
                     settings,
