@@ -703,3 +703,17 @@ fn copy_refuses_a_dest_of_another_program_and_the_same_store() {
     let msg = sqlite.fails(&["copy", &db, &db], 2);
     assert!(msg.contains("the same store"), "{msg}");
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn the_server_s_error_is_said_once() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::on(Backend::Postgres, &server.url, "2024-09-20T09:00:00Z");
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let pg = env.pg.clone().unwrap();
+    pg.client()
+        .batch_execute("DROP TABLE day_rates CASCADE")
+        .unwrap();
+    let line = env.fails(&["show"], 74);
+    assert_eq!(line.matches("does not exist").count(), 1, "{line}");
+}
