@@ -126,6 +126,12 @@ impl IngestArgs {
                     done.push(format!("healed {healed} of {missing} missing weekdays"));
                 }
             }
+            match upgrade(&mut engine, settings)? {
+                (_, 0) => {}
+                (replaced, held) => done.push(format!(
+                    "replaced {replaced} of {held} days held from the ECB with fixer's"
+                )),
+            }
         }
         if self.fetch_names
             && let Some(note) = names(&mut engine, settings.now.today)?
@@ -215,4 +221,42 @@ fn heal(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<Option<(
     };
     let out = engine.run(plan, batch)?;
     Ok(Some((out.stored, missing)))
+}
+
+/// Fetches again from fixer the days of the last month held from the ECB
+/// (fixer has ~170 currencies against the ECB's ~30), once no day of the
+/// month is missing, within the monthly budget; each replaced day is stored
+/// whole. Returns how many were replaced and how many are held from the ECB.
+fn upgrade(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<(usize, usize)> {
+    let today = settings.now.today;
+    let (from, to) = window_ending(today, MONTH_DAYS);
+    let mut ecb = Vec::new();
+    crate::store::walk_days(engine.store(), from, to, &[], |day| {
+        if day.provider == crate::rates::Source::Ecb {
+            ecb.push(day.date);
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    let held = ecb.len();
+    // Missing days come first: an ECB day is a day held, not a gap.
+    if held == 0
+        || !Plan::new(engine.store(), from, to, today, false)?
+            .missing
+            .is_empty()
+    {
+        return Ok((0, held));
+    }
+    let what = "replacing the ECB's days of the last month";
+    let mut plan = Plan::replacing(engine.store(), from, to, today, ecb)?;
+    fit(&mut plan, engine.budget(), Limit::Truncate, what)?;
+    if plan.missing.is_empty() {
+        return Ok((0, held));
+    }
+    let batch = Batch {
+        limit: Limit::Truncate,
+        what,
+        notes: &|note| super::notes::log(note, log::Level::Debug),
+    };
+    let out = engine.run(plan, batch)?;
+    Ok((out.stored, held))
 }
