@@ -1,4 +1,4 @@
-use super::{Monitored, prune, recorded};
+use super::{Monitored, RunName, Writing};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
@@ -10,6 +10,8 @@ use crate::store::Store;
 use chrono::{Datelike, Months, NaiveDate};
 
 impl Monitored for IngestArgs {
+    const NAME: RunName = RunName::Ingest;
+
     fn monthly_quota(&self) -> u64 {
         self.budget.monthly_quota
     }
@@ -18,9 +20,27 @@ impl Monitored for IngestArgs {
         self.provider.source.source()
     }
 
-    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
         if self.provider.source == SourceArg::Ecb {
-            return super::ecb_fetch::ingest(self, settings, store);
+            return Err(err);
+        }
+        let today = settings.now.today;
+        let window = match self.date {
+            Some(d) => (d, d),
+            None if self.no_heal => (today, today),
+            None => window_ending(today, MONTH_DAYS),
+        };
+        super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+    }
+
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::ingest(self, settings);
         }
         let today = settings.now.today;
         let (date, call) = match self.date {
@@ -49,36 +69,18 @@ impl Monitored for IngestArgs {
                 "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
                 date.format("%A")
             );
-            return Ok(());
+            return Ok(None);
         }
         if let Some(days) = self.keep_days {
-            prune::check_keep_days(days)?;
+            crate::retention::check_keep_days(days)?;
         }
-        let result = self.run_fixer(settings, store, date, call);
-        let window = match self.date {
-            Some(d) => (d, d),
-            None if self.no_heal => (today, today),
-            None => crate::calendar::window_ending(today, crate::calendar::MONTH_DAYS),
-        };
-        super::ecb_fetch::or_fall_back(result, &self.provider, window, settings, store)
-    }
-}
-
-impl IngestArgs {
-    fn run_fixer(
-        &self,
-        settings: &Settings,
-        store: &mut Option<Box<dyn Store>>,
-        date: NaiveDate,
-        call: Call,
-    ) -> anyhow::Result<()> {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-        recorded(&mut **store, "ingest", settings, |store| {
-            self.ingest(store, &client, date, call, settings)
-        })
+        Ok(Some(Writing {
+            deadline: Some(client.deadline()),
+            work: Box::new(move |store| self.ingest(store, &client, date, call, settings)),
+        }))
     }
 }
 
@@ -139,7 +141,7 @@ impl IngestArgs {
         // The engine's work is done; the store is the run's again.
         let requests = engine.requests();
         if let Some(days) = self.keep_days {
-            let (cutoff, pruned) = prune::prune(store, settings.now.today, days)?;
+            let (cutoff, pruned) = crate::retention::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {
                 done.push(format!(
                     "pruned {} before {cutoff} (FXRATES_KEEP_DAYS={days})",
