@@ -2,14 +2,15 @@
 
 use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
-use crate::rates::Currency;
+use crate::rates::{Currency, Source};
 use crate::secret::Secret;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Keeps a local SQLite history of daily currency exchange rates from fixer.io.
+/// Keeps a history of daily currency exchange rates from fixer.io, in a
+/// SQLite file or a PostgreSQL database.
 ///
 /// Weekdays only, base EUR as fixer sends it, every rate the exact decimal the
 /// provider sent. Run `fxrates ingest` from cron at 9:00 Monday to Friday.
@@ -169,6 +170,9 @@ pub(crate) enum Command {
     /// Copy the stored days from one store to another (SQLite file or
     /// PostgreSQL URL, either way), adding only the days DEST lacks
     Copy(CopyArgs),
+    /// Compare the stored fixer rates with the ECB's of the same days (one
+    /// request, no key); exit 1 when one deviates beyond the limit
+    Crosscheck(CrosscheckArgs),
     /// Serve the stored rates over HTTP: a fixer.io-compatible API under
     /// /api/ and a Frankfurter-compatible one at / and /v1/ (read-only)
     Serve(ServeArgs),
@@ -326,6 +330,15 @@ pub(crate) enum SourceArg {
     Ecb,
 }
 
+impl SourceArg {
+    pub(crate) fn source(self) -> Source {
+        match self {
+            SourceArg::Fixer => Source::Fixer,
+            SourceArg::Ecb => Source::Ecb,
+        }
+    }
+}
+
 /// The provider asked when fixer fails (`--fallback`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FallbackArg {
@@ -435,6 +448,12 @@ pub(crate) struct StatusArgs {
     #[arg(long = "deep")]
     pub deep: bool,
 
+    /// Whose calendar decides what is missing: with ecb, TARGET closing
+    /// days are not missing, nor today before 16:00 Berlin time
+    #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
+          default_value_t = SourceArg::Fixer)]
+    pub provider: SourceArg,
+
     #[command(flatten)]
     pub budget: BudgetArgs,
 }
@@ -480,6 +499,55 @@ pub(crate) struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CrosscheckArgs {
+    /// The first day to compare (YYYY-MM-DD) [default: 30 days before --to]
+    #[arg(long = "from", value_name = "DATE", value_parser = date_arg)]
+    pub from: Option<NaiveDate>,
+
+    /// The last day to compare (YYYY-MM-DD) [default: today]
+    #[arg(long = "to", value_name = "DATE", value_parser = date_arg)]
+    pub to: Option<NaiveDate>,
+
+    /// The largest deviation from the ECB's rate tolerated, in percent
+    #[arg(long = "max-deviation", value_name = "PCT", default_value = "1",
+          value_parser = percent_arg)]
+    pub max_deviation: String,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = CrosscheckFormat::Text)]
+    pub format: CrosscheckFormat,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CrosscheckFormat {
+    /// Aligned columns for people
+    Text,
+    /// One JSON object
+    Json,
+    /// date,currency,fixer,ecb,deviation_pct
+    Csv,
+}
+
+/// A non-negative plain decimal, kept as typed.
+pub(crate) fn percent_arg(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let plain = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(t.contains('.') && frac.is_empty())
+        && t.len() <= 20;
+    if plain {
+        Ok(t.to_string())
+    } else {
+        Err(format!("{text:?} is not a percentage such as 1 or 0.5"))
+    }
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
     /// The store to copy from: a SQLite file or a postgresql:// URL
     #[arg(value_name = "SOURCE")]
@@ -499,6 +567,13 @@ pub(crate) struct CopyArgs {
     /// fxrates]
     #[arg(long = "dest-schema", value_name = "SCHEMA")]
     pub dest_schema: Option<String>,
+
+    /// Rates per batch (a transaction on PostgreSQL): for tests, which
+    /// stop a copy between batches of a small history
+    #[arg(long = "batch-rates", env = "FXRATES_COPY_BATCH_RATES", hide = true,
+          value_name = "RATES", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub batch_rates: u64,
 }
 
 #[derive(Debug, Args)]

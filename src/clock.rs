@@ -10,16 +10,20 @@ pub(crate) struct Now {
     pub utc: DateTime<Utc>,
     /// The machine's local date (TZ is honoured): cron runs in local time.
     pub today: NaiveDate,
+    /// Set by hand (`--now`, for tests and replays), not read from the
+    /// machine's clock.
+    pub fixed: bool,
     /// The monotonic clock at the start, for [`Now::current`].
     started: Instant,
 }
 
 impl Now {
     /// The run starts at `utc` (the real clock, or a test's fixed time).
-    pub(crate) fn at(utc: DateTime<Utc>) -> Now {
+    pub(crate) fn at(utc: DateTime<Utc>, fixed: bool) -> Now {
         Now {
             utc,
             today: utc.with_timezone(&Local).date_naive(),
+            fixed,
             started: Instant::now(),
         }
     }

@@ -5,7 +5,9 @@
 use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
 use crate::clock::Now;
 use crate::quota::{Budget, month_start};
-use crate::store::{self, LastRun, Store, StoreError, Summary, TimeseriesAnswer};
+use crate::rates::Source;
+use crate::store::{self, LastRun, ProviderDays, Store, StoreError, Summary, TimeseriesAnswer};
+use crate::target_calendar::{business_days, is_business_day, last_published_date};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +31,12 @@ pub(crate) struct Health {
     pub unavailable_dates: Vec<NaiveDate>,
     pub days_stored: u64,
     pub oldest_date: Option<NaiveDate>,
+    /// The provider whose calendar decides what is missing: the ECB
+    /// publishes nothing on TARGET closing days, and today's rates only
+    /// from 16:00 Berlin time.
+    pub provider: Source,
+    /// The days stored from each provider, and the latest of each.
+    pub providers: BTreeMap<Source, ProviderHealth>,
     /// The first day of the month the requests are counted in (UTC).
     pub month: NaiveDate,
     pub requests_this_month: u64,
@@ -54,6 +62,13 @@ pub(crate) struct Health {
     /// metrics).
     #[serde(skip)]
     pub last_fetch: Option<RunHealth>,
+}
+
+/// The days held from one provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct ProviderHealth {
+    pub days: u64,
+    pub latest_date: NaiveDate,
 }
 
 /// How the last run of a command went.
@@ -157,6 +172,7 @@ fn as_text<S: Serializer>(answer: &Option<TimeseriesAnswer>, s: S) -> Result<S::
 #[derive(Debug, Default)]
 struct Facts {
     summary: Summary,
+    providers: Vec<ProviderDays>,
     missing: Vec<NaiveDate>,
     unavailable: BTreeSet<NaiveDate>,
     runs: Vec<LastRun>,
@@ -178,6 +194,7 @@ impl Health {
         now: &Now,
         quota: u64,
         deep: bool,
+        provider: Source,
     ) -> Result<Health, StoreError> {
         // A damaged file is reported, not read further: what could still
         // be read of it would not be the truth.
@@ -187,19 +204,28 @@ impl Health {
             None => None,
         };
         let (facts, damage) = match (store, damage) {
-            (Some(store), None) => match Facts::read(store, now, quota) {
+            (Some(store), None) => match Facts::read(store, now, quota, provider) {
                 Ok(facts) => (facts, None),
-                Err(e) => (Facts::empty(now), Some(e.damage().ok_or(e)?)),
+                Err(e) => (Facts::empty(now, provider), Some(e.damage().ok_or(e)?)),
             },
-            (_, damage) => (Facts::empty(now), damage),
+            (_, damage) => (Facts::empty(now, provider), damage),
         };
-        Ok(Health::judge(facts, damage, now, quota))
+        Ok(Health::judge(facts, damage, now, quota, provider))
     }
 
-    fn judge(facts: Facts, damage: Option<String>, now: &Now, quota: u64) -> Health {
+    fn judge(
+        facts: Facts,
+        damage: Option<String>,
+        now: &Now,
+        quota: u64,
+        provider: Source,
+    ) -> Health {
         let today = now.today;
         let latest = facts.summary.latest;
-        let expected = previous_weekday(today);
+        let expected = match provider {
+            Source::Fixer => previous_weekday(today),
+            Source::Ecb => previous_business_day(Facts::window(now, provider).1),
+        };
         let mut problems = Vec::new();
         if let Some(problem) = damage {
             problems.push(format!(
@@ -253,6 +279,18 @@ impl Health {
             unavailable_dates: facts.unavailable.into_iter().collect(),
             days_stored: facts.summary.days,
             oldest_date: facts.summary.oldest,
+            provider,
+            providers: facts
+                .providers
+                .iter()
+                .map(|p| {
+                    let health = ProviderHealth {
+                        days: p.days,
+                        latest_date: p.latest,
+                    };
+                    (p.provider, health)
+                })
+                .collect(),
             month: month_start(now.utc).date_naive(),
             requests_this_month: facts.used,
             monthly_quota: quota,
@@ -279,29 +317,68 @@ impl Health {
     }
 }
 
+/// The last TARGET business day before `date`.
+fn previous_business_day(date: NaiveDate) -> NaiveDate {
+    let mut d = date.pred_opt().unwrap_or(date);
+    while !is_business_day(d) {
+        d = d.pred_opt().unwrap_or(d);
+    }
+    d
+}
+
 impl Facts {
     /// The days checked for gaps: the last month, today excepted (the
-    /// morning run may not have happened yet).
-    fn window(now: &Now) -> (NaiveDate, NaiveDate) {
+    /// morning run may not have happened yet); for the ECB, up to the last
+    /// day it has published (today from 16:00 Berlin time).
+    fn window(now: &Now, provider: Source) -> (NaiveDate, NaiveDate) {
         let (from, _) = window_ending(now.today, MONTH_DAYS);
-        (from, now.today.pred_opt().unwrap_or(now.today))
+        let yesterday = now.today.pred_opt().unwrap_or(now.today);
+        match provider {
+            Source::Fixer => (from, yesterday),
+            Source::Ecb => (from, now.today.min(last_published_date(now.utc))),
+        }
     }
 
-    /// What an empty history shows: every weekday of the month missing.
-    fn empty(now: &Now) -> Facts {
-        let (from, yesterday) = Facts::window(now);
+    /// The days the provider publishes from `from` to `to`.
+    fn published(from: NaiveDate, to: NaiveDate, provider: Source) -> Vec<NaiveDate> {
+        match provider {
+            Source::Fixer => weekdays(from, to).collect(),
+            Source::Ecb => business_days(from, to).collect(),
+        }
+    }
+
+    /// What an empty history shows: every day of the month missing.
+    fn empty(now: &Now, provider: Source) -> Facts {
+        let (from, to) = Facts::window(now, provider);
         Facts {
-            missing: weekdays(from, yesterday).collect(),
+            missing: Facts::published(from, to, provider),
             ..Facts::default()
         }
     }
 
-    fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Facts, StoreError> {
+    fn read(
+        store: &dyn Store,
+        now: &Now,
+        quota: u64,
+        provider: Source,
+    ) -> Result<Facts, StoreError> {
         let today = now.today;
-        let (from, yesterday) = Facts::window(now);
+        let (from, to) = Facts::window(now, provider);
+        let missing = match provider {
+            Source::Fixer => store::missing_weekdays(store, from, to)?,
+            Source::Ecb => {
+                let stored = store.stored_between(from, to)?;
+                let unavailable = store.unavailable_between(from, to)?;
+                Facts::published(from, to, provider)
+                    .into_iter()
+                    .filter(|d| !stored.contains(d) && !unavailable.contains(d))
+                    .collect()
+            }
+        };
         Ok(Facts {
             summary: store.summary()?,
-            missing: store::missing_weekdays(store, from, yesterday)?,
+            providers: store.providers()?,
+            missing,
             unavailable: store.unavailable_between(from, today)?,
             runs: store.last_runs()?,
             host_runs: store.last_runs_by_host()?,

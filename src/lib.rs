@@ -68,7 +68,6 @@ mod cli;
 mod clock;
 mod commands;
 mod conversion;
-#[allow(dead_code)] // used by the crosscheck command
 mod crosscheck;
 mod decimal;
 #[allow(dead_code)] // used by the ECB provider

@@ -76,10 +76,17 @@ pub(crate) fn trusted(sources: &CaSources) -> Result<Option<Vec<CertificateDer<'
                 dir.display()
             ));
         }
+        // Each directory is named to be trusted: one without certificates
+        // is a mistake even when another variable supplies some, and would
+        // otherwise surface as a refused certificate after the database was
+        // opened and a request counted.
+        if found.certs.is_empty() {
+            return Err(format!(
+                "SSL_CERT_DIR names {}, which holds no PEM certificate; put the CA certificates                  there, or remove it from SSL_CERT_DIR",
+                dir.display()
+            ));
+        }
         certs.extend(found.certs);
-    }
-    if certs.is_empty() {
-        return Err("SSL_CERT_DIR holds no PEM certificate; fix or unset it".into());
     }
     Ok(Some(certs))
 }

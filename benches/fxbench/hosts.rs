@@ -77,6 +77,7 @@ impl Bench {
             host: "bench".into(),
             lease: fxrates::store::DEFAULT_LEASE,
             deadline: None,
+            clock: None,
         };
         let time = |access: fxrates::store::Access| -> Duration {
             let samples: Vec<Duration> = (0..101)

@@ -17,6 +17,10 @@ impl Monitored for BackfillArgs {
         self.budget.monthly_quota
     }
 
+    fn provider(&self) -> crate::rates::Source {
+        self.provider.source.source()
+    }
+
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         let (from, to) = self.window(settings.now.today)?;
         if self.provider.source == SourceArg::Ecb {

@@ -1,17 +1,17 @@
 //! `fxrates copy SOURCE DEST`: moves a history between stores, either way
 //! (SQLite to PostgreSQL, back, or between two of a kind). Only the days
-//! DEST lacks are copied, each in its own transaction with its provenance,
-//! so a copy can be stopped and run again. The request log stays behind:
+//! DEST lacks are copied, with their provenance, in batches of whole days
+//! (one transaction each on PostgreSQL, with the rates sent as `COPY`), so
+//! a copy can be stopped and run again. The request log stays behind:
 //! fixer's monthly quota belongs to the account, and each store counts the
 //! requests made with it.
 
 use super::{Run, recorded};
 use crate::cli::CopyArgs;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::store::{self, Access, NewDay, Provenance, Store, StoreError, Target};
-use chrono::{DateTime, Utc};
+use crate::store::{self, Access, Store, StoreError, StoredDay, Target};
 use std::io::Write;
 
 impl Run for CopyArgs {
@@ -34,7 +34,8 @@ impl Run for CopyArgs {
                 format!("SOURCE and DEST are the same store ({from}); name two different ones"),
             ));
         }
-        let source = store::open(&from, Access::Read)?;
+        let source = store::open(&from, Access::Read)
+            .map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
         let mut dest = store::open_as(
             &to,
             Access::Write {
@@ -42,8 +43,11 @@ impl Run for CopyArgs {
                 lock_wait: settings.lock_timeout,
             },
             &settings.writer(),
-        )?;
-        let copied = recorded(&mut *dest, "copy", settings, |dest| copy(&*source, dest))?;
+        )
+        .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
+        let copied = recorded(&mut *dest, "copy", settings, |dest| {
+            copy(&*source, dest, self.batch_rates)
+        })?;
         let line = format!(
             "copied {} day{} ({} rates) and {} unavailable-day record{} from {from} to {to}; {} \
              day{} {} there already\n\
@@ -63,6 +67,27 @@ impl Run for CopyArgs {
     }
 }
 
+/// `err` from opening the store `copy` was given as `argument`: the store's
+/// hints name what `--db` reads, which `copy` does not, so they are turned
+/// to name the argument and its schema flag instead. The exit code stays.
+fn as_argument(err: StoreError, argument: &str, schema_flag: &str) -> anyhow::Error {
+    let text = err.to_string();
+    let renamed = text
+        .replace("--db (FXRATES_DB)", argument)
+        .replace("FXRATES_DB_SCHEMA", schema_flag);
+    if renamed == text {
+        return err.into();
+    }
+    let exit = crate::report::verdict(&err).map_or(Exit::IoErr, |v| v.exit);
+    let has_cause = std::error::Error::source(&err).is_some();
+    if has_cause {
+        // The cause below stays, so that the line still ends with why.
+        Err::<(), _>(err).exit(exit, || renamed).unwrap_err()
+    } else {
+        fail(exit, renamed)
+    }
+}
+
 #[derive(Default)]
 struct Copied {
     days: u64,
@@ -71,7 +96,9 @@ struct Copied {
     skipped: u64,
 }
 
-fn copy(source: &dyn Store, dest: &mut dyn Store) -> anyhow::Result<Copied> {
+/// Copies what `dest` lacks, in batches of about `batch_rates` rates (the
+/// default, 60,000, is about a year of days: a few MB).
+fn copy(source: &dyn Store, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
     let mut copied = Copied::default();
     let summary = source.summary()?;
     if let (Some(oldest), Some(latest)) = (summary.oldest, summary.latest) {
@@ -80,37 +107,32 @@ fn copy(source: &dyn Store, dest: &mut dyn Store) -> anyhow::Result<Copied> {
         let missing = wanted.difference(&present).count();
         copied.skipped = (wanted.len() - missing) as u64;
         let mut progress = Progress::new("copying days", missing);
+        // Batches, each stored whole in one transaction where the store
+        // can (PostgreSQL): a stopped copy leaves whole days, and the next
+        // run adds the rest.
+        let mut batch: Vec<StoredDay> = Vec::new();
+        let mut rates_in_batch = 0;
+        let mut flush = |batch: &mut Vec<StoredDay>, copied: &mut Copied| {
+            dest.put_stored_days(batch)?;
+            copied.days += batch.len() as u64;
+            copied.rates += batch.iter().map(|d| d.rates.len() as u64).sum::<u64>();
+            progress.advance(batch.len());
+            batch.clear();
+            Ok::<_, anyhow::Error>(())
+        };
         store::walk_days(source, oldest, latest, &[], |day| {
             if present.contains(&day.date) {
                 return Ok::<_, anyhow::Error>(());
             }
-            let fetched_at = DateTime::parse_from_rfc3339(&day.fetched_at)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| StoreError::Damaged {
-                    target: source.target().clone(),
-                    date: day.date.to_string(),
-                })?;
-            // One transaction per day: a stopped copy leaves whole days,
-            // and the next run adds the rest.
-            dest.put_days(
-                &[NewDay {
-                    date: day.date,
-                    source_date: day.source_date,
-                    source_timestamp: day.source_timestamp,
-                    rates: &day.rates,
-                }],
-                day.base,
-                &Provenance {
-                    endpoint: &day.endpoint,
-                    fetched_at,
-                    provider: day.provider,
-                },
-            )?;
-            copied.days += 1;
-            copied.rates += day.rates.len() as u64;
-            progress.advance(1);
+            rates_in_batch += day.rates.len();
+            batch.push(day);
+            if rates_in_batch as u64 >= batch_rates {
+                flush(&mut batch, &mut copied)?;
+                rates_in_batch = 0;
+            }
             Ok(())
         })?;
+        flush(&mut batch, &mut copied)?;
     }
     for record in source.unavailable_days()? {
         let known = dest.has_day(record.date)?

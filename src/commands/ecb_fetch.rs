@@ -59,7 +59,7 @@ pub(super) fn ingest(
         prune::check_keep_days(days)?;
     }
     let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
-    let store = store.insert(settings.write_store(true, None)?);
+    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
     recorded(&mut **store, "ingest", settings, |store| {
         let (from, to) = match args.date {
             Some(d) => (d, d),
@@ -106,7 +106,7 @@ pub(super) fn backfill(
 ) -> anyhow::Result<()> {
     let from = from.max(ECB_FIRST_DAY);
     let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
-    let store = store.insert(settings.write_store(true, None)?);
+    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
     recorded(&mut **store, "backfill", settings, |store| {
         let wanted = wanted_days(store, from, to, settings.now.utc, false)?;
         if wanted.is_empty() {

@@ -14,6 +14,10 @@ impl Monitored for IngestArgs {
         self.budget.monthly_quota
     }
 
+    fn provider(&self) -> crate::rates::Source {
+        self.provider.source.source()
+    }
+
     fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
         if self.provider.source == SourceArg::Ecb {
             return super::ecb_fetch::ingest(self, settings, store);

@@ -5,6 +5,7 @@ mod chart;
 mod completions;
 mod convert;
 mod copy;
+mod crosscheck;
 mod ecb_fetch;
 mod ingest;
 mod manpage;
@@ -32,6 +33,9 @@ trait Run {
 trait Monitored {
     fn monthly_quota(&self) -> u64;
 
+    /// The provider whose calendar the metrics judge the history by.
+    fn provider(&self) -> crate::rates::Source;
+
     /// Runs, leaving the store it opened (if it got that far) in `store`,
     /// so that the metrics are read from it rather than from a second
     /// connection.
@@ -55,6 +59,7 @@ pub(crate) fn run(
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
         Command::Copy(args) => args.run(&settings()?),
+        Command::Crosscheck(args) => args.run(&settings()?),
         Command::Serve(args) => args.run(&settings()?),
     }
 }
@@ -117,6 +122,7 @@ fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()
                     settings,
                     store.as_deref(),
                     command.monthly_quota(),
+                    command.provider(),
                     path,
                 )
             {
@@ -159,6 +165,35 @@ fn ordered_range(from: NaiveDate, to: NaiveDate, to_given: bool) -> anyhow::Resu
     Ok(())
 }
 
+/// How to fetch the rates of `d` (a day not in the future): only a command
+/// `ingest` accepts is suggested.
+fn fetch_hint(d: NaiveDate) -> String {
+    use crate::calendar::{FIRST_DAY, is_weekend};
+    if d < FIRST_DAY {
+        return format!(
+            "fixer's history begins on {FIRST_DAY}, so no day before it can be fetched"
+        );
+    }
+    let mut weekday = d;
+    while is_weekend(weekday) {
+        weekday = weekday.pred_opt().unwrap_or(FIRST_DAY);
+    }
+    if weekday == d {
+        format!("run `fxrates ingest --date {d}` to fetch it")
+    } else if weekday < FIRST_DAY {
+        format!(
+            "{d} is a {}, and fixer's history begins on {FIRST_DAY}",
+            d.format("%A")
+        )
+    } else {
+        format!(
+            "{d} is a {}, which has no rates of its own: run `fxrates ingest --date {weekday}` \
+             to fetch the weekday before it",
+            d.format("%A")
+        )
+    }
+}
+
 /// The stored day `date` is shown or converted at: `date` itself, else the
 /// latest stored day of the [`MAX_FALLBACK_DAYS`] before it (warned about);
 /// the latest stored day when no date is given.
@@ -169,8 +204,8 @@ fn stored_day(store: &dyn Store, date: Option<NaiveDate>) -> anyhow::Result<Stor
             Some(d) => fail(
                 Exit::NoInput,
                 format!(
-                    "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; run \
-                     `fxrates ingest --date {d}` to fetch it"
+                    "no rates stored for {d} or the {MAX_FALLBACK_DAYS} days before it; {}",
+                    fetch_hint(d)
                 ),
             ),
             None => fail(

@@ -45,6 +45,7 @@ impl Run for ServeArgs {
         log::info!("listening on {bound}, serving {}", settings.db);
         let now = settings.now;
         let quota = self.budget.monthly_quota;
+        let provider = settings.provider;
         let config = Config {
             target: settings.db.clone(),
             token,
@@ -57,7 +58,7 @@ impl Run for ServeArgs {
             now,
             health: Arc::new(move |store| {
                 // Never the full check: a health endpoint is polled.
-                let health = Health::gather(Some(store), &now, quota, false)?;
+                let health = Health::gather(Some(store), &now, quota, false, provider)?;
                 let mut json = serde_json::to_vec_pretty(&health).unwrap_or_default();
                 json.push(b'\n');
                 Ok(serve::Health {

@@ -2,7 +2,9 @@ use super::{Run, not_in_future, stored_day};
 use crate::cli::{Format, ShowArgs};
 use crate::error::{Exit, ResultExt};
 use crate::present::view::DayView;
+use crate::rates::Source;
 use crate::settings::Settings;
+use crate::target_calendar::closing_name;
 use std::io::{self, Write};
 
 impl Run for ShowArgs {
@@ -19,7 +21,14 @@ impl Run for ShowArgs {
         let requested = self.date.unwrap_or(day.date);
         if day.date != requested {
             // Not only in the table header: csv and json readers see it too.
-            log::warn!("no rates stored for {requested}; showing {}", day.date);
+            match closing_name(requested).filter(|_| day.provider == Source::Ecb) {
+                Some(name) => log::warn!(
+                    "the ECB published no rates for {requested} ({name}, a TARGET closing day); \
+                     showing {}",
+                    day.date
+                ),
+                None => log::warn!("no rates stored for {requested}; showing {}", day.date),
+            }
         }
         let view = DayView::new(day, requested, self.base, &self.symbols)?;
         // Stdout is line-buffered: unbuffered, a day of 170 rates is 170 writes.

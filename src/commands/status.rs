@@ -4,6 +4,7 @@ use crate::cli::{StatusArgs, StatusFormat};
 use crate::error::{Exit, Failure, ResultExt};
 use crate::health::Health;
 use crate::present::metrics;
+use crate::rates::Source;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 use std::io::Write;
@@ -11,7 +12,8 @@ use std::path::Path;
 
 impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        let health = read_health(settings, self.budget.monthly_quota, self.deep)?;
+        let provider = self.provider.source();
+        let health = read_health(settings, self.budget.monthly_quota, self.deep, provider)?;
         let mut out = std::io::stdout().lock();
         let written = match self.format {
             StatusFormat::Text => write_text(&health, &mut out),
@@ -43,7 +45,12 @@ impl Run for StatusArgs {
 
 /// The health of the history, from a store opened for reading; a store
 /// that does not exist yet, or is still a 0-byte file, is reported as empty.
-fn read_health(settings: &Settings, quota: u64, deep: bool) -> anyhow::Result<Health> {
+fn read_health(
+    settings: &Settings,
+    quota: u64,
+    deep: bool,
+    provider: Source,
+) -> anyhow::Result<Health> {
     let store = match settings.read_store() {
         Ok(store) => Some(store),
         Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
@@ -54,12 +61,22 @@ fn read_health(settings: &Settings, quota: u64, deep: bool) -> anyhow::Result<He
         &settings.now,
         quota,
         deep,
+        provider,
     )?)
 }
 
 /// The values the Prometheus metrics carry.
 pub(super) fn metric_values(h: &Health) -> metrics::Values {
     metrics::Values {
+        providers: h
+            .providers
+            .iter()
+            .map(|(p, d)| metrics::ProviderDays {
+                provider: p.as_str(),
+                days: d.days,
+                latest: d.latest_date,
+            })
+            .collect(),
         last_success: h.last_success,
         latest_rate_date: h.latest_date,
         missing_weekdays: h.missing_dates.len() as u64,
@@ -121,8 +138,16 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "missing:      {} (weekdays of the last {MONTH_DAYS} days, today excepted)",
-        list(&h.missing_dates)
+        "missing:      {} ({} of the last {MONTH_DAYS} days, {})",
+        list(&h.missing_dates),
+        match h.provider {
+            Source::Fixer => "weekdays",
+            Source::Ecb => "the ECB's business days",
+        },
+        match h.provider {
+            Source::Fixer => "today excepted",
+            Source::Ecb => "today from 16:00 Berlin time",
+        }
     )?;
     writeln!(
         out,
@@ -136,6 +161,15 @@ fn write_text(h: &Health, out: &mut impl Write) -> std::io::Result<()> {
             crate::calendar::days_text(h.days_stored)
         )?,
         None => writeln!(out, "stored:       0 days")?,
+    }
+    for (provider, days) in &h.providers {
+        writeln!(
+            out,
+            "  from {:<6}  {}, latest {}",
+            provider.as_str(),
+            crate::calendar::days_text(days.days),
+            days.latest_date
+        )?;
     }
     writeln!(
         out,
@@ -195,11 +229,12 @@ pub(super) fn write_metrics_file(
     settings: &Settings,
     store: Option<&dyn Store>,
     monthly_quota: u64,
+    provider: Source,
     path: &Path,
 ) -> anyhow::Result<()> {
     let health = match store {
-        Some(store) => Health::gather(Some(store), &settings.now, monthly_quota, false)?,
-        None => read_health(settings, monthly_quota, false)?,
+        Some(store) => Health::gather(Some(store), &settings.now, monthly_quota, false, provider)?,
+        None => read_health(settings, monthly_quota, false, provider)?,
     };
     let text = metrics::render(&metric_values(&health));
     metrics::write_atomically(path, &text).exit(Exit::IoErr, || {

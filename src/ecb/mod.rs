@@ -185,7 +185,11 @@ impl Client {
                 Ok(_) => "ok".to_string(),
                 Err(kind) => scrub(&kind.to_string()).into_owned(),
             };
-            recorder.answered(token, &outcome).map_err(not_recorded)?;
+            // The ECB counts no quota, so whether a request left the machine
+            // is not worked out.
+            recorder
+                .answered(token, &outcome, true)
+                .map_err(not_recorded)?;
             let mut error = match result {
                 Ok(days) => return Ok(days),
                 Err(kind) => self.error(ask, kind),
@@ -220,6 +224,11 @@ impl Client {
             );
             std::thread::sleep(wait);
         }
+    }
+
+    /// When the run's time budget (`--max-run-time`) runs out.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.started + self.settings.retry.budget
     }
 
     fn time_left(&self) -> Option<Duration> {

@@ -56,7 +56,9 @@ impl Recorder for Ledger<'_> {
         Ok(id.0)
     }
 
-    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError> {
+    // The ECB counts no quota: a request that never left costs nothing more
+    // than one that did.
+    fn answered(&mut self, token: i64, outcome: &str, _sent: bool) -> Result<(), RecordError> {
         self.store
             .set_request_outcome(RequestId(token), &crate::untrusted::one_line(outcome))
             .map_err(|e| RecordError(Box::new(e)))

@@ -128,11 +128,17 @@ impl Recorder for Ledger<'_> {
         Ok(id.0)
     }
 
-    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError> {
+    fn answered(&mut self, token: i64, outcome: &str, sent: bool) -> Result<(), RecordError> {
         // Provider text in it was made safe where it entered; this keeps
         // the record short and free of control characters whatever it holds.
+        let mut outcome = crate::untrusted::one_line(outcome);
+        if !sent {
+            outcome.insert_str(0, Request::NOT_SENT);
+            self.budget.used = self.budget.used.saturating_sub(1);
+            *self.requests = self.requests.saturating_sub(1);
+        }
         self.store
-            .set_request_outcome(RequestId(token), &crate::untrusted::one_line(outcome))
+            .set_request_outcome(RequestId(token), &outcome)
             .map_err(|e| RecordError(Box::new(e)))
     }
 }

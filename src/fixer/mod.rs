@@ -57,8 +57,11 @@ pub(crate) trait Recorder {
     /// for [`Recorder::answered`].
     fn sending(&mut self, at: DateTime<Utc>, endpoint: &'static str) -> Result<i64, RecordError>;
 
-    /// The request `token` ended with `outcome`: `ok`, or what went wrong.
-    fn answered(&mut self, token: i64, outcome: &str) -> Result<(), RecordError>;
+    /// The request `token` ended with `outcome`: `ok`, or what went wrong;
+    /// `sent` is false when it never left the machine (its host name did
+    /// not resolve, its connection or the proxy's tunnel was refused), so
+    /// that the provider cannot have counted it.
+    fn answered(&mut self, token: i64, outcome: &str, sent: bool) -> Result<(), RecordError>;
 }
 
 /// What to ask for.
@@ -118,6 +121,19 @@ pub(crate) struct Client {
     /// from here.
     started: Instant,
     jitter: Jitter,
+}
+
+/// A try that failed: what happened, and whether the request may have
+/// reached the server (and so spent quota).
+struct Failed {
+    kind: FetchErrorKind,
+    sent: bool,
+}
+
+impl From<FetchErrorKind> for Failed {
+    fn from(kind: FetchErrorKind) -> Failed {
+        Failed { kind, sent: true }
+    }
 }
 
 /// An answer as it came: status, the headers that matter, the body.
@@ -198,16 +214,16 @@ impl Client {
                 .sending(self.clock(), call.name())
                 .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
             let result = self.try_once(call, &parse, timeout.min(self.settings.timeout));
-            let outcome = match &result {
-                Ok(_) => "ok".to_string(),
-                Err(kind) => scrub(&kind.to_string()).into_owned(),
+            let (outcome, sent) = match &result {
+                Ok(_) => ("ok".to_string(), true),
+                Err(failed) => (scrub(&failed.kind.to_string()).into_owned(), failed.sent),
             };
             recorder
-                .answered(token, &outcome)
+                .answered(token, &outcome, sent)
                 .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
             let mut error = match result {
                 Ok(value) => return Ok(value),
-                Err(kind) => self.error(call, kind, None),
+                Err(failed) => self.error(call, failed.kind, None),
             };
             if !error.retryable() {
                 return Err(error);
@@ -272,7 +288,7 @@ impl Client {
         call: Call,
         parse: impl Fn(&str) -> Result<Parsed<T>, String>,
         timeout: Duration,
-    ) -> Result<T, FetchErrorKind> {
+    ) -> Result<T, Failed> {
         let answer = self.exchange(call, timeout)?;
         if let Ok((_, Some(proxy))) = &self.route {
             // Plain HTTP goes to the proxy itself, which answers for itself
@@ -289,11 +305,16 @@ impl Client {
                 _ => None,
             };
             if let Some((what, retry)) = own {
-                return Err(FetchErrorKind::Proxy {
-                    proxy: proxy.shown(),
-                    what,
-                    status: Some(answer.status),
-                    retry,
+                return Err(Failed {
+                    kind: FetchErrorKind::Proxy {
+                        proxy: proxy.shown(),
+                        what,
+                        status: Some(answer.status),
+                        retry,
+                    },
+                    // A proxy asking for credentials passed nothing on; a
+                    // gateway error may come after fixer saw the request.
+                    sent: answer.status != 407,
                 });
             }
         }
@@ -308,10 +329,15 @@ impl Client {
                 location: answer
                     .location
                     .unwrap_or_else(|| "an unnamed location".into()),
-            });
+            }
+            .into());
         }
         let body = String::from_utf8_lossy(&answer.body);
-        answer::interpret(answer.status, parse(&body), answer.headers)
+        Ok(answer::interpret(
+            answer.status,
+            parse(&body),
+            answer.headers,
+        )?)
     }
 
     /// The URL of `call`, with the key when it goes in the query.
@@ -326,12 +352,17 @@ impl Client {
     }
 
     /// Sends the request and reads the answer, within `timeout`.
-    fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, FetchErrorKind> {
+    fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, Failed> {
         let s = &self.settings;
         let url = self.url(call);
         let agent = match &self.route {
             Ok((agent, _)) => agent,
-            Err(why) => return Err(FetchErrorKind::ProxyConfig { why: why.clone() }),
+            Err(why) => {
+                return Err(Failed {
+                    kind: FetchErrorKind::ProxyConfig { why: why.clone() },
+                    sent: false,
+                });
+            }
         };
         let mut request = agent.get(&url);
         if s.auth == Auth::Header {
@@ -379,8 +410,9 @@ impl Client {
         self.now + self.started.elapsed()
     }
 
-    fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> FetchErrorKind {
+    fn transport_failure(&self, err: ureq::Error, timeout: Duration) -> Failed {
         let s = &self.settings;
+        let sent = !transport::never_left(&err);
         let kind = transport::classify(
             &err,
             transport::Limits {
@@ -389,9 +421,10 @@ impl Client {
                 cut_short: timeout < s.timeout,
             },
         );
-        match &self.route {
+        let kind = match &self.route {
             Ok((_, Some(proxy))) => transport::through_proxy(kind, &err, proxy),
             _ => kind,
-        }
+        };
+        Failed { kind, sent }
     }
 }

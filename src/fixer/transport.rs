@@ -53,6 +53,26 @@ pub(crate) fn classify(err: &ureq::Error, limits: Limits) -> FetchErrorKind {
     }
 }
 
+/// Whether the request of the try that failed with `err` never left the
+/// machine: the provider's (or the proxy's) name did not resolve, no
+/// connection could be opened, or the proxy refused the tunnel. Once a
+/// connection is open the request may have reached the provider, which
+/// counts it, so anything later counts too.
+pub(crate) fn never_left(err: &ureq::Error) -> bool {
+    use io::ErrorKind::*;
+    match err {
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_)
+        | ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => true,
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable
+        ),
+        _ => false,
+    }
+}
+
 /// `kind`, from a request that went through `proxy`: a failure to connect,
 /// a refusal by the proxy (its CONNECT answer, a SOCKS error) or a broken
 /// connection names the proxy, since the connection was the proxy's.

@@ -184,11 +184,12 @@ impl Server {
     ) -> Result<(postgres::Client, Watch), ConnectError> {
         let before = watch::sockets();
         let client = self.connect()?;
-        let mut new = watch::sockets()
+        let new: Vec<_> = watch::sockets()
             .into_iter()
-            .filter(|fd| !before.contains(fd));
-        let fd = match (new.next(), new.next()) {
-            (Some(fd), None) => Some(fd),
+            .filter(|fd| !before.contains(fd))
+            .collect();
+        let fd = match new[..] {
+            [fd] => Some(fd),
             _ => None,
         };
         Ok((client, Watch::start(fd, limits)))

@@ -47,10 +47,20 @@ fn is_connected_stream(fd: RawFd) -> bool {
     if rc != 0 || kind != libc::SOCK_STREAM {
         return false;
     }
+    // SAFETY: all zeroes is a valid `sockaddr_storage`.
     let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: `addr` and `len` are valid for writes of the sizes passed.
-    unsafe { libc::getpeername(fd, (&raw mut addr).cast(), &raw mut len) == 0 }
+    if unsafe { libc::getpeername(fd, (&raw mut addr).cast(), &raw mut len) } != 0 {
+        return false;
+    }
+    // A socket pair (the async runtime's own wakers) has an unnamed peer; a
+    // server's socket has an address or a path.
+    match libc::c_int::from(addr.ss_family) {
+        libc::AF_INET | libc::AF_INET6 => true,
+        libc::AF_UNIX => len as usize > std::mem::size_of::<libc::sa_family_t>(),
+        _ => false,
+    }
 }
 
 /// How long the server has to answer one call.

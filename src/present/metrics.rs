@@ -33,6 +33,16 @@ pub(crate) struct Values {
     /// The last run of each command on each host, where the store records
     /// hosts (PostgreSQL).
     pub host_runs: Vec<HostRun>,
+    /// The days held from each provider (`fixer`, `ecb`) and the latest.
+    pub providers: Vec<ProviderDays>,
+}
+
+/// The days held from one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProviderDays {
+    pub provider: &'static str,
+    pub days: u64,
+    pub latest: NaiveDate,
 }
 
 /// The last run of one command on one host.
@@ -145,8 +155,35 @@ pub(crate) fn render(v: &Values) -> String {
             }
         }
     }
+    let midnight_of = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp())
+    };
+    if !v.providers.is_empty() {
+        let families: [ProviderFamily<'_>; 2] = [
+            (
+                "fxrates_provider_stored_days",
+                "Business days stored from each provider.",
+                &|p| gauge(p.days),
+            ),
+            (
+                "fxrates_provider_latest_rate_date_timestamp_seconds",
+                "The latest business date stored from each provider, as Unix time of its midnight UTC.",
+                &|p| midnight_of(p.latest),
+            ),
+        ];
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for p in &v.providers {
+                let _ = writeln!(out, "{name}{{provider=\"{}\"}} {}", p.provider, value(p));
+            }
+        }
+    }
     out
 }
+
+/// A labelled metric of the providers' days: name, help, value of one.
+type ProviderFamily<'a> = (&'a str, &'a str, &'a dyn Fn(&ProviderDays) -> i64);
 
 /// A labelled metric of the hosts' runs: name, help, value of one run.
 type Family = (&'static str, &'static str, fn(&HostRun) -> i64);
@@ -245,6 +282,7 @@ mod tests {
             last_run_exit_code: Some(78),
             action_needed: true,
             host_runs: Vec::new(),
+            providers: Vec::new(),
         };
         let m = parse(&render(&values));
         assert_eq!(m["fxrates_last_success_timestamp_seconds"], 1_726_822_800.0);
@@ -261,6 +299,27 @@ mod tests {
         assert_eq!(m["fxrates_last_run_success"], 0.0);
         assert_eq!(m["fxrates_last_run_exit_code"], 78.0);
         assert_eq!(m["fxrates_last_run_needs_action"], 1.0);
+    }
+
+    #[test]
+    fn each_providers_days_are_labelled_samples() {
+        let values = Values {
+            providers: vec![ProviderDays {
+                provider: "ecb",
+                days: 12,
+                latest: NaiveDate::from_ymd_opt(2024, 9, 20).unwrap(),
+            }],
+            ..Values::default()
+        };
+        let text = render(&values);
+        assert!(
+            text.contains("fxrates_provider_stored_days{provider=\"ecb\"} 12\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "fxrates_provider_latest_rate_date_timestamp_seconds{provider=\"ecb\"} 1726790400\n"
+        ));
+        assert!(!render(&Values::default()).contains("provider="));
     }
 
     #[test]

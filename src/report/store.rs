@@ -11,7 +11,9 @@ pub(super) fn exit(e: &StoreError) -> Exit {
         StoreError::Missing(_) | StoreError::Empty(_) => Exit::NoInput,
         StoreError::Locked { .. } | StoreError::Blocked { .. } => Exit::Locked,
         StoreError::Connect(e) if e.temporary => Exit::TempFail,
-        StoreError::Connect(_) => Exit::Config,
+        StoreError::Connect(_) | StoreError::ClockAhead { .. } | StoreError::FutureDay { .. } => {
+            Exit::Config
+        }
         StoreError::Lost { .. } | StoreError::ClaimLost { .. } | StoreError::Unanswered { .. } => {
             Exit::TempFail
         }

@@ -19,6 +19,7 @@ use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
 use crate::pg::{PasswordSources, PgUrl, Server};
+use crate::rates::Source;
 use crate::secret::Secret;
 use crate::store::{self, Access, StoreError, Target, Writer};
 use crate::tls::CaSources;
@@ -54,6 +55,9 @@ pub(crate) struct Settings {
     pub terminal: Terminal,
     /// The first wait between tries of a failed request.
     pub retry_base: Duration,
+    /// `FXRATES_PROVIDER`, for the commands without a `--provider` flag
+    /// (`serve`): whose calendar decides what is missing.
+    pub provider: Source,
     /// `FIXER_API_KEY`, registered as a secret as soon as it is read.
     api_key: Option<Secret>,
     /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
@@ -97,6 +101,7 @@ impl Settings {
             retry_base: cli
                 .retry_base_ms
                 .map_or(RetryPolicy::default().base, Duration::from_millis),
+            provider: provider_var()?,
             api_key: var("FIXER_API_KEY")?.map(Secret::new),
             credentials: env::var_os("CREDENTIALS_DIRECTORY")
                 .map(PathBuf::from)
@@ -175,6 +180,10 @@ impl Settings {
             host: self.host.clone(),
             lease: self.lease,
             deadline: None,
+            clock: Some(store::HostClock {
+                now: self.now.current(),
+                fixed: self.now.fixed,
+            }),
         }
     }
 
@@ -221,6 +230,19 @@ impl Settings {
     }
 }
 
+/// `FXRATES_PROVIDER`: `fixer` (the default) or `ecb`.
+fn provider_var() -> anyhow::Result<Source> {
+    match var("FXRATES_PROVIDER")? {
+        None => Ok(Source::Fixer),
+        Some(text) => Source::parse(text.trim()).ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!("FXRATES_PROVIDER={text:?} is neither fixer nor ecb; set one of them, or unset it"),
+            )
+        }),
+    }
+}
+
 /// The value of the variable `name`: `None` when unset or empty (an env
 /// file's `NAME=` line means "not set", for every variable alike); a value
 /// that is not UTF-8 is refused naming the variable.
@@ -264,7 +286,7 @@ fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
             .with_timezone(&Utc),
         None => Utc::now(),
     };
-    Ok(Now::at(utc))
+    Ok(Now::at(utc, fixed.is_some()))
 }
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/

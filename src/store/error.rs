@@ -81,6 +81,35 @@ pub enum StoreError {
     )]
     ClaimLost { target: Target, by: Option<String> },
 
+    /// This host's clock is ahead of the database server's: it would store
+    /// days that have not begun, and other hosts would then skip them.
+    #[error(
+        "this host's clock ({}) is {} min ahead of the database server's ({}) at {target}; \
+         nothing was asked for or stored: set the host's clock right (NTP: \
+         `timedatectl set-ntp true`)",
+        host.format("%Y-%m-%d %H:%M:%S UTC"),
+        (*host - *server).num_minutes(),
+        server.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    ClockAhead {
+        target: Target,
+        host: chrono::DateTime<chrono::Utc>,
+        server: chrono::DateTime<chrono::Utc>,
+    },
+
+    /// A day later than the database server's today: this host's clock
+    /// (or the provider's date) is wrong.
+    #[error(
+        "refusing to store {date} in {target}: the database server's clock says that day has \
+         not begun (it is {} there); check this host's clock",
+        server.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    FutureDay {
+        target: Target,
+        date: chrono::NaiveDate,
+        server: chrono::DateTime<chrono::Utc>,
+    },
+
     /// Something is there, but it is not a store fxrates can use.
     #[error("{target} is not an fxrates database ({why}); point --db (FXRATES_DB) at another path")]
     NotOurs { target: Target, why: &'static str },

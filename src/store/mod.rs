@@ -24,7 +24,8 @@
 //!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
 //!   record when the answer is in. [`Store::requests_since`] counts every
 //!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
-//!   recorded request, whatever its outcome.
+//!   whatever its outcome, except those that never left the machine
+//!   ([`Request::NOT_SENT`]).
 //! - **Rates are exact decimal text**: what goes in is what comes out,
 //!   character for character; days come out in date order, rates in currency
 //!   order.
@@ -127,6 +128,17 @@ pub struct Writer {
     /// When the run must be over (`--max-run-time`): no call to a database
     /// server that stopped answering outlives it.
     pub deadline: Option<Instant>,
+    /// The host's clock, which a shared store compares with its server's.
+    pub clock: Option<HostClock>,
+}
+
+/// A host's clock, as a writer on a shared store gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostClock {
+    pub now: DateTime<Utc>,
+    /// Set by hand (tests, replays) rather than read from the machine: a
+    /// clock behind the server's is then meant, and not worth a warning.
+    pub fixed: bool,
 }
 
 /// Opens the store at `target` as an unnamed writer (tools and tests).
@@ -135,6 +147,7 @@ pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreErro
         host: String::new(),
         lease: DEFAULT_LEASE,
         deadline: None,
+        clock: None,
     };
     open_as(target, access, &writer)
 }
@@ -214,6 +227,12 @@ impl Request<'_> {
     /// The outcome of a request recorded before it is sent; it stays so if
     /// the run ends before the answer.
     pub const UNANSWERED: &'static str = "unanswered";
+
+    /// How the outcome of a request that never left the machine begins (its
+    /// host name did not resolve, its connection or the proxy's tunnel was
+    /// refused): kept in the record, never counted against the quota, since
+    /// the provider cannot have seen it.
+    pub const NOT_SENT: &'static str = "not sent: ";
 }
 
 /// A recorded request, for [`Store::set_request_outcome`].
@@ -239,6 +258,14 @@ pub struct Summary {
     pub days: u64,
     pub oldest: Option<NaiveDate>,
     pub latest: Option<NaiveDate>,
+}
+
+/// The days stored from one provider, for `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderDays {
+    pub provider: Source,
+    pub days: u64,
+    pub latest: NaiveDate,
 }
 
 /// The last run of one command.
@@ -377,6 +404,10 @@ pub trait Store {
     /// How many days are stored, and the oldest and latest of them.
     fn summary(&self) -> Result<Summary, StoreError>;
 
+    /// How many days each provider's are, and its latest, in provider
+    /// order; a provider with no day is left out.
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError>;
+
     /// Stores `days` against `base`, replacing any stored rates of those
     /// days and clearing their "unavailable" marks: all of them or none, in
     /// one transaction.
@@ -386,6 +417,36 @@ pub trait Store {
         base: Currency,
         provenance: &Provenance<'_>,
     ) -> Result<(), StoreError>;
+
+    /// Stores days as another store holds them, each with its own base and
+    /// provenance (`copy`), replacing their rates and clearing their
+    /// "unavailable" marks. Each day is whole; a store may write them all in
+    /// one transaction (PostgreSQL does), or one by one.
+    fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
+        for day in days {
+            let fetched_at = DateTime::parse_from_rfc3339(&day.fetched_at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| StoreError::Damaged {
+                    target: self.target().clone(),
+                    date: day.date.to_string(),
+                })?;
+            self.put_days(
+                &[NewDay {
+                    date: day.date,
+                    source_date: day.source_date,
+                    source_timestamp: day.source_timestamp,
+                    rates: &day.rates,
+                }],
+                day.base,
+                &Provenance {
+                    endpoint: &day.endpoint,
+                    fetched_at,
+                    provider: day.provider,
+                },
+            )?;
+        }
+        Ok(())
+    }
 
     /// Remembers that the provider has no rates for `date`, so it is not
     /// asked again.

@@ -211,3 +211,60 @@ both_stores! {
         }
     }
 }
+
+both_stores! {
+    fn an_ecb_store_is_healthy_over_easter_and_says_what_it_holds(backend) {
+        let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-04-10T15:00:00Z");
+        assert_eq!(env.run(&["ingest"]).0, 0);
+        let (code, out, err) = env.run(&["status", "--format", "json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["provider"], "ecb");
+        assert_eq!(v["missing_dates"], serde_json::json!([]));
+        assert_eq!(v["providers"]["ecb"]["days"], 21);
+        assert_eq!(v["providers"]["ecb"]["latest_date"], "2024-04-10");
+        // By fixer's calendar, Good Friday and Easter Monday are missing.
+        let (code, out, _) = env.run(&["status", "--provider", "fixer", "--format", "json"]);
+        assert_eq!(code, 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["missing_dates"], serde_json::json!(EASTER_2024));
+        let (code, out, _) = env.run(&["status", "--format", "prometheus"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("fxrates_provider_stored_days{provider=\"ecb\"} 21\n"), "{out}");
+        assert!(out.contains("fxrates_missing_weekdays 0\n"), "{out}");
+        // After 16:00 the next day, that day counts as missing until stored.
+        let later = env.at("2024-04-11T14:30:00Z");
+        let (code, out, _) = later.run(&["status", "--format", "json"]);
+        assert_eq!(code, 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["missing_dates"], serde_json::json!(["2024-04-11"]));
+        // Before 16:00 it does not.
+        let (code, _, _) = env.at("2024-04-11T13:30:00Z").run(&["status"]);
+        assert_eq!(code, 0);
+    }
+}
+
+both_stores! {
+    fn show_on_a_closing_day_says_the_ecb_published_nothing_and_falls_back(backend) {
+        let history = EcbHistory::published("2024-03-01", "2024-04-10", &EASTER_2024);
+        let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = ecb_env(backend, &server, "2024-04-10T15:00:00Z");
+        assert_eq!(env.run(&["ingest"]).0, 0);
+        let (code, out, err) = env.run(&["show", "--date", "2024-04-01", "--symbols", "USD"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            err,
+            "fxrates: warning: the ECB published no rates for 2024-04-01 (Easter Monday, a \
+             TARGET closing day); showing 2024-03-28\n"
+        );
+        assert!(out.starts_with("Rates for 2024-03-28 (the latest stored day on or before 2024-04-01), base EUR, from the ECB\n"), "{out}");
+        let (code, out, _) = env.run(&["show", "--date", "2024-04-02", "--format", "csv"]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with("date,base,currency,rate,provider\n2024-04-02,EUR,CHF,0.9412,ecb\n"), "{out}");
+        // A currency the ECB does not publish is named as the ECB's gap.
+        let line = env.fails(&["show", "--date", "2024-04-02", "--symbols", "XAU"], 66);
+        assert!(line.contains("no rate for XAU on 2024-04-02, which is stored from the ECB"), "{line}");
+    }
+}

@@ -241,3 +241,56 @@ fn a_database_server_that_stops_answering_ends_the_run_with_75_within_max_run_ti
     // Whatever was stored is whole.
     whole_days(&pg);
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_copy_killed_inside_a_batch_leaves_whole_batches_and_finishes_when_run_again() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let sqlite = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = sqlite.run(&["backfill", "--from", "2024-08-26", "--to", "2024-09-20"]);
+    assert_eq!(code, 0, "{err}");
+    let db = sqlite.db.to_str().unwrap().to_string();
+    let pg = PgSchema::new();
+    // The schema, with a day the source lacks.
+    let dest = host(&server, &pg, "host-a");
+    assert_eq!(
+        dest.run(&["ingest", "--no-heal", "--date", "2024-08-23"]).0,
+        0
+    );
+
+    // Another session inserts 2024-09-04 without committing: the copy, in
+    // batches of five days, stores the first and waits inside the second.
+    let name = unique_schema("copy");
+    let url = format!("{}?application_name={name}", pg.url);
+    let mut admin = admin();
+    let mut tx = admin.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "INSERT INTO \"{}\".days (date, base, source, endpoint, source_date, fetched_at)
+         VALUES ('2024-09-04', 'EUR', 'fixer', 'historical', '2024-09-04', now())",
+        pg.schema
+    ))
+    .unwrap();
+    let batches = dest.at(NOW).env("FXRATES_COPY_BATCH_RATES", "35");
+    let mut copy = spawn(&batches, &["copy", &db, &url]);
+    wait_until("the copy waiting inside its second batch", || {
+        backend(&name).is_some_and(|(_, _, wait)| wait == "Lock")
+    });
+    copy.kill().unwrap(); // SIGKILL, inside the transaction
+    let (code, _) = finish(copy, "the killed copy");
+    assert_eq!(code, -1);
+    tx.rollback().unwrap();
+    let mut first = vec!["2024-08-23".to_string()];
+    first.extend(weekdays("2024-08-26", "2024-08-30"));
+    assert_eq!(
+        whole_days(&pg),
+        first,
+        "the first batch, whole, and nothing of the second"
+    );
+
+    // Run again: the rest, and only the rest.
+    let (code, err) = finish(spawn(&batches, &["copy", &db, &pg.url]), "the copy");
+    assert_eq!(code, 0, "{err}");
+    let mut all = vec!["2024-08-23".to_string()];
+    all.extend(weekdays("2024-08-26", "2024-09-20"));
+    assert_eq!(whole_days(&pg), all);
+}

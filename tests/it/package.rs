@@ -4,8 +4,11 @@
 //! purge, which must both keep the history in /var/lib/fxrates.
 //!
 //! It needs root, cargo-deb, dpkg, lintian, man-db and systemd-analyze, and
-//! builds in release mode, so it is ignored by default; CI runs it
-//! (`cargo test --locked -- --include-ignored`) after installing what it needs.
+//! builds in release mode, so it is ignored by default. Since it installs and
+//! purges a package on the machine it runs on, it also runs only when asked
+//! with `FXRATES_TEST_PACKAGE=1`, which `.ci/run` sets; run without it (a
+//! developer's `--include-ignored`), it fails saying so rather than install
+//! anything or pass unchecked.
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -96,9 +99,27 @@ fn dpkg() -> Command {
     cmd
 }
 
+/// The variable that lets the package test install and purge the package.
+const ASKED: &str = "FXRATES_TEST_PACKAGE";
+
 #[test]
-#[ignore = "needs root, cargo-deb, dpkg, lintian, man-db and systemd-analyze; builds in release mode"]
+fn ci_asks_for_the_package_test() {
+    let ci = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim() == format!("export {ASKED}=1")),
+        ".ci/run must export {ASKED}=1, or CI never runs the package test"
+    );
+}
+
+#[test]
+#[ignore = "installs the package with dpkg: needs FXRATES_TEST_PACKAGE=1 (.ci/run sets it), root, cargo-deb, dpkg, lintian, man-db and systemd-analyze; builds in release mode"]
 fn the_debian_package_installs_upgrades_and_removes_cleanly() {
+    assert!(
+        std::env::var_os(ASKED).is_some_and(|v| v == "1"),
+        "this test installs, upgrades and purges the fxrates package on this machine with dpkg; \
+         it runs only with {ASKED}=1 (.ci/run sets it). To run the other ignored tests, add \
+         --skip package::the_debian_package"
+    );
     assert!(
         is_root(),
         "this test installs a Debian package: run it as root"

@@ -252,3 +252,74 @@ fn the_monitoring_ping_goes_through_the_proxy_too() {
     assert!(seen[2].starts_with(&format!("POST {ping} ")), "{seen:?}");
     assert_eq!(monitor.count(), 2);
 }
+
+/// This month's count as `status` reports it, and the recorded outcomes.
+fn counted(env: &TestEnv) -> (u64, Vec<String>) {
+    let (_, out, err) = env.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect(&err);
+    let outcomes = env
+        .sql("SELECT outcome FROM requests ORDER BY id")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    (json["requests_this_month"].as_u64().unwrap(), outcomes)
+}
+
+#[test]
+fn a_request_that_never_left_the_machine_costs_no_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::make(dir.path());
+    let fixer = FakeFixer::free_plan(TODAY);
+    let front = TlsFront::start(&ca, &fixer);
+    let ca_file = ca.ca_cert.to_str().unwrap();
+    let dead = refused_endpoint();
+    let dead_proxy = dead.replace("/api", "");
+    let refusing = |status| {
+        TestProxy::http(ProxyRules {
+            credentials: None,
+            refuse: Some(status),
+        })
+    };
+    let (p403, p407, p502) = (refusing(403), refusing(407), refusing(502));
+    // (endpoint, variables, exit, whether the provider may have seen it)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, i32, bool);
+    let cases: Vec<Case> = vec![
+        (&dead, vec![], 75, false),
+        (&fixer.url, vec![("all_proxy", &dead_proxy)], 75, false),
+        (
+            &front.url,
+            vec![("https_proxy", &p403.url), ("SSL_CERT_FILE", ca_file)],
+            78,
+            false,
+        ),
+        (
+            &front.url,
+            vec![("https_proxy", &p407.url), ("SSL_CERT_FILE", ca_file)],
+            78,
+            false,
+        ),
+        (&fixer.url, vec![("http_proxy", &p407.url)], 78, false),
+        // A gateway error for plain HTTP may come after fixer saw it.
+        (&fixer.url, vec![("http_proxy", &p502.url)], 75, true),
+    ];
+    for (endpoint, vars, code, seen) in cases {
+        let env = env(endpoint, &vars);
+        let (c, _, err) = env.run(&["ingest", "--no-heal"]);
+        assert_eq!(c, code, "{vars:?}: {err}");
+        let (count, outcomes) = counted(&env);
+        assert!(!outcomes.is_empty(), "{vars:?}: every try is recorded");
+        for outcome in &outcomes {
+            assert_eq!(
+                outcome.starts_with("not sent: "),
+                !seen,
+                "{vars:?}: {outcome}"
+            );
+        }
+        let expected = if seen { outcomes.len() as u64 } else { 0 };
+        assert_eq!(count, expected, "{vars:?}: {outcomes:?}");
+    }
+    // One that reached fixer counts, as ever.
+    let env = env(&fixer.url, &[]);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    assert_eq!(counted(&env), (1, vec!["ok".to_string()]));
+}

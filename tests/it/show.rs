@@ -160,6 +160,42 @@ both_stores! {
     }
 }
 
+#[test]
+fn the_fetch_suggested_for_a_missing_day_is_one_ingest_accepts() {
+    let server = paid_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z");
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    for (date, says, suggested) in [
+        ("0000-01-01", "fixer's history begins on 1999-01-01", None),
+        ("1998-12-31", "fixer's history begins on 1999-01-01", None),
+        (
+            "2024-09-02",
+            "run `fxrates ingest --date 2024-09-02`",
+            Some("2024-09-02"),
+        ),
+        ("2024-09-01", "2024-09-01 is a Sunday", Some("2024-08-30")),
+    ] {
+        for command in [
+            &["show", "--date", date][..],
+            &["convert", "1", "EUR", "USD", "--date", date],
+        ] {
+            let msg = env.fails(command, 66);
+            assert!(msg.contains(says), "{msg}");
+            assert_eq!(msg.contains("fxrates ingest"), suggested.is_some(), "{msg}");
+            if let Some(day) = suggested {
+                assert!(
+                    msg.contains(&format!("`fxrates ingest --date {day}`")),
+                    "{msg}"
+                );
+            }
+        }
+        if let Some(day) = suggested {
+            let (code, _, err) = env.run(&["ingest", "--no-heal", "--date", day]);
+            assert_eq!(code, 0, "the suggested ingest --date {day}: {err}");
+        }
+    }
+}
+
 /// `printed` equals `exact` to at least 10 significant digits.
 fn close(printed: &str, exact: Decimal) {
     let got = Decimal::from_str(printed).unwrap();

@@ -168,3 +168,72 @@ fn a_new_database_at_the_default_path_is_announced_once() {
     assert!(!err.contains("creating a new database"), "{err}");
     assert!(env.db.is_file());
 }
+
+#[test]
+fn help_man_page_and_package_name_both_stores() {
+    let env = TestEnv::new("http://127.0.0.1:1/api", FRIDAY_9AM);
+    let (code, help, _) = env.run(&["--help"]);
+    assert_eq!(code, 0);
+    let first = help.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("SQLite") && first.contains("PostgreSQL"),
+        "{first}"
+    );
+    let (code, man, _) = env.run(&["manpage"]);
+    assert_eq!(code, 0);
+    let name = man
+        .lines()
+        .skip_while(|l| !l.starts_with(".SH NAME"))
+        .nth(1);
+    assert!(name.is_some_and(|l| l.contains("PostgreSQL")), "{man}");
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let description = manifest
+        .lines()
+        .find(|l| l.starts_with("description = "))
+        .unwrap();
+    assert!(description.contains("PostgreSQL"), "{description}");
+}
+
+#[test]
+fn copy_hints_name_source_and_dest_not_the_db_setting() {
+    let server = FakeFixer::free_plan(FRIDAY);
+    let env = TestEnv::new(&server.url, FRIDAY_9AM);
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let db = env.db.to_str().unwrap().to_string();
+    let missing = env.path().join("missing.db");
+    let file = env.path().join("a-file");
+    std::fs::write(&file, "not a directory\n").unwrap();
+    let under_file = file.join("rates.db");
+    let foreign = env.path().join("notes.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (text TEXT)")
+        .unwrap();
+    for (args, code, says) in [
+        (
+            ["copy", missing.to_str().unwrap(), "x.db"],
+            66,
+            "point SOURCE at",
+        ),
+        (
+            ["copy", &db, under_file.to_str().unwrap()],
+            74,
+            "point DEST at",
+        ),
+        (
+            ["copy", &db, foreign.to_str().unwrap()],
+            74,
+            "point DEST at",
+        ),
+    ] {
+        let (c, err) = run_in_home(&env, &args, &[]);
+        assert_eq!(c, code, "{args:?}: {err}");
+        let line = error_line(&err);
+        assert!(line.contains(says), "{line}");
+        assert!(
+            !line.contains("--db") && !line.contains("FXRATES_DB"),
+            "{line}"
+        );
+    }
+}

@@ -51,3 +51,32 @@ fn a_ca_variable_naming_nothing_usable_is_refused_before_anything() {
     assert!(env.tree().is_empty(), "{:?}", env.tree());
     assert_eq!(fixer.count(), 0);
 }
+
+#[test]
+fn a_ca_directory_without_certificates_is_refused_even_beside_a_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::make(dir.path());
+    let fixer = FakeFixer::free_plan(TODAY);
+    let front = TlsFront::start(&ca, &fixer);
+    let empty = dir.path().join("empty-certs");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("README"), "the CA goes here\n").unwrap();
+    for dirs in [
+        empty.display().to_string(),
+        format!("{}:{}", dir.path().display(), empty.display()),
+    ] {
+        let env = TestEnv::new(&front.url, NOW)
+            .env("SSL_CERT_FILE", ca.ca_cert.to_str().unwrap())
+            .env("SSL_CERT_DIR", &dirs);
+        let err = env.fails(&["ingest", "--no-heal"], 78);
+        assert!(
+            err.starts_with(&format!(
+                "SSL_CERT_DIR names {}, which holds no PEM certificate",
+                empty.display()
+            )),
+            "{err}"
+        );
+        assert!(env.tree().is_empty(), "{:?}", env.tree());
+    }
+    assert_eq!(fixer.count(), 0);
+}

@@ -80,8 +80,8 @@ impl PgStore {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let token = format!("{}:{}:{nanos}", writer.host, std::process::id());
-        let host = Some(writer.host.as_str()).filter(|h| !h.is_empty());
+        let token = format!("{}:{}:{nanos}", self.text(&writer.host), std::process::id());
+        let host = self.host.clone();
         let pid = std::process::id() as i32;
         let lease = writer.lease.as_secs_f64();
         let sql = self.sql(CLAIM);

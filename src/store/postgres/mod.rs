@@ -8,6 +8,7 @@
 //! transaction-level advisory lock, so that they stay serialised whatever
 //! coordinates the writers.
 
+mod bulk;
 mod claim;
 mod privileges;
 mod schema;
@@ -16,8 +17,8 @@ mod session;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
-    StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -53,6 +54,11 @@ pub(super) struct PgStore {
     schema: String,
     /// The schema's name quoted as an identifier, for SQL text.
     quoted: String,
+    /// The server's encoding is not UTF-8: free text is escaped to ASCII.
+    escape: bool,
+    /// The server's clock when the store was opened, and when that was.
+    server_now: DateTime<Utc>,
+    opened: std::time::Instant,
 }
 
 /// What is in the schema before fxrates touches it.
@@ -90,15 +96,19 @@ impl PgStore {
             target: target.clone(),
             schema: schema.to_string(),
             quoted: quote_ident(schema),
+            escape: false,
+            server_now: DateTime::<Utc>::UNIX_EPOCH,
+            opened: std::time::Instant::now(),
         };
         let mut settings = bounds.sql();
         if access == Access::Read {
             settings.push_str(" SET default_transaction_read_only = on;");
         }
-        store
-            .conn()
-            .batch_execute(&settings)
-            .map_err(store.err("cannot set up the database session"))?;
+        store.set_up(&settings)?;
+        if let (Access::Write { .. }, Some(clock)) = (access, writer.clock) {
+            store.check_clock(clock)?;
+        }
+        store.host = store.host.as_deref().map(|h| store.text(h).into_owned());
         match access {
             Access::Read => store.check_readable()?,
             Access::Write { create, lock_wait } => {
@@ -111,6 +121,88 @@ impl PgStore {
             }
         }
         Ok(store)
+    }
+
+    /// Sets the session up, in the round trip that reads the server's
+    /// clock and encoding.
+    fn set_up(&mut self, settings: &str) -> Result<(), StoreError> {
+        let messages = self
+            .conn()
+            .simple_query(&format!(
+                "{settings} SELECT extract(epoch FROM now())::float8::text, \
+                 current_setting('server_encoding')"
+            ))
+            .map_err(self.err("cannot set up the database session"))?;
+        let (epoch, encoding) = messages
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => {
+                    Some((row.get(0)?.parse::<f64>().ok()?, row.get(1)?.to_string()))
+                }
+                _ => None,
+            })
+            .ok_or_else(|| {
+                StoreError::io(
+                    format!("cannot set up the database session ({})", self.target),
+                    "the server did not say its time",
+                )
+            })?;
+        self.server_now =
+            DateTime::from_timestamp_millis((epoch * 1000.0) as i64).unwrap_or_default();
+        // SQL_ASCII stores any bytes as they are.
+        self.escape = !matches!(encoding.as_str(), "UTF8" | "SQL_ASCII");
+        Ok(())
+    }
+
+    /// A host ahead of the server would store days that have not begun;
+    /// one behind it is a test's or a replay's clock, or a host to fix.
+    fn check_clock(&self, clock: crate::store::HostClock) -> Result<(), StoreError> {
+        let ahead = clock.now - self.server_now;
+        if ahead > session::CLOCK_SKEW {
+            return Err(StoreError::ClockAhead {
+                target: self.target.clone(),
+                host: clock.now,
+                server: self.server_now,
+            });
+        }
+        if -ahead > session::CLOCK_SKEW && !clock.fixed {
+            log::warn!(
+                "this host's clock ({}) is {} min behind the database server's ({}) at {}; \
+                 carrying on, but set the host's clock right (NTP)",
+                clock.now.format("%Y-%m-%d %H:%M:%S UTC"),
+                (-ahead).num_minutes(),
+                self.server_now.format("%Y-%m-%d %H:%M:%S UTC"),
+                self.target
+            );
+        }
+        Ok(())
+    }
+
+    /// Free text as the server can store it (see [`session::storable`]).
+    fn text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        session::storable(text, self.escape)
+    }
+
+    /// The latest day the server's clock allows: today somewhere on Earth
+    /// (UTC+14), as the server's clock has it.
+    fn latest_day(&self) -> NaiveDate {
+        (self.server_now + self.opened.elapsed() + chrono::TimeDelta::hours(14)).date_naive()
+    }
+
+    /// Refuses a day the server's clock says has not begun.
+    fn check_not_future(
+        &self,
+        mut dates: impl Iterator<Item = NaiveDate>,
+    ) -> Result<(), StoreError> {
+        let latest = self.latest_day();
+        match dates.find(|d| *d > latest) {
+            Some(date) => Err(StoreError::FutureDay {
+                target: self.target.clone(),
+                date,
+                server: self.server_now,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn conn(&self) -> session::Guard<'_> {
@@ -633,6 +725,32 @@ impl super::Store for PgStore {
             .collect())
     }
 
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT source, count(*), max(date) FROM {s}.days GROUP BY source"),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let provider: String = row.get(0);
+            let latest: NaiveDate = row.get(2);
+            let provider = Source::parse(&provider).ok_or_else(|| StoreError::Damaged {
+                target: self.target.clone(),
+                date: latest.to_string(),
+            })?;
+            out.push(ProviderDays {
+                provider,
+                days: row.get::<_, i64>(1) as u64,
+                latest,
+            });
+        }
+        out.sort_by_key(|p| p.provider);
+        Ok(out)
+    }
+
     fn summary(&self) -> Result<Summary, StoreError> {
         let row = self
             .conn()
@@ -657,6 +775,7 @@ impl super::Store for PgStore {
         if days.is_empty() {
             return Ok(());
         }
+        self.check_not_future(days.iter().map(|d| d.date))?;
         // Whole arrays in four statements, however many days: a timeseries
         // answer of a year is one round trip per statement, not 60,000.
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
@@ -715,6 +834,10 @@ impl super::Store for PgStore {
         tx.commit().map_err(store_err())
     }
 
+    fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
+        self.put_batch(days)
+    }
+
     fn mark_unavailable(
         &mut self,
         date: NaiveDate,
@@ -733,7 +856,14 @@ impl super::Store for PgStore {
                          reason = excluded.reason",
                     claim::RENEW
                 )),
-                &[&claim::WRITER, &token, &lease, &date, &at, &reason],
+                &[
+                    &claim::WRITER,
+                    &token,
+                    &lease,
+                    &date,
+                    &at,
+                    &self.text(reason),
+                ],
             )
             .map_err(self.write_err())?;
         if n == 0 {
@@ -796,7 +926,7 @@ impl super::Store for PgStore {
                     &lease,
                     &request.at,
                     &request.endpoint,
-                    &request.outcome,
+                    &self.text(request.outcome),
                     &self.host,
                 ],
             )
@@ -811,7 +941,7 @@ impl super::Store for PgStore {
         self.conn()
             .execute(
                 &self.sql("UPDATE {s}.requests SET outcome = $2 WHERE id = $1"),
-                &[&id.0, &outcome],
+                &[&id.0, &self.text(outcome)],
             )
             .map(drop)
             .map_err(self.err("cannot record a request"))
@@ -819,8 +949,9 @@ impl super::Store for PgStore {
 
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.count(
-            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%'",
-            &[&since],
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%' \
+             AND outcome NOT LIKE $2",
+            &[&since, &format!("{}%", Request::NOT_SENT)],
         )
     }
 
@@ -890,7 +1021,7 @@ impl super::Store for PgStore {
                     "INSERT INTO {s}.runs (command, started_at, host) VALUES ($1, $2, $3) \
                      RETURNING id",
                 ),
-                &[&command, &at, &self.host],
+                &[&self.text(command), &at, &self.host],
             )
             .map_err(self.write_err())?
             .get(0);
@@ -903,7 +1034,7 @@ impl super::Store for PgStore {
         at: DateTime<Utc>,
         failure: Option<RunFailure<'_>>,
     ) -> Result<(), StoreError> {
-        let error = failure.map(|f| f.error);
+        let error = failure.map(|f| self.text(f.error));
         let exit_code = i32::from(failure.map_or(0, |f| f.exit_code));
         self.conn()
             .execute(

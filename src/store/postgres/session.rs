@@ -74,6 +74,28 @@ impl Bounds {
     }
 }
 
+/// How far a writer's clock may be from the server's.
+pub(super) const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// `text` as a server in another encoding than UTF-8 can store it: every
+/// character beyond ASCII (which every server encoding holds) written as
+/// `\u{...}`, so that a provider's words never turn into an encoding error
+/// that hides the run's real failure.
+pub(super) fn storable(text: &str, escape: bool) -> std::borrow::Cow<'_, str> {
+    if !escape || text.is_ascii() {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out.into()
+}
+
 /// A duration as PostgreSQL's milliseconds; never 0, which means "no limit".
 pub(super) fn millis(d: Duration) -> u128 {
     d.as_millis().max(1)

@@ -5,9 +5,10 @@
 
 use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
+use crate::rates::Source;
 use crate::store::{
-    LastRun, Pruned, Request, RequestId, RunFailure, RunId, StoreError, Summary, TimeseriesAnswer,
-    UNUSABLE_PREFIX, timestamp, unusable_entry,
+    LastRun, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId, StoreError, Summary,
+    TimeseriesAnswer, UNUSABLE_PREFIX, timestamp, unusable_entry,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -143,6 +144,38 @@ impl SqliteStore {
         .io(self.write_err())
     }
 
+    pub(super) fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source, count(*), max(date) FROM days GROUP BY source")
+            .io(self.read_err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .io(self.read_err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (provider, days, latest) = row.io(self.read_err())?;
+            let (Some(provider), Some(latest)) =
+                (Source::parse(&provider), date_of(Some(latest.clone())))
+            else {
+                return Err(self.damaged(latest));
+            };
+            out.push(ProviderDays {
+                provider,
+                days: days as u64,
+                latest,
+            });
+        }
+        out.sort_by_key(|p| p.provider);
+        Ok(out)
+    }
+
     pub(super) fn summary(&self) -> Result<Summary, StoreError> {
         self.conn
             // Three subqueries, not `count(*), min(date), max(date)` in one:
@@ -193,8 +226,9 @@ impl SqliteStore {
     pub(super) fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%'",
-                [timestamp(since)],
+                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%' \
+                 AND outcome NOT LIKE ?2",
+                params![timestamp(since), format!("{}%", Request::NOT_SENT)],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)

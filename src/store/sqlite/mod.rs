@@ -12,8 +12,8 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, Pruned, Request, RequestId, RunFailure, RunId, StoreError,
-    StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
+    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
@@ -598,6 +598,10 @@ impl super::Store for SqliteStore {
 
     fn summary(&self) -> Result<Summary, StoreError> {
         SqliteStore::summary(self)
+    }
+
+    fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {
+        SqliteStore::providers(self)
     }
 
     fn put_days(
