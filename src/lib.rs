@@ -3,50 +3,62 @@
 //!
 //! # Where everything lives
 //!
-//! A run goes down these layers, each using only those below it:
+//! A run goes down these layers; a module uses only modules of the layers
+//! below its own (`tests/it/layers.rs` fails on any circle). Read from the
+//! bottom up, nothing uses what it has not met yet.
 //!
-//! - [`main_exit`] (called by `main.rs`): parses the command line, sets up
-//!   logging, runs, and hands any error to `report`.
-//! - `report`: the command boundary's verdict on every error: the exit code
-//!   and the one line on stderr for each typed error of the layers below
-//!   (`report/fetch.rs` for a failed request, `report/store.rs` for storage).
-//! - `cli`: the clap types, nothing else. Doc comments are the help text.
-//! - `settings`: one `Settings`, resolved once from the command line and the
-//!   environment (the only module that reads it): the database target, the
-//!   clock, the lock timeout, the monitoring outputs, the terminal, the
-//!   provider's connection settings and key (`settings/key.rs`).
-//! - `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
-//!   wraps the commands that write in the runs record, the pings and the
-//!   metrics file.
-//! - `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
-//!   serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
-//!   `serve/frankfurter.rs`, the store read on threads of its own in
-//!   `serve/pool.rs`, caching and gzip in `serve/http.rs`).
-//! - `engine`: the fetch engine, the one path that asks the provider for
-//!   days and stores them; `engine/plan.rs` plans a window within the
-//!   monthly budget (`quota`), `engine/gaps.rs` reads what a timeseries
-//!   answer left out. It knows no exit code: it returns what happened (its
-//!   typed `EngineError`, `Note`s for the command to put in words).
-//! - `health`: what `status` and the metrics report, computed once.
-//! - [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
-//!   the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
-//!   the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
-//!   no environment; every request goes through a `Recorder` it is given.
-//! - [`store`]: the `Store` trait and its contract, with the SQLite
-//!   (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations;
-//!   [`pg`] parses PostgreSQL URLs and connects.
-//! - `present`, used only by commands: `view` (one day as a table, CSV or
-//!   JSON), `series` (a range of days), `chart`, `metrics` (Prometheus
-//!   text); beside it `conversion` (an amount at a day's rates) and
-//!   `progress` (the progress line of a long fetch).
-//! - Leaves: [`rates`] (currencies and a day's exact decimal rates),
-//!   `decimal`, `names` (currency names), [`calendar`] (weekdays and windows), [`secret`] (values that
-//!   must never be shown, and the scrubber), `untrusted` (the provider's
-//!   words made safe to print), `ping`, [`logging`], `clock` (the run's
-//!   `Now`), `error` (exit codes and the `Failure` that carries one),
-//!   `private_file` (the key and password files, read ssh-style).
-//!
-//! `tests/it/layers.rs` fails on a circle between these modules.
+//! 1. [`main_exit`] (called by `main.rs`): parses the command line, sets up
+//!    [`logging`] (log lines and panics on stderr, scrubbed), runs, and hands
+//!    any error to `report`.
+//! 2. `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
+//!    wraps the commands that write in the runs record, the pings and the
+//!    metrics file; `commands/notes.rs` puts what the engine saw in words.
+//!    `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
+//!    serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
+//!    `serve/frankfurter.rs`, the store read on threads of its own in
+//!    `serve/pool.rs`, caching and gzip in `serve/http.rs`).
+//! 3. `report`: the command boundary's verdict on every error: the exit
+//!    code and the one line on stderr for each typed error of the layers
+//!    below (`report/fetch.rs` a failed request, `report/store.rs` storage,
+//!    `report/engine.rs` the engine), and clap's usage errors.
+//!    `settings`: one `Settings`, resolved once from the command line and
+//!    the environment (the only module that reads it): the database target,
+//!    the clock, the lock timeout, the monitoring outputs, the terminal, the
+//!    network (`settings/network.rs`), the provider's connection settings
+//!    and key (`settings/key.rs`). `present`: how days and metrics are
+//!    written: `view` (one day as a table, CSV or JSON), `series` (a range
+//!    of days), `chart`, `metrics` (Prometheus text).
+//! 4. `cli`: the clap types; doc comments are the help text, value parsers
+//!    come from the modules that own the values (`fixer`, `ping`, `quota`).
+//!    `engine`: the fetch engine, the one path that asks the provider for
+//!    days and stores them; `engine/plan.rs` plans a window within the
+//!    monthly budget, `engine/gaps.rs` reads what a timeseries answer left
+//!    out. It knows no exit code: it returns what happened (its typed
+//!    `EngineError`, `Note`s for the command to put in words). `health`: what
+//!    `status` and the metrics report, computed once.
+//! 5. `quota` (the month's request budget, counted in the store),
+//!    `conversion` (an amount at a day's rates), `ecb` (the European Central
+//!    Bank's reference rates, through the same agents as fixer's), `names`
+//!    (currency names).
+//! 6. [`fixer`]: the HTTP client and the provider's JSON (`response.rs`),
+//!    the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
+//!    the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
+//!    no environment; every request goes through a `Recorder` it is given.
+//!    [`store`]: the `Store` trait and its contract, with the SQLite
+//!    (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations.
+//!    `ping`: the monitoring pings.
+//! 7. `net`: the HTTP agents, with the CAs and the proxy the settings chose
+//!    (`net/proxy.rs`, `net/forward.rs`). [`pg`]: PostgreSQL URLs, password
+//!    sources, TLS and connecting. `untrusted`: the provider's words made
+//!    safe to print. [`target_calendar`]: the ECB's closing days.
+//!    `crosscheck`: fixer's rates against the ECB's.
+//! 8. Leaves, using nothing of the crate: [`rates`] (currencies and a day's
+//!    exact decimal rates), `decimal`, [`calendar`] (weekdays and windows),
+//!    [`secret`] (values that must never be shown, and the scrubber), `tls`
+//!    (the CA certificates trusted), `clock` (the run's `Now`), `error` (exit
+//!    codes and the `Failure` that carries one), `private_file` (the key and
+//!    password files, read ssh-style), `progress` (the progress line of a
+//!    long fetch).
 //!
 //! The public modules are the small surface the integration tests and the
 //! benchmarks use; everything else is private to the crate.

@@ -11,11 +11,11 @@ use std::path::PathBuf;
 
 /// Where trusted CA certificates come from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CaSources {
+pub struct CaSources {
     /// `SSL_CERT_FILE`: a PEM file of CA certificates.
-    pub(crate) file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
     /// `SSL_CERT_DIR`: directories of PEM files (`:`-separated).
-    pub(crate) dirs: Vec<PathBuf>,
+    pub dirs: Vec<PathBuf>,
 }
 
 impl CaSources {

@@ -66,8 +66,13 @@ impl Bench {
         // read (connect, check the schema).
         let target = {
             let parsed = fxrates::pg::PgUrl::parse(&url).expect("the server's URL");
-            let server = fxrates::pg::Server::resolve(parsed, "postgres", &Default::default())
-                .expect("the server");
+            let server = fxrates::pg::Server::resolve(
+                parsed,
+                "postgres",
+                &Default::default(),
+                Default::default(),
+            )
+            .expect("the server");
             fxrates::store::Target::Postgres {
                 server: Box::new(server),
                 schema: SCHEMA.into(),

@@ -62,8 +62,10 @@ impl Run for CopyArgs {
             plural(copied.skipped),
             if copied.skipped == 1 { "was" } else { "were" },
         );
+        // The cause stays in the chain: a reader that left early (`| head`)
+        // is no failure, and the copy is done by now.
         writeln!(std::io::stdout().lock(), "{line}")
-            .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}")))
+            .exit(Exit::IoErr, || "cannot write to stdout".into())
     }
 }
 

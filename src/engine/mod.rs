@@ -200,7 +200,6 @@ impl<'a> Engine<'a> {
                         provider: Source::Fixer,
                     },
                 )?;
-                self.store.set_unusable(date, None)?;
                 log::debug!("stored {} rates for {date}", snapshot.rates.len());
                 Ok(Day::Stored(snapshot.rates.len()))
             }
@@ -241,8 +240,7 @@ impl<'a> Engine<'a> {
         if plan.method == Method::Timeseries {
             for (from, to) in plan.chunks() {
                 if !self.timeseries(plan, from, to, batch, out, progress)? {
-                    plan.method = Method::Historical;
-                    plan.missing.retain(|d| *d >= from);
+                    plan.one_day_per_request_from(from);
                     fit(plan, &self.budget, batch.limit, batch.what)?;
                     (batch.notes)(Note::Replanned(plan));
                     break;
@@ -353,12 +351,6 @@ impl<'a> Engine<'a> {
         )?;
         out.stored += keep.len();
         let got: BTreeSet<NaiveDate> = keep.iter().map(|d| d.date).collect();
-        // A day whose answer was once unusable is now stored: forget it.
-        for day in self.store.unusable_days()?.into_keys() {
-            if got.contains(&day) {
-                self.store.set_unusable(day, None)?;
-            }
-        }
         let answered = days.first().map(|d| d.0).zip(days.last().map(|d| d.0));
         for (date, why) in gaps::classify(&wanted, &got, answered) {
             match why {

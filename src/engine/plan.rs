@@ -119,6 +119,13 @@ impl Plan {
         }
     }
 
+    /// Switches to one request per day for the days from `from` on: the
+    /// plan lacks `timeseries`, and the windows before `from` are stored.
+    pub(crate) fn one_day_per_request_from(&mut self, from: NaiveDate) {
+        self.method = Method::Historical;
+        self.missing.retain(|d| *d >= from);
+    }
+
     /// Drops the oldest missing days so that at most `requests` are made.
     pub(crate) fn keep_newest(&mut self, requests: u64) {
         let keep_from = match self.method {

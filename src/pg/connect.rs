@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// How long to wait for a server when the URL sets no `connect_timeout`
 /// (libpq would wait forever, which a cron job must not).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a connection failed, in one line that says what to do.
 #[derive(Debug)]
@@ -49,13 +49,20 @@ pub struct Server {
     password: Option<Secret>,
     /// The system's CAs, for `sslrootcert=system` and verification without
     /// `sslrootcert`.
-    pub(crate) system_ca: CaSources,
+    system_ca: CaSources,
 }
 
 impl Server {
     /// Fills in libpq's defaults (the user is `os_user`, the database is
-    /// named after the user) and finds the password.
-    pub fn resolve(url: PgUrl, os_user: &str, sources: &PasswordSources) -> anyhow::Result<Server> {
+    /// named after the user) and finds the password; `system_ca` is what
+    /// stands for the system's CAs (`SSL_CERT_FILE`/`SSL_CERT_DIR`, or the
+    /// system's store when empty).
+    pub fn resolve(
+        url: PgUrl,
+        os_user: &str,
+        sources: &PasswordSources,
+        system_ca: CaSources,
+    ) -> anyhow::Result<Server> {
         let user = url.user.clone().unwrap_or_else(|| os_user.to_string());
         let dbname = url.dbname.clone().unwrap_or_else(|| user.clone());
         let password = password::resolve(
@@ -71,7 +78,7 @@ impl Server {
             user,
             dbname,
             password,
-            system_ca: CaSources::default(),
+            system_ca,
         })
     }
 

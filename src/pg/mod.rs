@@ -11,7 +11,9 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
-pub use connect::{ConnectError, DEFAULT_CONNECT_TIMEOUT, Server};
+/// What stands for the system's CAs, for `sslrootcert=system`.
+pub use crate::tls::CaSources;
+pub use connect::{ConnectError, Server};
 pub use password::PasswordSources;
-pub use url::{Host, PgUrl, RootCert, SslMode};
+pub use url::PgUrl;
 pub use watch::{Limits, Watch};

@@ -27,7 +27,13 @@ fn port() -> String {
 }
 
 fn target(url: &str, sources: &PasswordSources) -> Server {
-    Server::resolve(PgUrl::parse(url).expect(url), "nobody", sources).unwrap()
+    Server::resolve(
+        PgUrl::parse(url).expect(url),
+        "nobody",
+        sources,
+        Default::default(),
+    )
+    .unwrap()
 }
 
 fn connect(url: &str) -> Result<postgres::Client, ConnectError> {

@@ -350,8 +350,7 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         Some((flag, name)) => checked_schema(flag, name.to_string())?,
         None => schema_name()?,
     };
-    let mut server = Server::resolve(url, &os_user(), &sources)?;
-    server.system_ca = network::ca_sources();
+    let server = Server::resolve(url, &os_user(), &sources, network::ca_sources())?;
     Ok(Target::Postgres {
         server: Box::new(server),
         schema,

@@ -409,8 +409,9 @@ pub trait Store {
     fn providers(&self) -> Result<Vec<ProviderDays>, StoreError>;
 
     /// Stores `days` against `base`, replacing any stored rates of those
-    /// days and clearing their "unavailable" marks: all of them or none, in
-    /// one transaction.
+    /// days and clearing their "unavailable" and "unusable" marks (a day
+    /// stored is neither, whoever stores it): all of them or none, in one
+    /// transaction.
     fn put_days(
         &mut self,
         days: &[NewDay<'_>],
@@ -420,7 +421,7 @@ pub trait Store {
 
     /// Stores days as another store holds them, each with its own base and
     /// provenance (`copy`), replacing their rates and clearing their
-    /// "unavailable" marks. Each day is whole; a store may write them all in
+    /// "unavailable" and "unusable" marks. Each day is whole; a store may write them all in
     /// one transaction (PostgreSQL does), or one by one.
     fn put_stored_days(&mut self, days: &[StoredDay]) -> Result<(), StoreError> {
         for day in days {

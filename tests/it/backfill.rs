@@ -339,3 +339,51 @@ fn a_timeseries_answer_with_no_day_at_all_is_unusable() {
     assert!(env.sql("SELECT date FROM unavailable_days").is_empty());
     assert!(env.stored_dates().is_empty());
 }
+
+/// A day whose answer is unusable (a zero rate, or dated a month away) is
+/// skipped so that it cannot starve the days after it; the run still ends
+/// with 65 and says which days to expect again tomorrow. Two in a row end
+/// the run.
+#[test]
+fn an_unusable_day_is_skipped_and_the_others_are_stored() {
+    let server = FakeFixer::start(|s| match s.function() {
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        "2024-09-16" => Reply::ok(historical_body("2024-09-16").replace("0.83578", "0")),
+        "2024-09-18" => Reply::ok(historical_body("2024-08-01")),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&server.url, NOW);
+    let (code, _, err) = env.run(&["backfill", "--from", "2024-09-16", "--to", "2024-09-20"]);
+    assert_eq!(code, 65, "{err}");
+    assert!(err.contains("2024-09-16 skipped: "), "{err}");
+    let err = err.lines().last().unwrap();
+    assert!(
+        err.starts_with(
+            "fxrates: error: backfill stopped after storing 3 of 5 missing weekdays (they are kept): fixer.io \
+             sent an unusable answer for 2024-09-16, 2024-09-18 ("
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("the other days were stored, and they are asked for again tomorrow"),
+        "{err}"
+    );
+    assert_eq!(
+        env.stored_dates(),
+        ["2024-09-17", "2024-09-19", "2024-09-20"]
+    );
+
+    let twice = FakeFixer::start(|s| match s.function() {
+        "timeseries" => Reply::fixer_error(105, "function_access_restricted"),
+        "2024-09-16" | "2024-09-17" => Reply::ok(historical_body("2024-08-01")),
+        date => Reply::ok(historical_body(date)),
+    });
+    let env = TestEnv::new(&twice.url, NOW);
+    let (code, _, err) = env.run(&["backfill", "--from", "2024-09-16", "--to", "2024-09-20"]);
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("fixer.io answered with rates dated 2024-08-01 when 2024-09-17 was asked for"),
+        "{err}"
+    );
+    assert!(env.stored_dates().is_empty());
+}

@@ -289,3 +289,25 @@ both_stores! {
         assert!(store.unavailable_days().unwrap().is_empty());
     }
 }
+
+both_stores! {
+    /// Whoever stores a day (the engine, `copy`) needs no second call to
+    /// forget that its answer was once unusable: storing it is enough.
+    fn storing_a_day_forgets_that_its_answer_was_unusable(backend) {
+        let env = env(backend);
+        let mut store = writer(&env, Duration::ZERO).unwrap();
+        let today = date("2024-09-20");
+        store.set_unusable(date("2024-09-18"), Some(today)).unwrap();
+        store.set_unusable(date("2024-09-19"), Some(today)).unwrap();
+        let day = rates(&[("USD", "1.1")]);
+        put(&mut *store, &[("2024-09-18", &day)]).unwrap();
+        let marked: Vec<_> = store.unusable_days().unwrap().into_keys().collect();
+        assert_eq!(marked, [date("2024-09-19")]);
+        // As `copy` stores it, too.
+        put(&mut *store, &[("2024-09-19", &day)]).unwrap();
+        let stored = store.day_on_or_before(Some(date("2024-09-19")), 0).unwrap().unwrap();
+        store.set_unusable(date("2024-09-19"), Some(today)).unwrap();
+        store.put_stored_days(&[stored]).unwrap();
+        assert!(store.unusable_days().unwrap().is_empty());
+    }
+}

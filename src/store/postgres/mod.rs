@@ -776,7 +776,7 @@ impl super::Store for PgStore {
             return Ok(());
         }
         self.check_not_future(days.iter().map(|d| d.date))?;
-        // Whole arrays in four statements, however many days: a timeseries
+        // Whole arrays in five statements, however many days: a timeseries
         // answer of a year is one round trip per statement, not 60,000.
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
         let source_dates: Vec<NaiveDate> = days.iter().map(|d| d.source_date).collect();
@@ -809,6 +809,7 @@ impl super::Store for PgStore {
                  SELECT * FROM unnest($1::date[], $2::text[], $3::text[])",
             ),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
+            self.sql("DELETE FROM {s}.meta WHERE key = ANY($1)"),
         ];
         let mut conn = self.conn();
         let store_err = || self.err("cannot store rates in the database");
@@ -831,6 +832,11 @@ impl super::Store for PgStore {
         tx.execute(&sql[2], &[&rate_dates, &codes, &values])
             .map_err(store_err())?;
         tx.execute(&sql[3], &[&dates]).map_err(store_err())?;
+        let unusable: Vec<String> = dates
+            .iter()
+            .map(|d| format!("{}{d}", super::UNUSABLE_PREFIX))
+            .collect();
+        tx.execute(&sql[4], &[&unusable]).map_err(store_err())?;
         tx.commit().map_err(store_err())
     }
 

@@ -13,7 +13,7 @@ pub use schema::VERSION;
 
 use super::{
     Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, timestamp,
+    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, UNUSABLE_PREFIX, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
@@ -322,6 +322,7 @@ impl SqliteStore {
             )?;
             let mut unavailable =
                 tx.prepare_cached("DELETE FROM unavailable_days WHERE date = ?1")?;
+            let mut unusable = tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?;
             for d in days {
                 let date = d.date.to_string();
                 del.execute([&date])?;
@@ -338,6 +339,7 @@ impl SqliteStore {
                     rate.execute(params![date, currency.as_str(), decimal])?;
                 }
                 unavailable.execute([&date])?;
+                unusable.execute([format!("{UNUSABLE_PREFIX}{date}")])?;
             }
             Ok(())
         };

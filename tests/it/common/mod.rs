@@ -236,7 +236,7 @@ impl TestEnv {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_no_key(&stdout);
         assert_no_key(&stderr);
-        self.assert_no_key_in_db();
+        self.assert_no_key_in_db_if_any();
         (out.status.code().unwrap_or(-1), stdout, stderr)
     }
 
@@ -282,8 +282,23 @@ impl TestEnv {
         .collect()
     }
 
-    /// Fails if the key is anywhere in the database or its WAL files.
+    /// Fails if the key is anywhere in the database or its WAL files, and
+    /// when there is no database to look in: a check that looked nowhere
+    /// proves nothing.
     pub fn assert_no_key_in_db(&self) {
+        assert!(
+            self.store_exists(),
+            "no database to look for the key in: {:?}",
+            self.pg
+                .as_ref()
+                .map_or(self.db.display().to_string(), |pg| format!("{pg:?}"))
+        );
+        self.assert_no_key_in_db_if_any();
+    }
+
+    /// [`Self::assert_no_key_in_db`] after every run, which may rightly
+    /// have created nothing.
+    fn assert_no_key_in_db_if_any(&self) {
         if let Some(pg) = &self.pg {
             if pg.exists() {
                 assert!(!pg.contains(FAKE_KEY), "the API key is stored in {pg:?}");

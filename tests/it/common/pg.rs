@@ -112,6 +112,7 @@ impl PgSchema {
 
     /// Whether `needle` is in any row of any table of the schema.
     pub fn contains(&self, needle: &str) -> bool {
+        assert!(self.exists(), "no schema {} to search", self.schema);
         let mut client = self.client();
         let tables: Vec<String> = client
             .query(
@@ -140,7 +141,9 @@ impl PgSchema {
     /// The store as the library names it.
     pub fn target(&self) -> fxrates::store::Target {
         let url = fxrates::pg::PgUrl::parse(&self.url).unwrap();
-        let server = fxrates::pg::Server::resolve(url, "postgres", &Default::default()).unwrap();
+        let server =
+            fxrates::pg::Server::resolve(url, "postgres", &Default::default(), Default::default())
+                .unwrap();
         fxrates::store::Target::Postgres {
             server: Box::new(server),
             schema: self.schema.clone(),
