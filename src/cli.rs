@@ -170,6 +170,8 @@ pub(crate) enum Command {
     /// Copy the stored days from one store to another (SQLite file or
     /// PostgreSQL URL, either way), adding only the days DEST lacks
     Copy(CopyArgs),
+    /// List the stored currencies: code, name, first and last stored day
+    Currencies(CurrenciesArgs),
     /// Compare the stored fixer rates with the ECB's of the same days (one
     /// request, no key); exit 1 when one deviates beyond the limit
     Crosscheck(CrosscheckArgs),
@@ -182,6 +184,13 @@ pub(crate) enum Command {
     /// directory
     #[command(hide = true)]
     Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CurrenciesArgs {
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 impl Command {
@@ -369,6 +378,12 @@ pub(crate) struct IngestArgs {
     /// Do not fetch the missing weekdays of the last 31 days afterwards
     #[arg(long = "no-heal")]
     pub no_heal: bool,
+
+    /// Also fetch fixer's names of its currencies (one request to
+    /// `symbols`, for `currencies` and `serve`) when they are a month old or
+    /// missing, and only if the month's budget can spare it
+    #[arg(long = "fetch-names", conflicts_with = "date")]
+    pub fetch_names: bool,
 
     /// After a successful run, delete stored days older than N days (at least 31)
     #[arg(long = "keep-days", env = "FXRATES_KEEP_DAYS", value_name = "N")]

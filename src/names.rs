@@ -5,6 +5,7 @@
 //! euro replaced, and a few non-ISO ones).
 
 use crate::rates::Currency;
+use crate::store::CurrencyNames;
 
 /// Codes that neither ISO 4217's current nor its historical list names.
 const OURS: [(&str, &str); 11] = [
@@ -32,6 +33,16 @@ pub(crate) fn builtin(code: Currency) -> Option<&'static str> {
         })
 }
 
+/// The name of `code`: fixer's own when `stored` has it, else the
+/// compiled-in one, else the code itself.
+pub(crate) fn name(code: Currency, stored: Option<&CurrencyNames>) -> String {
+    stored
+        .and_then(|s| s.names.get(&code))
+        .map(String::as_str)
+        .or_else(|| builtin(code))
+        .map_or_else(|| code.to_string(), str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +57,16 @@ mod tests {
         assert_eq!(name("EEK"), Some("Estonian Kroon"));
         assert_eq!(name("BTC"), Some("Bitcoin"));
         assert_eq!(name("QQQ"), None);
+    }
+
+    #[test]
+    fn stored_names_come_first_then_ours_then_the_code() {
+        let c = |s| Currency::parse(s).unwrap();
+        let mut stored = CurrencyNames::default();
+        stored.names.insert(c("USD"), "US Dollar".into());
+        assert_eq!(super::name(c("USD"), Some(&stored)), "US Dollar");
+        assert_eq!(super::name(c("GBP"), Some(&stored)), "British Pound");
+        assert_eq!(super::name(c("QQQ"), None), "QQQ");
     }
 
     #[test]

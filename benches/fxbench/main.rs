@@ -18,6 +18,7 @@
 
 mod history;
 mod hosts;
+mod http;
 mod process;
 mod schema;
 mod server;
@@ -91,6 +92,9 @@ fn main() {
     }
     if want("peer") {
         bench.peer();
+    }
+    if want("http") {
+        bench.http();
     }
     if want("schema") {
         bench.schema();
@@ -384,6 +388,83 @@ impl Bench {
         let _ = self.run(&mut make(), ok);
         let samples: Vec<Sample> = (0..n).map(|_| self.run(&mut make(), ok)).collect();
         summarize(&samples)
+    }
+
+    /// `fxrates serve` on the full history under wrk, beside nginx serving
+    /// the same bytes from files.
+    fn http(&mut self) {
+        eprintln!("fxbench: serve under load");
+        let db = self.full_db();
+        let mut cmd = Command::new(&self.exe);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TZ", "UTC")
+            .env("FXRATES_DB", &db)
+            .env("FXRATES_NOW", &self.now);
+        let (mut serve, addr) = http::start_serve(cmd);
+        let latest = "/api/latest";
+        let day = format!("/api/{SHOW_DATE}");
+        let start = NaiveDate::parse_from_str(SHOW_DATE, "%Y-%m-%d").unwrap() - Days::new(365);
+        let series = format!("/api/timeseries?start_date={start}&end_date={SHOW_DATE}");
+        let bodies = [http::fetch(addr, latest), http::fetch(addr, &day)];
+        let (series_time, series_size) = http::timed_gets(addr, &series, 11);
+        let nginx_dir = self.dir.path().join("nginx");
+        let nginx = http::start_nginx(
+            &nginx_dir,
+            &[(latest, &bodies[0][..]), (day.as_str(), &bodies[1][..])],
+        );
+        let mut table = String::new();
+        let mut wrk_missing = false;
+        if let Some((_, nginx_addr)) = &nginx {
+            for (what, path) in [
+                ("`/api/latest`", latest),
+                ("a historical day", day.as_str()),
+            ] {
+                let ours = http::wrk(&format!("http://{addr}{path}"));
+                let limit = http::wrk(&format!("http://{nginx_addr}{path}"));
+                match (ours, limit) {
+                    (Some(ours), Some(limit)) => http::row(&mut table, what, &ours, &limit),
+                    _ => wrk_missing = true,
+                }
+            }
+        }
+        let rss = http::peak_rss(serve.id());
+        let _ = Command::new("kill").arg(serve.id().to_string()).status();
+        let _ = serve.wait();
+        if let Some((mut n, _)) = nginx {
+            let _ = n.kill();
+            let _ = n.wait();
+        }
+        let _ = write!(
+            self.out,
+            "### 11. `fxrates serve` under load, against nginx serving the same bytes\n\n\
+             wrk (Debian's package) with 2 threads and 64 connections for 5 s per row, the \
+             server on the full history; nginx serves the bodies fxrates sent, saved as files \
+             (`worker_processes auto`, access log off). Both share the 2 cores with wrk.\n\n"
+        );
+        if table.is_empty() {
+            let why = if wrk_missing { "wrk" } else { "nginx" };
+            let _ = write!(
+                self.out,
+                "Skipped the load runs: {why} is not installed (`apt-get install wrk nginx`).\n\n"
+            );
+        } else {
+            let _ = write!(
+                self.out,
+                "| request | fxrates req/s | nginx req/s | ratio | fxrates p50 / p99 | nginx p50 / p99 |\n\
+                 |---|---|---|---|---|---|\n{table}\n"
+            );
+        }
+        let _ = write!(
+            self.out,
+            "| figure | value |\n|---|---|\n\
+             | 365-day timeseries (`{series}`), median of 11 on one connection | {} ({} bytes) |\n\
+             | peak RSS of `fxrates serve` after the runs | {} |\n\n",
+            ms(series_time),
+            series_size,
+            rss.map_or("unknown".into(), mib)
+        );
     }
 
     fn show(&mut self) {
@@ -734,8 +815,21 @@ impl Bench {
             copies.push(self.run(&mut pg("fxbench_copy", &["copy", &sqlite_text, &url]), &[0]));
         }
         let c = summarize(&copies);
+        let psql = self.psql_copy(&mut admin, &url, Path::new(&sqlite_text));
+        let versus = match &psql {
+            Some(p) => format!(
+                "| `psql \\copy` of the same rows (days, then rates, from CSV) into the same tables, \
+                 one transaction: wall / CPU of psql | {} / {} |\n\
+                 | `fxrates copy` against `psql \\copy`, wall | {:.2}× |\n",
+                ms(p.wall),
+                ms(p.cpu),
+                c.wall.as_secs_f64() / p.wall.as_secs_f64().max(1e-9)
+            ),
+            None => "| `psql \\copy` of the same rows | skipped: no psql found |\n".into(),
+        };
         fresh(&mut admin, "fxbench_full");
         fresh(&mut admin, "fxbench_copy");
+        fresh(&mut admin, "fxbench_psql");
         let _ = write!(
             self.out,
             "### 8. PostgreSQL {version} on this machine\n\n\
@@ -748,7 +842,8 @@ impl Bench {
              | CPU time of fxrates (user + sys) | {} |\n\
              | peak RSS | {} |\n\
              | rates stored per second of wall time | {:.0} |\n\
-             | `fxrates copy` of the full SQLite history into a new schema (a transaction per day): wall / CPU | {} / {} |\n\n\
+             | `fxrates copy` of the full SQLite history into a new schema (batches of about a year, rates sent with COPY): wall / CPU | {} / {} |\n\
+             {versus}\n\
              | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
              | `fxrates show --date {SHOW_DATE}` | {} |\n\
              | `fxrates show --from {year} --symbols USD,GBP,JPY --format csv` | {} |\n\
@@ -765,6 +860,94 @@ impl Bench {
             row(&range),
             row(&status),
         );
+    }
+}
+
+impl Bench {
+    /// The same rows as `fxrates copy` stores, loaded by `psql \copy` from
+    /// CSV files into a schema of the same tables, indexes and foreign key
+    /// (made from `fxbench_copy` beforehand, untimed): what a bulk load by
+    /// hand costs on this server. `None` without psql.
+    fn psql_copy(&self, admin: &mut postgres::Client, url: &str, sqlite: &Path) -> Option<Summary> {
+        let psql = ["psql".to_string()]
+            .into_iter()
+            .chain(
+                std::fs::read_dir("/usr/lib/postgresql")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("bin/psql").display().to_string()),
+            )
+            .find(|p| {
+                Command::new(p)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })?;
+        let days_csv = self.dir.path().join("days.csv");
+        let rates_csv = self.dir.path().join("day_rates.csv");
+        let db = rusqlite::Connection::open(sqlite).expect("open the SQLite history");
+        let export = |sql: &str, path: &Path| {
+            let mut out = std::io::BufWriter::new(File::create(path).expect("a CSV file"));
+            let mut stmt = db.prepare(sql).expect("the export query");
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).expect("the export");
+            while let Some(row) = rows.next().expect("a row") {
+                let fields: Vec<String> = (0..columns)
+                    .map(|i| match row.get_ref(i).expect("a field") {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        v => v.as_str().expect("text").to_string(),
+                    })
+                    .collect();
+                use std::io::Write as _;
+                writeln!(out, "{}", fields.join(",")).expect("write the CSV");
+            }
+        };
+        export(
+            "SELECT date, base, source, endpoint, source_date, source_timestamp, fetched_at FROM days",
+            &days_csv,
+        );
+        export("SELECT date, currency, rate FROM day_rates", &rates_csv);
+        let mut samples = Vec::new();
+        for _ in 0..self.runs.min(3) {
+            admin
+                .batch_execute(
+                    "DROP SCHEMA IF EXISTS fxbench_psql CASCADE; CREATE SCHEMA fxbench_psql;
+                     CREATE TABLE fxbench_psql.days (LIKE fxbench_copy.days INCLUDING ALL);
+                     CREATE TABLE fxbench_psql.day_rates (LIKE fxbench_copy.day_rates INCLUDING ALL);
+                     ALTER TABLE fxbench_psql.day_rates ADD FOREIGN KEY (date)
+                         REFERENCES fxbench_psql.days (date) ON DELETE CASCADE",
+                )
+                .expect("the psql schema");
+            let mut cmd = command(Path::new(&psql));
+            cmd.env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", url])
+                .arg("-c")
+                .arg(format!(
+                    "\\copy fxbench_psql.days (date, base, source, endpoint, source_date, \
+                     source_timestamp, fetched_at) FROM '{}' CSV",
+                    days_csv.display()
+                ))
+                .arg("-c")
+                .arg(format!(
+                    "\\copy fxbench_psql.day_rates (date, currency, rate) FROM '{}' CSV",
+                    rates_csv.display()
+                ))
+                .stdout(Stdio::null());
+            samples.push(self.run(&mut cmd, &[0]));
+        }
+        let loaded: i64 = admin
+            .query_one("SELECT count(*) FROM fxbench_psql.day_rates", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(-1);
+        let copied: i64 = admin
+            .query_one("SELECT count(*) FROM fxbench_copy.day_rates", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(-2);
+        assert_eq!(loaded, copied, "psql loaded other rows than fxrates copied");
+        Some(summarize(&samples))
     }
 }
 

@@ -9,7 +9,8 @@
 # packaging, hence this script:
 #   1. cargo build --release --locked
 #   2. the binary writes its man pages and completions into target/deb-assets/,
-#      and the systemd units are copied there with ExecStart=/usr/bin/fxrates
+#      and the systemd units (fxrates.service and .timer, fxrates-serve.service)
+#      are copied there with ExecStart=/usr/bin/fxrates
 #   3. cargo deb --locked --no-build packages that binary and those files, as
 #      [package.metadata.deb] in Cargo.toml lists them.
 # The package's version is the top entry of contrib/debian/changelog, whose
@@ -78,5 +79,26 @@ EOF
 grep -q '^ExecStart=/usr/bin/fxrates ingest$' "$assets/systemd/fxrates.service" ||
   die "contrib/systemd/fxrates.service has no 'ExecStart=/usr/local/bin/fxrates ingest' line to point at /usr/bin/fxrates"
 cp contrib/systemd/fxrates.timer "$assets/systemd/fxrates.timer"
+{
+  cat <<'EOF'
+# fxrates-serve: the stored rates over HTTP (`fxrates serve`) on
+# 127.0.0.1:8080, reading the history fxrates.service stores. Installed by the
+# fxrates package, which does not enable it:
+#
+#   systemctl enable --now fxrates-serve.service
+#   curl -s http://127.0.0.1:8080/api/latest
+#   journalctl -u fxrates-serve.service        # a line per request
+#
+# Optional settings: /etc/fxrates/env. Change the unit (another address and
+# its token, for one) with `systemctl edit fxrates-serve.service`, not here:
+# an upgrade replaces this file. /usr/share/doc/fxrates/DEPLOYMENT.md,
+# "Serving the rates", has the rest.
+
+EOF
+  sed -e '1,/^$/d' -e 's|^ExecStart=/usr/local/bin/fxrates |ExecStart=/usr/bin/fxrates |' \
+    contrib/systemd/fxrates-serve.service
+} >"$assets/systemd/fxrates-serve.service"
+grep -q '^ExecStart=/usr/bin/fxrates serve$' "$assets/systemd/fxrates-serve.service" ||
+  die "contrib/systemd/fxrates-serve.service has no 'ExecStart=/usr/local/bin/fxrates serve' line to point at /usr/bin/fxrates"
 
 cargo deb --locked --no-build --deb-version "$deb_version" "$@"

@@ -7,7 +7,7 @@ use crate::fixer::{Call, Client};
 use crate::quota::Budget;
 use crate::settings::Settings;
 use crate::store::Store;
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 
 impl Monitored for IngestArgs {
     fn monthly_quota(&self) -> u64 {
@@ -107,6 +107,11 @@ impl IngestArgs {
                 }
             }
         }
+        if self.fetch_names
+            && let Some(note) = names(&mut engine, settings.now.today)?
+        {
+            done.push(note);
+        }
         // The engine's work is done; the store is the run's again.
         let requests = engine.requests();
         if let Some(days) = self.keep_days {
@@ -127,6 +132,41 @@ impl IngestArgs {
             budget.quota
         );
         Ok(())
+    }
+}
+
+/// Fetches fixer's currency names when they are missing or a month old
+/// and the budget can spare the request: after it, what is left must still
+/// cover a request for every weekday left in the month. A failure is
+/// reported and the run goes on: names are not what the run is for.
+fn names(engine: &mut Engine<'_>, today: NaiveDate) -> anyhow::Result<Option<String>> {
+    let fetched_on = engine.store().currency_names()?.and_then(|n| n.fetched_on);
+    if fetched_on.is_some_and(|on| {
+        on.checked_add_months(Months::new(1))
+            .is_none_or(|due| due > today)
+    }) {
+        return Ok(None);
+    }
+    let month_end = today
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(Months::new(1)))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let needed = crate::calendar::weekdays(today, month_end).count() as u64;
+    if engine.budget().remaining() <= needed {
+        log::info!(
+            "the currency names were not fetched: this month's budget keeps its {} requests left \
+             for the weekdays to come",
+            engine.budget().remaining()
+        );
+        return Ok(None);
+    }
+    match engine.fetch_names() {
+        Ok(count) => Ok(Some(format!("stored the names of {count} currencies"))),
+        Err(e) => {
+            log::warn!("the currency names could not be fetched ({e:#}); the next run tries again");
+            Ok(None)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod completions;
 mod convert;
 mod copy;
 mod crosscheck;
+mod currencies;
 mod ecb_fetch;
 mod ingest;
 mod manpage;
@@ -61,6 +62,7 @@ pub(crate) fn run(
         Command::Copy(args) => args.run(&settings()?),
         Command::Crosscheck(args) => args.run(&settings()?),
         Command::Serve(args) => args.run(&settings()?),
+        Command::Currencies(args) => args.run(&settings()?),
     }
 }
 

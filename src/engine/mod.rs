@@ -24,7 +24,9 @@ use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
 use crate::rates::{EUR, Snapshot, Source};
-use crate::store::{NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer};
+use crate::store::{
+    CurrencyNames, NewDay, Provenance, Request, RequestId, Store, TimeseriesAnswer,
+};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeSet;
@@ -212,6 +214,19 @@ impl<'a> Engine<'a> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Fetches fixer's names of its currencies and stores them, as fetched
+    /// on the run's local date; returns how many there are.
+    pub(crate) fn fetch_names(&mut self) -> anyhow::Result<usize> {
+        let client = self.client;
+        let names = client.symbols(&mut self.ledger())?;
+        let count = names.len();
+        self.store.set_currency_names(&CurrencyNames {
+            fetched_on: Some(self.today),
+            names,
+        })?;
+        Ok(count)
     }
 
     /// Fetches and stores the plan's days. On an error (quota used up, the

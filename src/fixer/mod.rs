@@ -70,6 +70,8 @@ pub(crate) enum Call {
     Latest,
     Historical(NaiveDate),
     Timeseries(NaiveDate, NaiveDate),
+    /// The names of fixer's currencies.
+    Symbols,
 }
 
 impl Call {
@@ -78,12 +80,14 @@ impl Call {
             Call::Latest => "latest".into(),
             Call::Historical(d) => d.format("%Y-%m-%d").to_string(),
             Call::Timeseries(..) => "timeseries".into(),
+            Call::Symbols => "symbols".into(),
         }
     }
 
     fn params(&self) -> String {
         match self {
             Call::Timeseries(from, to) => format!("start_date={from}&end_date={to}&base=EUR"),
+            Call::Symbols => String::new(),
             _ => "base=EUR".into(),
         }
     }
@@ -94,6 +98,7 @@ impl Call {
             Call::Latest => "latest",
             Call::Historical(_) => "historical",
             Call::Timeseries(..) => "timeseries",
+            Call::Symbols => "symbols",
         }
     }
 }
@@ -105,6 +110,7 @@ impl std::fmt::Display for Call {
             Call::Latest => f.write_str("the latest rates"),
             Call::Historical(d) => write!(f, "{d}"),
             Call::Timeseries(a, b) => write!(f, "{a} to {b}"),
+            Call::Symbols => f.write_str("the currency names"),
         }
     }
 }
@@ -188,6 +194,14 @@ impl Client {
     ) -> Result<Vec<(NaiveDate, RateSet)>, FetchError> {
         let call = Call::Timeseries(from, to);
         self.fetch(call, recorder, |body| response::parse_timeseries(body, EUR))
+    }
+
+    /// fixer's names of its currencies, from `symbols`.
+    pub(crate) fn symbols(
+        &self,
+        recorder: &mut dyn Recorder,
+    ) -> Result<std::collections::BTreeMap<crate::rates::Currency, String>, FetchError> {
+        self.fetch(Call::Symbols, recorder, response::parse_symbols)
     }
 
     /// Sends `call` until it succeeds, fails for good, runs out of tries or
@@ -343,9 +357,15 @@ impl Client {
     /// The URL of `call`, with the key when it goes in the query.
     fn url(&self, call: Call) -> String {
         let s = &self.settings;
-        let mut url = format!("{}/{}?{}", s.endpoint.url, call.path(), call.params());
+        let params = call.params();
+        let mut url = format!("{}/{}", s.endpoint.url, call.path());
+        if !params.is_empty() {
+            url.push('?');
+            url.push_str(&params);
+        }
         if s.auth == Auth::Query {
-            url.push_str("&access_key=");
+            url.push(if params.is_empty() { '?' } else { '&' });
+            url.push_str("access_key=");
             url.push_str(&percent_encode(s.key.expose()));
         }
         url

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// An error answer, in any of the shapes fixer and APILayer use.
@@ -72,6 +73,38 @@ pub fn parse_day(body: &str, expected_base: Currency) -> Result<Parsed<Snapshot>
         base,
         rates,
     }))
+}
+
+/// The longest currency name kept; a longer one is cut.
+const MAX_NAME: usize = 80;
+
+/// Parses a `symbols` answer: `{"success":true,"symbols":{"AED":"...",..}}`.
+/// Names are made safe to print and cut to [`MAX_NAME`] characters; an entry
+/// whose key is not a currency code is left out.
+pub fn parse_symbols(body: &str) -> Result<Parsed<BTreeMap<Currency, String>>, String> {
+    let env = envelope(body)?;
+    if let Some(err) = api_error(&env)? {
+        return Ok(Parsed::Api(err));
+    }
+    #[derive(Deserialize)]
+    struct Symbols {
+        symbols: Option<BTreeMap<String, String>>,
+    }
+    let parsed: Symbols = serde_json::from_str(body)
+        .map_err(|e| format!("the answer's symbols are unusable: {e}"))?;
+    let names: BTreeMap<Currency, String> = parsed
+        .symbols
+        .ok_or("the answer has no \"symbols\"")?
+        .into_iter()
+        .filter_map(|(code, name)| {
+            let name: String = one_line(name.trim()).chars().take(MAX_NAME).collect();
+            Some((Currency::parse(&code)?, name)).filter(|(_, n)| !n.is_empty())
+        })
+        .collect();
+    if names.is_empty() {
+        return Err("the answer names no currency".into());
+    }
+    Ok(Parsed::Ok(names))
 }
 
 /// Parses a `timeseries` answer into its days, in date order.

@@ -1,19 +1,22 @@
 //! What an endpoint answers, before HTTP: a status, a JSON body, and what
 //! caching needs to know.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hyper::StatusCode;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Answer {
     pub status: StatusCode,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub content_type: &'static str,
     /// When the data behind the answer last changed, if known.
     pub last_modified: Option<DateTime<Utc>>,
     /// Whether caches may keep it: successes only (fixer's errors come
     /// with status 200, so the status alone cannot say).
     pub cacheable: bool,
+    /// The strong validator of `body`, once computed.
+    pub etag: Option<String>,
 }
 
 pub(crate) const JSON: &str = "application/json";
@@ -23,10 +26,11 @@ impl Answer {
     pub(crate) fn ok(body: Vec<u8>, last_modified: Option<DateTime<Utc>>) -> Answer {
         Answer {
             status: StatusCode::OK,
-            body,
+            body: body.into(),
             content_type: JSON,
             last_modified,
             cacheable: true,
+            etag: None,
         }
     }
 
@@ -36,10 +40,11 @@ impl Answer {
         let body = serde_json::json!({ "message": message }).to_string();
         Answer {
             status,
-            body: body.into_bytes(),
+            body: body.into(),
             content_type: JSON,
             last_modified: None,
             cacheable: false,
+            etag: None,
         }
     }
 
@@ -52,10 +57,11 @@ impl Answer {
         .to_string();
         Answer {
             status: StatusCode::OK,
-            body: body.into_bytes(),
+            body: body.into(),
             content_type: JSON,
             last_modified: None,
             cacheable: false,
+            etag: None,
         }
     }
 }

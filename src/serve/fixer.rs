@@ -405,16 +405,7 @@ fn convert(store: &dyn Store, params: &Params, today: NaiveDate) -> Result<Answe
 
 /// `/api/symbols`: every currency of the newest stored day, named.
 fn symbols(store: &dyn Store) -> Result<Answer, StoreError> {
-    let day = store.day_on_or_before(None, 0)?;
-    let mut names = serde_json::Map::new();
-    if let Some(day) = &day {
-        for (code, _) in day.rates.iter() {
-            names.insert(code.to_string(), super::name_of(code).into());
-        }
-    }
+    let (names, modified) = super::named_currencies(store)?;
     let body = serde_json::json!({ "success": true, "symbols": names }).to_string();
-    Ok(Answer::ok(
-        body.into_bytes(),
-        day.as_ref().and_then(fetched_at),
-    ))
+    Ok(Answer::ok(body.into_bytes(), modified))
 }

@@ -3,8 +3,10 @@
 //! One async thread (a tokio current-thread runtime, created here only:
 //! the rest of fxrates is synchronous) runs hyper's HTTP/1.1 server; the
 //! store is read on threads of its own ([`pool`]), each request as a
-//! synchronous job. Nothing is cached between requests, so a day stored by
-//! `ingest` while the server runs is served by the next request.
+//! synchronous job. A thread keeps the answers it computed only while the
+//! store reports no change (SQLite's `data_version`; nothing is kept on
+//! PostgreSQL), so a day stored by `ingest` while the server runs is served
+//! by the next request.
 //!
 //! - [`fixer`]: fixer.io's API under `/api/`; [`frankfurter`]: Frankfurter's
 //!   at the root and under `/v1/`; [`rates`]: what both write of a day.
@@ -320,19 +322,26 @@ async fn respond(
         }
     }
     let today = state.today();
+    // What the answer depends on: the path, the query and the date (which
+    // moves the edge between a day and the future).
+    let key = format!("{today} {}", req.uri());
     let read = match route {
         Route::Fixer(function) => {
             let function = function.to_string();
             state
                 .pool
-                .read(move |store| fixer::answer(store, &function, &params, today))
+                .answer(key, move |store| {
+                    fixer::answer(store, &function, &params, today)
+                })
                 .await
         }
         Route::Frankfurter(path) => {
             let path = path.to_string();
             state
                 .pool
-                .read(move |store| frankfurter::answer(store, &path, &params, today))
+                .answer(key, move |store| {
+                    frankfurter::answer(store, &path, &params, today)
+                })
                 .await
         }
         Route::Health => {
@@ -345,10 +354,11 @@ async fn respond(
                 };
                 Answer {
                     status,
-                    body: h.json,
+                    body: h.json.into(),
                     content_type: answer::JSON,
                     last_modified: None,
                     cacheable: false,
+                    etag: None,
                 }
             })
         }
@@ -367,10 +377,11 @@ async fn respond(
             }
             Ok(Answer {
                 status: StatusCode::OK,
-                body: text.into_bytes(),
+                body: text.into(),
                 content_type: "text/plain; version=0.0.4; charset=utf-8",
                 last_modified: None,
                 cacheable: false,
+                etag: None,
             })
         }
     };
@@ -411,10 +422,25 @@ fn preflight(options: &HttpOptions) -> Response<http::Body> {
     response
 }
 
-/// The name of `code` for `/api/symbols` and `/currencies`: the
-/// compiled-in one, else the code itself.
-fn name_of(code: crate::rates::Currency) -> String {
-    crate::names::builtin(code)
-        .map(str::to_string)
-        .unwrap_or_else(|| code.to_string())
+/// Currency names as JSON, and when the day they are listed from was fetched.
+type Named = (
+    serde_json::Map<String, serde_json::Value>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// The names of the newest stored day's currencies, for `/api/symbols` and
+/// `/currencies`: fixer's own where stored, else the compiled-in ones.
+fn named_currencies(store: &dyn Store) -> Result<Named, StoreError> {
+    let day = store.day_on_or_before(None, 0)?;
+    let stored = store.currency_names()?;
+    let mut names = serde_json::Map::new();
+    if let Some(day) = &day {
+        for (code, _) in day.rates.iter() {
+            names.insert(
+                code.to_string(),
+                crate::names::name(code, stored.as_ref()).into(),
+            );
+        }
+    }
+    Ok((names, day.as_ref().and_then(rates::fetched_at)))
 }

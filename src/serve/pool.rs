@@ -6,7 +6,9 @@
 //! restarted PostgreSQL server or a replaced SQLite file is picked up by the
 //! next request without a restart of `serve`.
 
+use super::answer::Answer;
 use crate::store::{self, Access, Store, StoreError, Target};
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,51 @@ const THREADS: usize = 4;
 /// says so at once rather than queueing without bound.
 const QUEUE: usize = 1024;
 
-type Job = Box<dyn FnOnce(Result<&dyn Store, &StoreError>) -> bool + Send>;
+type Job = Box<dyn FnOnce(Result<&dyn Store, &StoreError>, &mut Cache) -> bool + Send>;
+
+/// The answers a thread computed since the store last changed: kept while
+/// the store's [`Store::data_version`] stays the same, so that a day stored
+/// by `ingest` is served by the next request all the same. Bounded, so that
+/// no client can make it grow: past [`CACHE_BYTES`] it starts again.
+#[derive(Default)]
+pub(crate) struct Cache {
+    version: Option<i64>,
+    answers: HashMap<String, Answer>,
+    bytes: usize,
+}
+
+/// What one thread keeps at most, and the largest answer it keeps (a year
+/// of timeseries is computed each time rather than crowding out the rest).
+const CACHE_BYTES: usize = 2 << 20;
+const CACHE_LARGEST: usize = 256 << 10;
+
+impl Cache {
+    /// Forgets everything unless the store is still at `version`.
+    fn check(&mut self, version: Option<i64>) {
+        if version.is_none() || version != self.version {
+            self.answers.clear();
+            self.bytes = 0;
+            self.version = version;
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Answer> {
+        self.answers.get(key).cloned()
+    }
+
+    fn keep(&mut self, key: String, answer: &Answer) {
+        let size = key.len() + answer.body.len();
+        if self.version.is_none() || size > CACHE_LARGEST {
+            return;
+        }
+        if self.bytes + size > CACHE_BYTES {
+            self.answers.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.answers.insert(key, answer.clone());
+    }
+}
 
 /// Why a job got no answer from the store.
 #[derive(Debug)]
@@ -70,7 +116,7 @@ impl Pool {
         read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Unavailable> {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |store| {
+        let job: Job = Box::new(move |store, _| {
             let result = match store {
                 Ok(store) => read(store).map_err(|e| {
                     log::warn!("reading the store failed: {e}");
@@ -82,6 +128,38 @@ impl Pool {
             let _ = tx.send(result);
             failed
         });
+        self.send(job, rx).await
+    }
+
+    /// [`Pool::read`] for an answer, kept under `key` while the store does
+    /// not change: `key` must name everything the answer depends on besides
+    /// the store. Its ETag is computed once, with it.
+    pub(crate) async fn answer(
+        &self,
+        key: String,
+        read: impl FnOnce(&dyn Store) -> Result<Answer, StoreError> + Send + 'static,
+    ) -> Result<Answer, Unavailable> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |store, cache| {
+            let result = match store {
+                Ok(store) => cached(store, cache, key, read).map_err(|e| {
+                    log::warn!("reading the store failed: {e}");
+                    Unavailable::Store
+                }),
+                Err(_) => Err(Unavailable::Store),
+            };
+            let failed = result.is_err();
+            let _ = tx.send(result);
+            failed
+        });
+        self.send(job, rx).await
+    }
+
+    async fn send<T>(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<Result<T, Unavailable>>,
+    ) -> Result<T, Unavailable> {
         match self.jobs.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(Unavailable::Busy),
@@ -107,6 +185,26 @@ impl Threads {
     }
 }
 
+/// The answer under `key`: kept from before if the store has not changed
+/// since, else computed by `read` (and kept, if it may be).
+fn cached(
+    store: &dyn Store,
+    cache: &mut Cache,
+    key: String,
+    read: impl FnOnce(&dyn Store) -> Result<Answer, StoreError>,
+) -> Result<Answer, StoreError> {
+    cache.check(store.data_version()?);
+    if let Some(answer) = cache.get(&key) {
+        return Ok(answer);
+    }
+    let mut answer = read(store)?;
+    if answer.cacheable {
+        answer.etag = Some(super::http::etag(&answer.body));
+        cache.keep(key, &answer);
+    }
+    Ok(answer)
+}
+
 /// A file's device and inode.
 type FileId = (u64, u64);
 
@@ -121,6 +219,7 @@ fn file_id(target: &Target) -> Option<FileId> {
 
 fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
     let mut open: Option<(Box<dyn Store>, Option<FileId>)> = None;
+    let mut cache = Cache::default();
     loop {
         let job = match queue.lock() {
             Ok(queue) => match queue.recv() {
@@ -135,17 +234,19 @@ fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
             open = None;
         }
         if open.is_none() {
+            // Another store (or the same one back): nothing kept applies.
+            cache = Cache::default();
             match store::open(target, Access::Read) {
                 Ok(store) => open = Some((store, id)),
                 Err(e) => {
                     log::warn!("cannot open the store: {e}");
-                    job(Err(&e));
+                    job(Err(&e), &mut cache);
                     continue;
                 }
             }
         }
         let failed = match &open {
-            Some((store, _)) => job(Ok(store.as_ref())),
+            Some((store, _)) => job(Ok(store.as_ref()), &mut cache),
             None => continue,
         };
         if failed {

@@ -302,6 +302,45 @@ pub struct TimeseriesAnswer {
     pub on: NaiveDate,
 }
 
+/// fixer's own names of its currencies (its `symbols` answer), and the
+/// local date they were fetched on (`ingest` asks again a month later).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CurrencyNames {
+    pub fetched_on: Option<NaiveDate>,
+    pub names: BTreeMap<Currency, String>,
+}
+
+/// The `meta` key of [`Store::currency_names`].
+pub(crate) const NAMES_KEY: &str = "currency names";
+
+impl CurrencyNames {
+    /// Reads what [`CurrencyNames::to_text`] wrote: the date on the first
+    /// line, then `CODE name` lines. Lines that are not are skipped.
+    pub(crate) fn parse(text: &str) -> CurrencyNames {
+        let mut lines = text.lines();
+        let fetched_on = lines.next().and_then(crate::calendar::parse_date);
+        let names = lines
+            .filter_map(|l| {
+                let (code, name) = l.split_once(' ')?;
+                Some((Currency::parse(code)?, name.to_string()))
+            })
+            .collect();
+        CurrencyNames { fetched_on, names }
+    }
+
+    /// The text kept in `meta`.
+    pub(crate) fn to_text(&self) -> String {
+        let mut text = self.fetched_on.map(|d| d.to_string()).unwrap_or_default();
+        for (code, name) in &self.names {
+            text.push('\n');
+            text.push_str(code.as_str());
+            text.push(' ');
+            text.push_str(&name.replace(['\n', '\r'], " "));
+        }
+        text
+    }
+}
+
 /// The `meta` keys of [`Store::unusable_days`]: this prefix, then the day.
 pub(crate) const UNUSABLE_PREFIX: &str = "unusable ";
 
@@ -483,6 +522,11 @@ pub trait Store {
 
     fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
 
+    /// fixer's names of its currencies, if they were ever fetched.
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError>;
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
+
     /// The days whose answer was last unusable, each with the local date
     /// it was (kept in `meta`, one key per day: no table of its own).
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
@@ -517,6 +561,14 @@ pub trait Store {
     /// damaged file): the full check, whose cost grows with the history. A
     /// store that has no such check finds nothing.
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// A number that changes whenever another connection commits a change
+    /// to the store, where the store can tell at almost no cost (SQLite's
+    /// `data_version`), so that a reader may keep what it computed until
+    /// then; `None` where it cannot, and nothing may be kept.
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
         Ok(None)
     }
 

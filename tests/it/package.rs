@@ -175,6 +175,8 @@ fn the_debian_package_installs_upgrades_and_removes_cleanly() {
         "/usr/share/fish/vendor_completions.d/fxrates.fish",
         "/usr/lib/systemd/system/fxrates.service",
         "/usr/lib/systemd/system/fxrates.timer",
+        "/usr/lib/systemd/system/fxrates-serve.service",
+        "/usr/share/man/man1/fxrates-serve.1.gz",
         "/usr/share/doc/fxrates/README.md",
         "/usr/share/doc/fxrates/DEPLOYMENT.md",
         "/usr/share/doc/fxrates/BENCHMARKS.md",
@@ -248,10 +250,17 @@ fn the_debian_package_installs_upgrades_and_removes_cleanly() {
         "{service}"
     );
     assert!(!service.contains("/usr/local"), "{service}");
+    let server = fs::read_to_string("/usr/lib/systemd/system/fxrates-serve.service").unwrap();
+    assert!(
+        server.contains("\nExecStart=/usr/bin/fxrates serve\n"),
+        "{server}"
+    );
+    assert!(!server.contains("/usr/local"), "{server}");
     let verify = output(Command::new("systemd-analyze").args([
         "verify",
         "/usr/lib/systemd/system/fxrates.service",
         "/usr/lib/systemd/system/fxrates.timer",
+        "/usr/lib/systemd/system/fxrates-serve.service",
     ]));
     let complaints = String::from_utf8_lossy(&verify.stderr);
     assert!(
@@ -263,6 +272,12 @@ fn the_debian_package_installs_upgrades_and_removes_cleanly() {
     let enabled = output(Command::new("systemctl").args(["is-enabled", "fxrates.timer"]));
     assert_eq!(String::from_utf8_lossy(&enabled.stdout).trim(), "disabled");
     assert!(!Path::new("/etc/fxrates/fixer-api-key").exists());
+    // The server too: serving is the operator's choice.
+    let enabled = output(Command::new("systemctl").args(["is-enabled", "fxrates-serve.service"]));
+    assert_eq!(String::from_utf8_lossy(&enabled.stdout).trim(), "disabled");
+    assert!(
+        !Path::new("/etc/systemd/system/multi-user.target.wants/fxrates-serve.service").exists()
+    );
 
     // The operator enables the timer, changes a setting, and the service
     // keeps its history.
@@ -292,6 +307,7 @@ fn the_debian_package_installs_upgrades_and_removes_cleanly() {
         "/usr/bin/fxrates",
         "/usr/lib/systemd/system/fxrates.service",
         "/usr/lib/systemd/system/fxrates.timer",
+        "/usr/lib/systemd/system/fxrates-serve.service",
         "/usr/share/man/man1/fxrates.1.gz",
     ] {
         assert!(!Path::new(gone).exists(), "{gone} is still there");

@@ -358,11 +358,18 @@ both_stores! {
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
 
+        // Asked often enough that every store thread has computed it.
+        for _ in 0..20 {
+            assert_eq!(serve.get("/api/latest").header("etag"), Some(etag.as_str()));
+        }
+
         crate::seed::store_days(&env, &[("2024-09-23", vec![("EUR", "1"), ("GBP", "0.8399")])]);
-        let after = serve.request("GET", "/api/latest", &[("If-None-Match", &etag)]);
-        assert_eq!(after.status, 200);
-        assert_ne!(after.header("etag").unwrap(), etag);
-        assert_eq!(after.json()["date"], "2024-09-23");
+        for _ in 0..20 {
+            let after = serve.request("GET", "/api/latest", &[("If-None-Match", &etag)]);
+            assert_eq!(after.status, 200);
+            assert_ne!(after.header("etag").unwrap(), etag);
+            assert_eq!(after.json()["date"], "2024-09-23");
+        }
         assert_eq!(serve.get("/latest?symbols=GBP").json()["rates"]["GBP"].to_string(), "0.8399");
     }
 
@@ -690,4 +697,64 @@ fn a_missing_store_is_refused_and_not_created() {
     assert_eq!(code, 66, "{log}");
     assert!(log.contains("no database"), "{log}");
     assert!(!env.store_exists());
+}
+
+/// A plan that answers `symbols` too, with fixer's own names (one of them
+/// hostile, one key not a code).
+fn with_names() -> FakeFixer {
+    FakeFixer::start(|s| match s.function() {
+        "latest" => Reply::ok(latest_body(FRIDAY)),
+        "symbols" => Reply::ok(
+            r#"{"success":true,"symbols":{"USD":"United States Dollar (fixer)","GBP":"British Pound Sterling","JPY":"Japanese Yen\u001b[2J","x1":"nothing"}}"#,
+        ),
+        _ => Reply::ok(day_body(THURSDAY, THURSDAY_RATES)),
+    })
+}
+
+both_stores! {
+    fn currency_names_are_fetched_once_a_month_and_listed(backend) {
+        let server = with_names();
+        let env = TestEnv::on(backend, &server.url, "2024-09-20T09:00:00Z");
+        assert_eq!(env.run(&["ingest", "--no-heal", "--date", THURSDAY]).0, 0);
+        let (code, _, err) = env.run(&["ingest", "--no-heal", "--fetch-names"]);
+        assert_eq!(code, 0, "{err}");
+        let symbols = |srv: &FakeFixer| srv.requests().iter().filter(|r| r.function() == "symbols").count();
+        assert_eq!(symbols(&server), 1);
+        // Again the same month: nothing asked.
+        assert_eq!(env.run(&["ingest", "--no-heal", "--fetch-names", "--force"]).0, 0);
+        assert_eq!(symbols(&server), 1);
+
+        let (code, csv, err) = env.run(&["currencies", "--format", "csv"]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "code,name,first,last");
+        assert!(lines.contains(&"USD,United States Dollar (fixer),2024-09-19,2024-09-20"), "{csv}");
+        assert!(lines.contains(&"AUD,Australian Dollar,2024-09-20,2024-09-20"), "{csv}");
+        assert!(lines.contains(&"BTC,Bitcoin,2024-09-20,2024-09-20"), "{csv}");
+        assert!(!csv.contains('\u{1b}'), "{csv:?}");
+        let (_, json, _) = env.run(&["currencies", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 7);
+        let (_, table, _) = env.run(&["currencies"]);
+        assert!(table.lines().any(|l| l.starts_with("GBP") && l.contains("British Pound Sterling") && l.ends_with("2024-09-19  2024-09-20")), "{table}");
+
+        let mut env = env;
+        env.now = NOW.into();
+        let serve = Serve::start(&env, &[]);
+        let names = serve.get("/currencies").json();
+        assert_eq!(names["USD"], "United States Dollar (fixer)");
+        assert_eq!(names["AUD"], "Australian Dollar");
+        assert_eq!(serve.get("/api/symbols").json()["symbols"]["GBP"], "British Pound Sterling");
+    }
+}
+
+#[test]
+fn currency_names_wait_when_the_budget_cannot_spare_a_request() {
+    let server = with_names();
+    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z").env("FIXER_MONTHLY_QUOTA", "3");
+    let (code, _, err) = env.run(&["ingest", "--no-heal", "--fetch-names", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!server.requests().iter().any(|r| r.function() == "symbols"));
+    let (_, csv, _) = env.run(&["currencies", "--format", "csv"]);
+    assert!(csv.contains("USD,United States Dollar,"), "{csv}");
 }

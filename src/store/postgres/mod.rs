@@ -17,8 +17,9 @@ mod session;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer, timestamp,
+    Access, CurrencyNames, LastRun, NAMES_KEY, NewDay, Provenance, ProviderDays, Pruned, Request,
+    RequestId, RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer,
+    timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -981,6 +982,31 @@ impl super::Store for PgStore {
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 ),
                 &[&TIMESERIES_KEY, &answer.to_string()],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        let value: Option<String> = self
+            .conn()
+            .query_opt(
+                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
+                &[&NAMES_KEY],
+            )
+            .map_err(self.read_err())?
+            .map(|r| r.get(0));
+        Ok(value.as_deref().map(CurrencyNames::parse))
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &self.sql(
+                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ),
+                &[&NAMES_KEY, &names.to_text()],
             )
             .map(drop)
             .map_err(self.write_err())

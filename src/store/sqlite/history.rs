@@ -7,8 +7,8 @@ use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
 use crate::rates::Source;
 use crate::store::{
-    LastRun, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId, StoreError, Summary,
-    TimeseriesAnswer, UNUSABLE_PREFIX, timestamp, unusable_entry,
+    CurrencyNames, LastRun, NAMES_KEY, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId,
+    StoreError, Summary, TimeseriesAnswer, UNUSABLE_PREFIX, timestamp, unusable_entry,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -103,6 +103,27 @@ impl SqliteStore {
             .execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
                 [TIMESERIES_KEY, &answer.to_string()],
+            )
+            .map(drop)
+            .io(self.write_err())
+    }
+
+    pub(super) fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [NAMES_KEY], |r| {
+                r.get(0)
+            })
+            .optional()
+            .io(self.read_err())?;
+        Ok(value.as_deref().map(CurrencyNames::parse))
+    }
+
+    pub(super) fn set_currency_names(&self, names: &CurrencyNames) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [NAMES_KEY, &names.to_text()],
             )
             .map(drop)
             .io(self.write_err())

@@ -12,8 +12,9 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, UNUSABLE_PREFIX, timestamp,
+    Access, CurrencyNames, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId,
+    RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, UNUSABLE_PREFIX,
+    timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
@@ -663,6 +664,14 @@ impl super::Store for SqliteStore {
         SqliteStore::set_timeseries_answer(self, answer)
     }
 
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        SqliteStore::currency_names(self)
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        SqliteStore::set_currency_names(self, names)
+    }
+
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
         SqliteStore::unusable_days(self)
     }
@@ -699,6 +708,13 @@ impl super::Store for SqliteStore {
 
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         SqliteStore::integrity_problem(self)
+    }
+
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map(Some)
+            .map_err(|e| self.corrupt_or_io(e))
     }
 
     fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
