@@ -48,7 +48,8 @@
 //!    the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
 //!    the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
 //!    no environment; every request goes through a `Recorder` it is given.
-//!    [`store`]: the `Store` trait and its contract, with the SQLite
+//!    [`store`]: the `Store` trait (its roles `Days`, `RequestLog`, `RunLog`,
+//!    `PlanMemory` and `Upkeep` together) and its contract, with the SQLite
 //!    (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations.
 //!    `ping`: the monitoring pings.
 //! 7. `net`: the HTTP agents, with the CAs and the proxy the settings chose

@@ -380,9 +380,15 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The history's storage. Reads take `&self`, writes `&mut self`; see the
-/// module documentation for what every implementation promises.
-pub trait Store {
+/// The history's storage: every role together. Reads take `&self`, writes
+/// `&mut self`; see the module documentation for what every implementation
+/// promises. A command that needs one role can be handed just that one.
+pub trait Store: Days + RequestLog + RunLog + PlanMemory + Upkeep {}
+
+impl<T: Days + RequestLog + RunLog + PlanMemory + Upkeep + ?Sized> Store for T {}
+
+/// The days and what is known of days without rates: read, stored, pruned.
+pub trait Days {
     /// Where the store is, for messages.
     fn target(&self) -> &Target;
 
@@ -504,7 +510,10 @@ pub trait Store {
     /// transaction. The request record is never touched: the monthly quota
     /// is counted from it.
     fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError>;
+}
 
+/// The record of requests made to the provider, which the monthly budget counts.
+pub trait RequestLog {
     // ---- requests, the plan, runs ----
 
     /// Records a request, committed at once; see [`Request::UNANSWERED`].
@@ -516,25 +525,10 @@ pub trait Store {
     /// How many requests to fixer.io were recorded at or after `since`,
     /// whatever their outcome (the ECB's cost no quota).
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
+}
 
-    /// What the plan last answered to `timeseries`, if it was ever asked.
-    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError>;
-
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
-
-    /// fixer's names of its currencies, if they were ever fetched.
-    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError>;
-
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
-
-    /// The days whose answer was last unusable, each with the local date
-    /// it was (kept in `meta`, one key per day: no table of its own).
-    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
-
-    /// Records that the answer for `date` was unusable on the local date
-    /// `on`, or with `None` forgets it.
-    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError>;
-
+/// The record of runs, for `status` and the metrics.
+pub trait RunLog {
     /// Records the start of a run of `command`.
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;
 
@@ -556,7 +550,32 @@ pub trait Store {
     /// The last run of each command on each host, in host then command
     /// order; empty where hosts are not recorded (SQLite: one host).
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
+}
 
+/// What the plan remembers between runs: the provider's answers about the
+/// timeseries endpoint, unusable days, and currency names.
+pub trait PlanMemory {
+    /// What the plan last answered to `timeseries`, if it was ever asked.
+    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError>;
+
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
+
+    /// fixer's names of its currencies, if they were ever fetched.
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError>;
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
+
+    /// The days whose answer was last unusable, each with the local date
+    /// it was (kept in `meta`, one key per day: no table of its own).
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
+
+    /// Records that the answer for `date` was unusable on the local date
+    /// `on`, or with `None` forgets it.
+    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError>;
+}
+
+/// The store's own checks of its health.
+pub trait Upkeep {
     /// What the store's own consistency check finds wrong, if anything (a
     /// damaged file): the full check, whose cost grows with the history. A
     /// store that has no such check finds nothing.

@@ -561,7 +561,7 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-impl super::Store for PgStore {
+impl super::Days for PgStore {
     fn target(&self) -> &Target {
         &self.target
     }
@@ -921,7 +921,9 @@ impl super::Store for PgStore {
             unavailable,
         })
     }
+}
 
+impl super::RequestLog for PgStore {
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
         // Only the holder of a live claim may spend the shared quota: the
         // record is written only if the claim is still this writer's.
@@ -969,7 +971,80 @@ impl super::Store for PgStore {
             &[&since, &format!("{}%", Request::NOT_SENT)],
         )
     }
+}
 
+impl super::RunLog for PgStore {
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
+        let id: i64 = self
+            .conn()
+            .query_one(
+                &self.sql(
+                    "INSERT INTO {s}.runs (command, started_at, host) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                ),
+                &[&self.text(command), &at, &self.host],
+            )
+            .map_err(self.write_err())?
+            .get(0);
+        Ok(RunId(id))
+    }
+
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        failure: Option<RunFailure<'_>>,
+    ) -> Result<(), StoreError> {
+        let error = failure.map(|f| self.text(f.error));
+        let exit_code = i32::from(failure.map_or(0, |f| f.exit_code));
+        self.conn()
+            .execute(
+                &self.sql(
+                    "UPDATE {s}.runs SET finished_at = $2, ok = $3, error = $4, exit_code = $5 \
+                     WHERE id = $1",
+                ),
+                &[&id.0, &at, &failure.is_none(), &error, &exit_code],
+            )
+            .map(drop)
+            .map_err(self.write_err())
+    }
+
+    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let commands: Vec<&str> = commands.to_vec();
+        Ok(self
+            .conn()
+            .query_one(
+                &self.sql("SELECT max(finished_at) FROM {s}.runs WHERE ok AND command = ANY($1)"),
+                &[&commands],
+            )
+            .map_err(self.read_err())?
+            .get(0))
+    }
+
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT * FROM (
+                 SELECT DISTINCT ON (command) command, started_at, ok, error, host, exit_code, id
+                 FROM {s}.runs
+                 ORDER BY command, id DESC
+             ) AS last ORDER BY command COLLATE \"C\"",
+        )
+    }
+
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT command, started_at, ok, error, host, exit_code, id FROM (
+                 SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
+                 ORDER BY host, command, id DESC
+             ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
+        )
+    }
+}
+
+/// The full check and `data_version` are SQLite's: PostgreSQL keeps the defaults.
+impl super::Upkeep for PgStore {}
+
+impl super::PlanMemory for PgStore {
     fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
         let value: Option<String> = self
             .conn()
@@ -1051,72 +1126,6 @@ impl super::Store for PgStore {
         }
         .map(drop)
         .map_err(self.write_err())
-    }
-
-    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
-        let id: i64 = self
-            .conn()
-            .query_one(
-                &self.sql(
-                    "INSERT INTO {s}.runs (command, started_at, host) VALUES ($1, $2, $3) \
-                     RETURNING id",
-                ),
-                &[&self.text(command), &at, &self.host],
-            )
-            .map_err(self.write_err())?
-            .get(0);
-        Ok(RunId(id))
-    }
-
-    fn finish_run(
-        &mut self,
-        id: RunId,
-        at: DateTime<Utc>,
-        failure: Option<RunFailure<'_>>,
-    ) -> Result<(), StoreError> {
-        let error = failure.map(|f| self.text(f.error));
-        let exit_code = i32::from(failure.map_or(0, |f| f.exit_code));
-        self.conn()
-            .execute(
-                &self.sql(
-                    "UPDATE {s}.runs SET finished_at = $2, ok = $3, error = $4, exit_code = $5 \
-                     WHERE id = $1",
-                ),
-                &[&id.0, &at, &failure.is_none(), &error, &exit_code],
-            )
-            .map(drop)
-            .map_err(self.write_err())
-    }
-
-    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let commands: Vec<&str> = commands.to_vec();
-        Ok(self
-            .conn()
-            .query_one(
-                &self.sql("SELECT max(finished_at) FROM {s}.runs WHERE ok AND command = ANY($1)"),
-                &[&commands],
-            )
-            .map_err(self.read_err())?
-            .get(0))
-    }
-
-    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
-        self.runs(
-            "SELECT * FROM (
-                 SELECT DISTINCT ON (command) command, started_at, ok, error, host, exit_code, id
-                 FROM {s}.runs
-                 ORDER BY command, id DESC
-             ) AS last ORDER BY command COLLATE \"C\"",
-        )
-    }
-
-    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
-        self.runs(
-            "SELECT command, started_at, ok, error, host, exit_code, id FROM (
-                 SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
-                 ORDER BY host, command, id DESC
-             ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
-        )
     }
 }
 

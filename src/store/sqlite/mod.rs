@@ -515,7 +515,7 @@ fn create_file(path: &Path, target: &Target) -> Result<(), StoreError> {
     }
 }
 
-impl super::Store for SqliteStore {
+impl super::Days for SqliteStore {
     fn target(&self) -> &Target {
         &self.target
     }
@@ -643,7 +643,9 @@ impl super::Store for SqliteStore {
     fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
         self.prune(cutoff, true)
     }
+}
 
+impl super::RequestLog for SqliteStore {
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
         SqliteStore::record_request(self, request)
     }
@@ -655,31 +657,9 @@ impl super::Store for SqliteStore {
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         SqliteStore::requests_since(self, since)
     }
+}
 
-    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
-        SqliteStore::timeseries_answer(self)
-    }
-
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        SqliteStore::set_timeseries_answer(self, answer)
-    }
-
-    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
-        SqliteStore::currency_names(self)
-    }
-
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
-        SqliteStore::set_currency_names(self, names)
-    }
-
-    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
-        SqliteStore::unusable_days(self)
-    }
-
-    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
-        SqliteStore::set_unusable(self, date, on)
-    }
-
+impl super::RunLog for SqliteStore {
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
         SqliteStore::start_run(self, command, at)
     }
@@ -705,7 +685,35 @@ impl super::Store for SqliteStore {
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
         Ok(Vec::new())
     }
+}
 
+impl super::PlanMemory for SqliteStore {
+    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
+        SqliteStore::timeseries_answer(self)
+    }
+
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
+        SqliteStore::set_timeseries_answer(self, answer)
+    }
+
+    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
+        SqliteStore::currency_names(self)
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        SqliteStore::set_currency_names(self, names)
+    }
+
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
+        SqliteStore::unusable_days(self)
+    }
+
+    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
+        SqliteStore::set_unusable(self, date, on)
+    }
+}
+
+impl super::Upkeep for SqliteStore {
     fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         SqliteStore::integrity_problem(self)
     }
