@@ -7,7 +7,7 @@
 //! Python peer, and the `day_rates` layouts.
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
-//! (default all): backfill free show ingest status peer schema postgres
+//! (default all): backfill free show ingest status peer schema http postgres
 //! hosts (the last two when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL
 //! names a PostgreSQL server to write to). `serve`
 //! only serves the history until killed, for profiling by hand, and the
