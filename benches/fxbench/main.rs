@@ -804,8 +804,21 @@ impl Bench {
             copies.push(self.run(&mut pg("fxbench_copy", &["copy", &sqlite_text, &url]), &[0]));
         }
         let c = summarize(&copies);
+        let psql = self.psql_copy(&mut admin, &url, Path::new(&sqlite_text));
+        let versus = match &psql {
+            Some(p) => format!(
+                "| `psql \\copy` of the same rows (days, then rates, from CSV) into the same tables, \
+                 one transaction: wall / CPU of psql | {} / {} |\n\
+                 | `fxrates copy` against `psql \\copy`, wall | {:.2}× |\n",
+                ms(p.wall),
+                ms(p.cpu),
+                c.wall.as_secs_f64() / p.wall.as_secs_f64().max(1e-9)
+            ),
+            None => "| `psql \\copy` of the same rows | skipped: no psql found |\n".into(),
+        };
         fresh(&mut admin, "fxbench_full");
         fresh(&mut admin, "fxbench_copy");
+        fresh(&mut admin, "fxbench_psql");
         let _ = write!(
             self.out,
             "### 8. PostgreSQL {version} on this machine\n\n\
@@ -818,7 +831,8 @@ impl Bench {
              | CPU time of fxrates (user + sys) | {} |\n\
              | peak RSS | {} |\n\
              | rates stored per second of wall time | {:.0} |\n\
-             | `fxrates copy` of the full SQLite history into a new schema (a transaction per day): wall / CPU | {} / {} |\n\n\
+             | `fxrates copy` of the full SQLite history into a new schema (batches of about a year, rates sent with COPY): wall / CPU | {} / {} |\n\
+             {versus}\n\
              | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
              | `fxrates show --date {SHOW_DATE}` | {} |\n\
              | `fxrates show --from {year} --symbols USD,GBP,JPY --format csv` | {} |\n\
@@ -835,6 +849,94 @@ impl Bench {
             row(&range),
             row(&status),
         );
+    }
+}
+
+impl Bench {
+    /// The same rows as `fxrates copy` stores, loaded by `psql \copy` from
+    /// CSV files into a schema of the same tables, indexes and foreign key
+    /// (made from `fxbench_copy` beforehand, untimed): what a bulk load by
+    /// hand costs on this server. `None` without psql.
+    fn psql_copy(&self, admin: &mut postgres::Client, url: &str, sqlite: &Path) -> Option<Summary> {
+        let psql = ["psql".to_string()]
+            .into_iter()
+            .chain(
+                std::fs::read_dir("/usr/lib/postgresql")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("bin/psql").display().to_string()),
+            )
+            .find(|p| {
+                Command::new(p)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })?;
+        let days_csv = self.dir.path().join("days.csv");
+        let rates_csv = self.dir.path().join("day_rates.csv");
+        let db = rusqlite::Connection::open(sqlite).expect("open the SQLite history");
+        let export = |sql: &str, path: &Path| {
+            let mut out = std::io::BufWriter::new(File::create(path).expect("a CSV file"));
+            let mut stmt = db.prepare(sql).expect("the export query");
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).expect("the export");
+            while let Some(row) = rows.next().expect("a row") {
+                let fields: Vec<String> = (0..columns)
+                    .map(|i| match row.get_ref(i).expect("a field") {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        v => v.as_str().expect("text").to_string(),
+                    })
+                    .collect();
+                use std::io::Write as _;
+                writeln!(out, "{}", fields.join(",")).expect("write the CSV");
+            }
+        };
+        export(
+            "SELECT date, base, source, endpoint, source_date, source_timestamp, fetched_at FROM days",
+            &days_csv,
+        );
+        export("SELECT date, currency, rate FROM day_rates", &rates_csv);
+        let mut samples = Vec::new();
+        for _ in 0..self.runs.min(3) {
+            admin
+                .batch_execute(
+                    "DROP SCHEMA IF EXISTS fxbench_psql CASCADE; CREATE SCHEMA fxbench_psql;
+                     CREATE TABLE fxbench_psql.days (LIKE fxbench_copy.days INCLUDING ALL);
+                     CREATE TABLE fxbench_psql.day_rates (LIKE fxbench_copy.day_rates INCLUDING ALL);
+                     ALTER TABLE fxbench_psql.day_rates ADD FOREIGN KEY (date)
+                         REFERENCES fxbench_psql.days (date) ON DELETE CASCADE",
+                )
+                .expect("the psql schema");
+            let mut cmd = command(Path::new(&psql));
+            cmd.env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", url])
+                .arg("-c")
+                .arg(format!(
+                    "\\copy fxbench_psql.days (date, base, source, endpoint, source_date, \
+                     source_timestamp, fetched_at) FROM '{}' CSV",
+                    days_csv.display()
+                ))
+                .arg("-c")
+                .arg(format!(
+                    "\\copy fxbench_psql.day_rates (date, currency, rate) FROM '{}' CSV",
+                    rates_csv.display()
+                ))
+                .stdout(Stdio::null());
+            samples.push(self.run(&mut cmd, &[0]));
+        }
+        let loaded: i64 = admin
+            .query_one("SELECT count(*) FROM fxbench_psql.day_rates", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(-1);
+        let copied: i64 = admin
+            .query_one("SELECT count(*) FROM fxbench_copy.day_rates", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(-2);
+        assert_eq!(loaded, copied, "psql loaded other rows than fxrates copied");
+        Some(summarize(&samples))
     }
 }
 

@@ -26,6 +26,18 @@ impl Monitored for BackfillArgs {
         if self.provider.source == SourceArg::Ecb {
             return super::ecb_fetch::backfill(self, (from, to), settings, store);
         }
+        let result = self.run_fixer(settings, store, (from, to));
+        super::ecb_fetch::or_fall_back(result, &self.provider, (from, to), settings, store)
+    }
+}
+
+impl BackfillArgs {
+    fn run_fixer(
+        &self,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+        (from, to): (NaiveDate, NaiveDate),
+    ) -> anyhow::Result<()> {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);

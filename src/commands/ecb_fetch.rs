@@ -3,13 +3,13 @@
 
 use super::{prune, recorded};
 use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
-use crate::cli::{BackfillArgs, IngestArgs};
+use crate::cli::{BackfillArgs, FallbackArg, IngestArgs, ProviderArgs};
 use crate::ecb::Client;
 use crate::engine::{Filled, fill, wanted_days};
 use crate::error::{Exit, fail};
 use crate::rates::Source;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::target_calendar::{closing_name, last_published_date};
 use chrono::NaiveDate;
 
@@ -161,4 +161,65 @@ fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
         if out.requests == 1 { "" } else { "s" }
     ));
     parts.join("; ")
+}
+
+/// `result`, a fixer run's; when it failed for a reason of fixer's (the key,
+/// the plan or the budget refused, fixer unreachable or failing after the
+/// retries) and `--fallback ecb` is set, the ECB's business days of `window`
+/// that are missing are fetched from the ECB in one request first. The run
+/// still fails with fixer's exit code, its line saying how many days the
+/// ECB filled.
+pub(super) fn or_fall_back(
+    result: anyhow::Result<()>,
+    args: &ProviderArgs,
+    (from, to): (NaiveDate, NaiveDate),
+    settings: &Settings,
+    store: &mut Option<Box<dyn Store>>,
+) -> anyhow::Result<()> {
+    let err = match (result, args.fallback) {
+        (Err(err), Some(FallbackArg::Ecb)) => err,
+        (result, _) => return result,
+    };
+    let fixers = matches!(
+        crate::report::exit_of(&err),
+        Exit::Config | Exit::TempFail | Exit::Unavailable
+    ) && !err.chain().any(|c| c.is::<StoreError>());
+    if !fixers {
+        return Err(err);
+    }
+    let filled = (|| -> anyhow::Result<Filled> {
+        let client = Client::new(settings.ecb(args)?, settings.now.utc);
+        let store = match store {
+            Some(store) => store,
+            None => store.insert(settings.write_store(true, Some(client.deadline()))?),
+        };
+        let wanted = wanted_days(
+            &**store,
+            from.max(ECB_FIRST_DAY),
+            to,
+            settings.now.utc,
+            false,
+        )?;
+        fill(
+            &mut **store,
+            &client,
+            &wanted,
+            settings.now.utc,
+            settings.now.today,
+        )
+    })();
+    match filled {
+        Ok(out) => Err(err.context(format!(
+            "filled {} from the ECB instead (--fallback ecb; {} still missing)",
+            days_text(out.stored as u64),
+            out.wanted.saturating_sub(out.stored)
+        ))),
+        Err(e) => {
+            log::warn!(
+                "the fallback to the ECB failed too: {}",
+                crate::report::headline(&e)
+            );
+            Err(err)
+        }
+    }
 }

@@ -54,6 +54,24 @@ impl Monitored for IngestArgs {
         if let Some(days) = self.keep_days {
             prune::check_keep_days(days)?;
         }
+        let result = self.run_fixer(settings, store, date, call);
+        let window = match self.date {
+            Some(d) => (d, d),
+            None if self.no_heal => (today, today),
+            None => crate::calendar::window_ending(today, crate::calendar::MONTH_DAYS),
+        };
+        super::ecb_fetch::or_fall_back(result, &self.provider, window, settings, store)
+    }
+}
+
+impl IngestArgs {
+    fn run_fixer(
+        &self,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+        date: NaiveDate,
+        call: Call,
+    ) -> anyhow::Result<()> {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);

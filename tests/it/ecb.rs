@@ -268,3 +268,49 @@ both_stores! {
         assert!(line.contains("no rate for XAU on 2024-04-02, which is stored from the ECB"), "{line}");
     }
 }
+
+both_stores! {
+    fn with_fallback_the_ecb_fills_what_fixer_cannot_and_the_run_still_fails(backend) {
+        let fixer = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+        let history = EcbHistory::published("2024-03-01", "2024-04-11", &EASTER_2024);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = TestEnv::on(backend, &fixer.url, "2024-04-10T15:00:00Z")
+            .env("FXRATES_FALLBACK", "ecb")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+            .env("FXRATES_ECB_FILES", &ecb.ecb_files());
+        let (code, out, err) = env.run(&["ingest"]);
+        assert_eq!((code, out.as_str()), (78, ""), "{err}");
+        let line = error_line(&err);
+        assert!(
+            line.starts_with("filled 21 days from the ECB instead (--fallback ecb; 0 still missing): ")
+                && line.contains("rejected the API key"),
+            "{line}"
+        );
+        assert_eq!(ecb.count(), 1);
+        // Good Friday and Easter Monday stay missing: the ECB has none.
+        assert_eq!(
+            env.stored_dates(),
+            without(weekdays("2024-03-11", "2024-04-10"), &EASTER_2024)
+        );
+        assert_eq!(env.sql("SELECT DISTINCT source FROM days"), [["ecb".to_string()]]);
+        let (code, out, _) = env.run(&["status", "--format", "json"]);
+        assert_eq!(code, 3, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["providers"]["ecb"]["days"], 21);
+
+        // Without a key at all, the same, the next day.
+        let (code, _, err) = env.env("FIXER_API_KEY", "").at("2024-04-11T15:00:00Z").run(&["ingest", "--no-heal"]);
+        assert_eq!(code, 78, "{err}");
+        assert!(error_line(&err).starts_with("filled 1 day from the ECB instead"), "{err}");
+
+        // A store that fails is no reason to ask the ECB.
+        let before = ecb.count();
+        let env2 = TestEnv::new(&fixer.url, "2024-04-10T15:00:00Z")
+            .env("FXRATES_FALLBACK", "ecb")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+            .env("FXRATES_DB", "/proc/fxrates-cannot-be-here.db");
+        let (code, _, _) = env2.run(&["ingest"]);
+        assert_ne!(code, 0);
+        assert_eq!(ecb.count(), before);
+    }
+}
