@@ -264,6 +264,18 @@ impl Server {
             };
         }
         let detail = causes(err);
+        // libpq's words for a session target_session_attrs=read-write refused:
+        // every host named is read-only.
+        if detail.contains("database does not allow writes") {
+            return (
+                false,
+                format!(
+                    "every server named in {url} is read-only (a hot standby), and \
+                     target_session_attrs=read-write asks for one that takes writes; name the \
+                     primary in the URL, alone or among the hosts"
+                ),
+            );
+        }
         match err.to_string().as_str() {
             "error performing TLS handshake" => {
                 let what = if detail.contains("does not support TLS") {

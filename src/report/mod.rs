@@ -159,7 +159,9 @@ pub(crate) fn headline(err: &anyhow::Error) -> String {
             .last();
         if let Some(cause) = storage_cause(err) {
             line = format!("{line} ({cause})");
-        } else if let Some(cause) = below {
+        } else if let Some(cause) = below
+            && !already_said(&line, &cause.to_string())
+        {
             line = format!(
                 "{line} ({})",
                 crate::untrusted::one_line(&cause.to_string())
@@ -169,6 +171,18 @@ pub(crate) fn headline(err: &anyhow::Error) -> String {
     // Nothing on the line may drive a terminal, whatever part of it came
     // from the network; scrubbed of secrets too.
     escaped(&line)
+}
+
+/// Whether `line` already says what `cause` does: a database server's
+/// message ("ERROR: relation ... does not exist") is often in the line
+/// already, and once is enough.
+fn already_said(line: &str, cause: &str) -> bool {
+    let first = cause.lines().next().unwrap_or_default().trim();
+    let message = match first.split_once(": ") {
+        Some((severity, rest)) if severity.bytes().all(|b| b.is_ascii_uppercase()) => rest,
+        _ => first,
+    };
+    !message.is_empty() && line.contains(message)
 }
 
 /// clap's help and version go to stdout with 0; a usage error becomes one

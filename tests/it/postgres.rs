@@ -703,3 +703,51 @@ fn copy_refuses_a_dest_of_another_program_and_the_same_store() {
     let msg = sqlite.fails(&["copy", &db, &db], 2);
     assert!(msg.contains("the same store"), "{msg}");
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn the_server_s_error_is_said_once() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::on(Backend::Postgres, &server.url, "2024-09-20T09:00:00Z");
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+    let pg = env.pg.clone().unwrap();
+    pg.client()
+        .batch_execute("DROP TABLE day_rates CASCADE")
+        .unwrap();
+    let line = env.fails(&["show"], 74);
+    assert_eq!(line.matches("does not exist").count(), 1, "{line}");
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_read_only_server_is_named_as_such() {
+    let server = FakeFixer::free_plan("2024-09-20");
+    let env = TestEnv::on(Backend::Postgres, &server.url, "2024-09-20T09:00:00Z");
+    // A role whose sessions are read-only stands for a hot standby.
+    role("fx_standby", "pw-standby");
+    admin()
+        .batch_execute(
+            "ALTER ROLE fx_standby SET default_transaction_read_only = on;
+             GRANT CREATE ON DATABASE postgres TO fx_standby",
+        )
+        .unwrap();
+    let url = role_url("fx_standby");
+    let schema = env.pg.as_ref().unwrap().schema.clone();
+    for (url, code, says) in [
+        (url.clone(), 74, "takes no writes (a hot standby"),
+        (
+            format!("{url}?target_session_attrs=read-write"),
+            78,
+            "is read-only (a hot standby), and target_session_attrs=read-write",
+        ),
+    ] {
+        let env = env
+            .at("2024-09-20T09:00:00Z")
+            .env("FXRATES_DB", &url)
+            .env("FXRATES_DB_SCHEMA", &schema)
+            .env("PGPASSWORD", "pw-standby");
+        let line = env.fails(&["ingest", "--no-heal"], code);
+        assert!(line.contains(says), "{line}");
+    }
+    assert_eq!(server.count(), 0);
+}

@@ -530,6 +530,14 @@ fn classify(target: &Target, what: String, e: postgres::Error) -> StoreError {
             cause: Box::new(e),
         };
     }
+    if code == SqlState::READ_ONLY_SQL_TRANSACTION.code() {
+        return StoreError::Unusable(format!(
+            "{what}: the PostgreSQL server at {target} takes no writes (a hot standby, or \
+             default_transaction_read_only); point FXRATES_DB at the primary, or add \
+             target_session_attrs=read-write to the URL, with every host, so that fxrates \
+             connects only to one that takes writes"
+        ));
+    }
     if code == SqlState::INSUFFICIENT_PRIVILEGE.code() {
         let detail = e
             .as_db_error()
