@@ -10,9 +10,11 @@
 //! 1. [`main_exit`] (called by `main.rs`): parses the command line, sets up
 //!    [`logging`] (log lines and panics on stderr, scrubbed), runs, and hands
 //!    any error to `report`.
-//! 2. `commands`: one file per subcommand; `commands/mod.rs` dispatches, and
-//!    wraps the commands that write in the runs record, the pings and the
-//!    metrics file; `commands/notes.rs` puts what the engine saw in words.
+//! 2. `commands`: one file per subcommand; `commands/mod.rs` dispatches.
+//!    Its `monitored` wrapper owns a writing run: the command checks its
+//!    arguments and prepares (`Monitored::prepare`), the wrapper opens the
+//!    store, records the run, pings, and writes the metrics from that store.
+//!    `commands/notes.rs` puts what the engine saw in words.
 //!    `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
 //!    serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
 //!    `serve/frankfurter.rs`, the store read on threads of its own in
@@ -37,6 +39,7 @@
 //!    `EngineError`, `Note`s for the command to put in words). `health`: what
 //!    `status` and the metrics report, computed once.
 //! 5. `quota` (the month's request budget, counted in the store),
+//!    `retention` (what `prune` and `ingest --keep-days` delete),
 //!    `conversion` (an amount at a day's rates), `ecb` (the European Central
 //!    Bank's reference rates, through the same agents as fixer's), `names`
 //!    (currency names).
@@ -95,6 +98,7 @@ mod private_file;
 mod progress;
 mod quota;
 mod report;
+mod retention;
 mod serve;
 mod settings;
 mod tls;

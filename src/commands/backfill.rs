@@ -1,4 +1,4 @@
-use super::{Monitored, recorded};
+use super::{Monitored, RunName, Writing};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 
 impl Monitored for BackfillArgs {
+    const NAME: RunName = RunName::Backfill;
+
     fn monthly_quota(&self) -> u64 {
         self.budget.monthly_quota
     }
@@ -21,28 +23,28 @@ impl Monitored for BackfillArgs {
         self.provider.source.source()
     }
 
-    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
-        let (from, to) = self.window(settings.now.today)?;
-        if self.provider.source == SourceArg::Ecb {
-            return super::ecb_fetch::backfill(self, (from, to), settings, store);
-        }
-        let result = self.run_fixer(settings, store, (from, to));
-        super::ecb_fetch::or_fall_back(result, &self.provider, (from, to), settings, store)
-    }
-}
-
-impl BackfillArgs {
-    fn run_fixer(
+    fn fall_back(
         &self,
+        err: anyhow::Error,
         settings: &Settings,
         store: &mut Option<Box<dyn Store>>,
-        (from, to): (NaiveDate, NaiveDate),
     ) -> anyhow::Result<()> {
-        // Configuration first: a missing key must not leave a new, empty
-        // database behind.
+        match self.window(settings.now.today) {
+            Ok(window) if self.provider.source != SourceArg::Ecb => {
+                super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+            }
+            _ => Err(err),
+        }
+    }
+
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
+        let (from, to) = self.window(settings.now.today)?;
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::backfill(self, (from, to), settings);
+        }
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-        recorded(&mut **store, "backfill", settings, |store| {
+        let deadline = Some(client.deadline());
+        let work = move |store: &mut dyn Store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;
             if plan.missing.is_empty() {
                 if plan.held.is_empty() {
@@ -83,7 +85,11 @@ impl BackfillArgs {
                 }
             );
             Ok(())
-        })
+        };
+        Ok(Some(Writing {
+            deadline,
+            work: Box::new(work),
+        }))
     }
 }
 

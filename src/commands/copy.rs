@@ -6,7 +6,7 @@
 //! fixer's monthly quota belongs to the account, and each store counts the
 //! requests made with it.
 
-use super::{Run, recorded};
+use super::{Run, RunName, recorded};
 use crate::cli::CopyArgs;
 use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
@@ -45,7 +45,7 @@ impl Run for CopyArgs {
             &settings.writer(),
         )
         .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
-        let copied = recorded(&mut *dest, "copy", settings, |dest| {
+        let copied = recorded(&mut *dest, RunName::Copy, settings, |dest| {
             copy(&*source, dest, self.batch_rates)
         })?;
         let line = format!(

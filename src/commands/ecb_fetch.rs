@@ -1,7 +1,7 @@
 //! `ingest` and `backfill` with `--provider ecb`: the missing TARGET
 //! business days of the window, in one request, no key.
 
-use super::{prune, recorded};
+use super::Writing;
 use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
 use crate::cli::{BackfillArgs, FallbackArg, IngestArgs, ProviderArgs};
 use crate::ecb::Client;
@@ -19,11 +19,10 @@ pub(super) const ECB_FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1999, 
     None => unreachable!(),
 };
 
-pub(super) fn ingest(
-    args: &IngestArgs,
-    settings: &Settings,
-    store: &mut Option<Box<dyn Store>>,
-) -> anyhow::Result<()> {
+pub(super) fn ingest<'a>(
+    args: &'a IngestArgs,
+    settings: &'a Settings,
+) -> anyhow::Result<Option<Writing<'a>>> {
     let today = settings.now.today;
     if let Some(d) = args.date {
         if d > today {
@@ -45,22 +44,22 @@ pub(super) fn ingest(
                 "{d} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
                 d.format("%A")
             );
-            return Ok(());
+            return Ok(None);
         }
         if let Some(name) = closing_name(d) {
             log::warn!(
                 "{d} is {name}, a TARGET closing day: the ECB publishes no rates for it, so \
                  there is nothing to ingest"
             );
-            return Ok(());
+            return Ok(None);
         }
     }
     if let Some(days) = args.keep_days {
-        prune::check_keep_days(days)?;
+        crate::retention::check_keep_days(days)?;
     }
     let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
-    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-    recorded(&mut **store, "ingest", settings, |store| {
+    let deadline = Some(client.deadline());
+    let work = move |store: &mut dyn Store| {
         let (from, to) = match args.date {
             Some(d) => (d, d),
             None if args.no_heal => (today, today),
@@ -85,7 +84,7 @@ pub(super) fn ingest(
         let out = fill(store, &client, &wanted, settings.now.utc, today)?;
         done.push(summary(&out, from, to));
         if let Some(days) = args.keep_days {
-            let (cutoff, pruned) = prune::prune(store, today, days)?;
+            let (cutoff, pruned) = crate::retention::prune(store, today, days)?;
             if pruned.days > 0 {
                 done.push(format!(
                     "pruned {} before {cutoff} (FXRATES_KEEP_DAYS={days})",
@@ -95,19 +94,22 @@ pub(super) fn ingest(
         }
         log::info!("{}", done.join("; "));
         Ok(())
-    })
+    };
+    Ok(Some(Writing {
+        deadline,
+        work: Box::new(work),
+    }))
 }
 
-pub(super) fn backfill(
-    args: &BackfillArgs,
+pub(super) fn backfill<'a>(
+    args: &'a BackfillArgs,
     (from, to): (NaiveDate, NaiveDate),
-    settings: &Settings,
-    store: &mut Option<Box<dyn Store>>,
-) -> anyhow::Result<()> {
+    settings: &'a Settings,
+) -> anyhow::Result<Option<Writing<'a>>> {
     let from = from.max(ECB_FIRST_DAY);
     let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
-    let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-    recorded(&mut **store, "backfill", settings, |store| {
+    let deadline = Some(client.deadline());
+    let work = move |store: &mut dyn Store| {
         let wanted = wanted_days(store, from, to, settings.now.utc, false)?;
         if wanted.is_empty() {
             log::info!(
@@ -129,7 +131,11 @@ pub(super) fn backfill(
         )?;
         log::info!("{}", summary(&out, from, to));
         Ok(())
-    })
+    };
+    Ok(Some(Writing {
+        deadline,
+        work: Box::new(work),
+    }))
 }
 
 /// The run's one summary line.

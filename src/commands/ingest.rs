@@ -1,4 +1,4 @@
-use super::{Monitored, prune, recorded};
+use super::{Monitored, RunName, Writing};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
@@ -10,6 +10,8 @@ use crate::store::Store;
 use chrono::{Datelike, Months, NaiveDate};
 
 impl Monitored for IngestArgs {
+    const NAME: RunName = RunName::Ingest;
+
     fn monthly_quota(&self) -> u64 {
         self.budget.monthly_quota
     }
@@ -18,9 +20,27 @@ impl Monitored for IngestArgs {
         self.provider.source.source()
     }
 
-    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()> {
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        settings: &Settings,
+        store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
         if self.provider.source == SourceArg::Ecb {
-            return super::ecb_fetch::ingest(self, settings, store);
+            return Err(err);
+        }
+        let today = settings.now.today;
+        let window = match self.date {
+            Some(d) => (d, d),
+            None if self.no_heal => (today, today),
+            None => window_ending(today, MONTH_DAYS),
+        };
+        super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+    }
+
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
+        if self.provider.source == SourceArg::Ecb {
+            return super::ecb_fetch::ingest(self, settings);
         }
         let today = settings.now.today;
         let (date, call) = match self.date {
@@ -49,36 +69,18 @@ impl Monitored for IngestArgs {
                 "{date} is a {}; fxrates stores weekdays only, so there is nothing to ingest",
                 date.format("%A")
             );
-            return Ok(());
+            return Ok(None);
         }
         if let Some(days) = self.keep_days {
-            prune::check_keep_days(days)?;
+            crate::retention::check_keep_days(days)?;
         }
-        let result = self.run_fixer(settings, store, date, call);
-        let window = match self.date {
-            Some(d) => (d, d),
-            None if self.no_heal => (today, today),
-            None => crate::calendar::window_ending(today, crate::calendar::MONTH_DAYS),
-        };
-        super::ecb_fetch::or_fall_back(result, &self.provider, window, settings, store)
-    }
-}
-
-impl IngestArgs {
-    fn run_fixer(
-        &self,
-        settings: &Settings,
-        store: &mut Option<Box<dyn Store>>,
-        date: NaiveDate,
-        call: Call,
-    ) -> anyhow::Result<()> {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
-        let store = store.insert(settings.write_store(true, Some(client.deadline()))?);
-        recorded(&mut **store, "ingest", settings, |store| {
-            self.ingest(store, &client, date, call, settings)
-        })
+        Ok(Some(Writing {
+            deadline: Some(client.deadline()),
+            work: Box::new(move |store| self.ingest(store, &client, date, call, settings)),
+        }))
     }
 }
 
@@ -124,6 +126,12 @@ impl IngestArgs {
                     done.push(format!("healed {healed} of {missing} missing weekdays"));
                 }
             }
+            match upgrade(&mut engine, settings)? {
+                (_, 0) => {}
+                (replaced, held) => done.push(format!(
+                    "replaced {replaced} of {held} days held from the ECB with fixer's"
+                )),
+            }
         }
         if self.fetch_names
             && let Some(note) = names(&mut engine, settings.now.today)?
@@ -133,7 +141,7 @@ impl IngestArgs {
         // The engine's work is done; the store is the run's again.
         let requests = engine.requests();
         if let Some(days) = self.keep_days {
-            let (cutoff, pruned) = prune::prune(store, settings.now.today, days)?;
+            let (cutoff, pruned) = crate::retention::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {
                 done.push(format!(
                     "pruned {} before {cutoff} (FXRATES_KEEP_DAYS={days})",
@@ -213,4 +221,42 @@ fn heal(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<Option<(
     };
     let out = engine.run(plan, batch)?;
     Ok(Some((out.stored, missing)))
+}
+
+/// Fetches again from fixer the days of the last month held from the ECB
+/// (fixer has ~170 currencies against the ECB's ~30), once no day of the
+/// month is missing, within the monthly budget; each replaced day is stored
+/// whole. Returns how many were replaced and how many are held from the ECB.
+fn upgrade(engine: &mut Engine<'_>, settings: &Settings) -> anyhow::Result<(usize, usize)> {
+    let today = settings.now.today;
+    let (from, to) = window_ending(today, MONTH_DAYS);
+    let mut ecb = Vec::new();
+    crate::store::walk_days(engine.store(), from, to, &[], |day| {
+        if day.provider == crate::rates::Source::Ecb {
+            ecb.push(day.date);
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    let held = ecb.len();
+    // Missing days come first: an ECB day is a day held, not a gap.
+    if held == 0
+        || !Plan::new(engine.store(), from, to, today, false)?
+            .missing
+            .is_empty()
+    {
+        return Ok((0, held));
+    }
+    let what = "replacing the ECB's days of the last month";
+    let mut plan = Plan::replacing(engine.store(), from, to, today, ecb)?;
+    fit(&mut plan, engine.budget(), Limit::Truncate, what)?;
+    if plan.missing.is_empty() {
+        return Ok((0, held));
+    }
+    let batch = Batch {
+        limit: Limit::Truncate,
+        what,
+        notes: &|note| super::notes::log(note, log::Level::Debug),
+    };
+    let out = engine.run(plan, batch)?;
+    Ok((out.stored, held))
 }

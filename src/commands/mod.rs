@@ -29,19 +29,65 @@ trait Run {
     fn run(&self, settings: &Settings) -> anyhow::Result<()>;
 }
 
-/// A command that writes the history and is monitored: pinged, and followed
-/// by the metrics file.
+/// The runs kept in the `runs` table, as `status` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunName {
+    Ingest,
+    Backfill,
+    Prune,
+    Copy,
+}
+
+impl RunName {
+    fn as_str(self) -> &'static str {
+        match self {
+            RunName::Ingest => "ingest",
+            RunName::Backfill => "backfill",
+            RunName::Prune => "prune",
+            RunName::Copy => "copy",
+        }
+    }
+}
+
+/// A command that writes the history and is monitored: pinged, recorded in
+/// the runs table, and followed by the metrics file. [`monitored`] owns the
+/// run: the command only checks its arguments, prepares, and says what to do
+/// in the store.
 trait Monitored {
+    const NAME: RunName;
+
     fn monthly_quota(&self) -> u64;
 
     /// The provider whose calendar the metrics judge the history by.
     fn provider(&self) -> crate::rates::Source;
 
-    /// Runs, leaving the store it opened (if it got that far) in `store`,
-    /// so that the metrics are read from it rather than from a second
-    /// connection.
-    fn run(&self, settings: &Settings, store: &mut Option<Box<dyn Store>>) -> anyhow::Result<()>;
+    /// Checks the arguments and prepares what the work needs (the client
+    /// first: a missing key must not leave a new, empty database behind);
+    /// `None` when there is nothing to do, so no store is opened.
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>>;
+
+    /// What becomes of a failed run before it is reported: `--fallback ecb`
+    /// fills days from the ECB into the run's store (opening one if the run
+    /// did not get that far). Most runs fail as they failed.
+    fn fall_back(
+        &self,
+        err: anyhow::Error,
+        _settings: &Settings,
+        _store: &mut Option<Box<dyn Store>>,
+    ) -> anyhow::Result<()> {
+        Err(err)
+    }
 }
+
+/// The work of a monitored run, once prepared.
+struct Writing<'a> {
+    /// When the requests of the run must be done, for the store's waits.
+    deadline: Option<std::time::Instant>,
+    /// What to do in the store the wrapper opened.
+    work: Box<Work<'a>>,
+}
+
+type Work<'a> = dyn FnOnce(&mut dyn Store) -> anyhow::Result<()> + 'a;
 
 /// Runs `command`. `settings` resolves the settings, for the commands that
 /// need them: completions and man pages need no home, database or clock.
@@ -70,11 +116,11 @@ pub(crate) fn run(
 /// outcome, for `status`.
 fn recorded<T>(
     store: &mut dyn Store,
-    command: &str,
+    command: RunName,
     settings: &Settings,
     body: impl FnOnce(&mut dyn Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let id = store.start_run(command, settings.now.utc)?;
+    let id = store.start_run(command.as_str(), settings.now.utc)?;
     // Damage the run's own pages do not show is found by the weekly check.
     let result = store
         .check_if_due(settings.now.today)
@@ -109,16 +155,27 @@ fn recorded<T>(
 }
 
 /// Runs a command that writes the history with what monitoring needs: the
-/// start, success and failure pings, and the metrics file, written whatever
-/// the outcome. Neither changes the outcome.
-fn monitored(command: &impl Monitored, settings: &Settings) -> anyhow::Result<()> {
+/// start, success and failure pings, the run's record, and the metrics file,
+/// written whatever the outcome from the run's own store (else from a store
+/// opened for reading). Neither changes the outcome.
+fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<()> {
     ping::around(
         settings.ping_url.as_ref(),
         || settings.network().cloned(),
         crate::report::headline,
         || {
-            let mut store = None;
-            let result = command.run(settings, &mut store);
+            let mut store: Option<Box<dyn Store>> = None;
+            let result = command.prepare(settings).and_then(|writing| {
+                let Some(Writing { deadline, work }) = writing else {
+                    return Ok(());
+                };
+                let store = store.insert(settings.write_store(true, deadline)?);
+                recorded(&mut **store, M::NAME, settings, work)
+            });
+            let result = match result {
+                Err(err) => command.fall_back(err, settings, &mut store),
+                ok => ok,
+            };
             if let Some(path) = &settings.metrics_file
                 && let Err(e) = status::write_metrics_file(
                     settings,

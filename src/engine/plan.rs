@@ -95,6 +95,31 @@ impl Plan {
         })
     }
 
+    /// A plan to fetch `days` (stored, in date order) again from fixer:
+    /// the days of the window held from the ECB, which fixer's replace.
+    pub(crate) fn replacing(
+        store: &dyn Store,
+        from: NaiveDate,
+        to: NaiveDate,
+        today: NaiveDate,
+        days: Vec<NaiveDate>,
+    ) -> anyhow::Result<Plan> {
+        let refused = timeseries_refused_on(store)?
+            .is_some_and(|on| (today - on).num_days() < TIMESERIES_RETRY_DAYS);
+        let method = if days.len() < 2 || refused {
+            Method::Historical
+        } else {
+            Method::Timeseries
+        };
+        Ok(Plan {
+            from,
+            to,
+            missing: days,
+            method,
+            held: Vec::new(),
+        })
+    }
+
     /// The `timeseries` windows: each starts on a missing day and ends on
     /// the last missing day within [`CHUNK_DAYS`] of it.
     pub(crate) fn chunks(&self) -> Vec<(NaiveDate, NaiveDate)> {

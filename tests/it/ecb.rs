@@ -314,3 +314,44 @@ both_stores! {
         assert_eq!(ecb.count(), before);
     }
 }
+
+both_stores! {
+    fn fixer_replaces_the_ecb_days_of_the_month_within_its_budget(backend) {
+        let fixer = paid_plan("2024-09-20");
+        let history = EcbHistory::published("2024-08-01", "2024-09-20", &[]);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = TestEnv::on(backend, &fixer.url, "2024-09-19T18:00:00Z")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+            .env("FXRATES_ECB_FILES", &ecb.ecb_files());
+        let (code, _, err) = env.run(&["ingest", "--provider", "ecb"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(env.stored_dates(), weekdays("2024-08-20", "2024-09-19"));
+        // A fixer budget with nothing left after today's request: the ECB's
+        // days stay.
+        let tight = env.at("2024-09-20T09:00:00Z").env("FIXER_MONTHLY_QUOTA", "1");
+        let (code, _, err) = tight.run(&["ingest"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(fixer.count(), 1);
+        let providers = |env: &TestEnv| {
+            env.sql("SELECT source, count(*) FROM days WHERE date >= '2024-08-21' GROUP BY source ORDER BY source")
+        };
+        assert_eq!(
+            providers(&tight),
+            [["ecb".to_string(), "22".to_string()], ["fixer".to_string(), "1".to_string()]]
+        );
+        // With budget, one timeseries request replaces them, each day whole.
+        let later = env.at("2024-09-20T10:00:00Z");
+        let (code, _, err) = later.run(&["ingest", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("replaced 22 of 22 days held from the ECB"), "{err}");
+        assert_eq!(fixer.count(), 2);
+        assert_eq!(fixer.requests()[1].function(), "timeseries");
+        assert_eq!(providers(&later), [["fixer".to_string(), "23".to_string()]]);
+        assert_eq!(later.rates_on("2024-09-02").len(), RATES_SHOWN.len());
+        // Outside the month window, the ECB's day stays.
+        assert_eq!(
+            later.sql("SELECT source FROM days WHERE date = '2024-08-20'"),
+            [["ecb".to_string()]]
+        );
+    }
+}
