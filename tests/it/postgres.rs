@@ -294,6 +294,28 @@ fn a_schema_of_another_program_is_refused_before_any_request_and_left_as_it_was(
         assert!(msg.contains("FXRATES_DB_SCHEMA"), "{msg}");
     }
     assert_eq!(server.count(), 0, "no request was spent");
+    // copy reads neither --db nor FXRATES_DB_SCHEMA: its hint names its flag.
+    let url = env.pg.as_ref().unwrap().url.clone();
+    let sqlite = env.path().join("local.db");
+    let local = env
+        .at("2024-09-20T09:00:00Z")
+        .env("FXRATES_DB", sqlite.to_str().unwrap());
+    assert_eq!(local.run(&["ingest", "--no-heal"]).0, 0);
+    let msg = env.fails(
+        &[
+            "copy",
+            sqlite.to_str().unwrap(),
+            &url,
+            "--dest-schema",
+            &schema,
+        ],
+        74,
+    );
+    assert!(
+        msg.contains("choose another schema with --dest-schema"),
+        "{msg}"
+    );
+    assert!(!msg.contains("FXRATES_DB"), "{msg}");
     assert_eq!(env.sql("SELECT body FROM notes"), [["keep me"]]);
     let tables = env.sql(&format!(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
