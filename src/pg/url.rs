@@ -158,11 +158,6 @@ const IGNORED: &[&str] = &[
 ];
 
 impl PgUrl {
-    /// Whether `text` is meant as a PostgreSQL URI rather than a file path.
-    pub fn is_url(text: &str) -> bool {
-        text.starts_with("postgres://") || text.starts_with("postgresql://")
-    }
-
     /// Parses `text`; the error says what is wrong without repeating the
     /// URI (which may hold a password).
     pub fn parse(text: &str) -> Result<PgUrl, String> {
