@@ -29,7 +29,8 @@
 //!    network (`settings/network.rs`), the provider's connection settings
 //!    and key (`settings/key.rs`). `present`: how days and metrics are
 //!    written: `view` (one day as a table, CSV or JSON), `series` (a range
-//!    of days), `chart`, `metrics` (Prometheus text).
+//!    of days), `chart`, `status` (one renderer per format, each taking the
+//!    `Health`), `metrics` (Prometheus text).
 //! 4. `cli`: the clap types; doc comments are the help text, value parsers
 //!    come from the modules that own the values (`fixer`, `ping`, `quota`).
 //!    `engine`: the fetch engine, the one path that asks the provider for

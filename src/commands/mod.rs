@@ -18,8 +18,10 @@ mod show_range;
 mod status;
 
 use crate::cli::Command;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, ResultExt, fail};
+use crate::health::Health;
 use crate::ping;
+use crate::rates::Source;
 use crate::settings::Settings;
 use crate::store::{RunFailure, Store, StoreError, StoredDay};
 use chrono::NaiveDate;
@@ -177,19 +179,57 @@ fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<(
                 ok => ok,
             };
             if let Some(path) = &settings.metrics_file
-                && let Err(e) = status::write_metrics_file(
-                    settings,
-                    store.as_deref(),
-                    command.monthly_quota(),
-                    command.provider(),
-                    path,
-                )
+                && let Err(e) = write_metrics_file(settings, store.as_deref(), command, path)
             {
                 log::warn!("{e:#}; the run itself is unaffected");
             }
             result
         },
     )
+}
+
+/// Writes the metrics `status --format prometheus` prints to `path`, from
+/// the run's own store when it opened one (else from a store opened for
+/// reading, if there is one).
+fn write_metrics_file(
+    settings: &Settings,
+    store: Option<&dyn Store>,
+    command: &impl Monitored,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let (quota, provider) = (command.monthly_quota(), command.provider());
+    let health = match store {
+        Some(store) => Health::gather(Some(store), &settings.now, quota, false, provider)?,
+        None => read_health(settings, quota, false, provider)?,
+    };
+    crate::present::status::write_metrics_file(&health, path).exit(Exit::IoErr, || {
+        format!(
+            "cannot write the metrics file {} (FXRATES_METRICS_FILE)",
+            path.display()
+        )
+    })
+}
+
+/// The health of the history, from a store opened for reading; a store
+/// that does not exist yet, or is still a 0-byte file, is reported as empty.
+pub(super) fn read_health(
+    settings: &Settings,
+    quota: u64,
+    deep: bool,
+    provider: Source,
+) -> anyhow::Result<Health> {
+    let store = match settings.read_store() {
+        Ok(store) => Some(store),
+        Err(StoreError::Missing(_) | StoreError::Empty(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Health::gather(
+        store.as_deref(),
+        &settings.now,
+        quota,
+        deep,
+        provider,
+    )?)
 }
 
 /// How far back `show --date` and `convert` look for a stored day (a

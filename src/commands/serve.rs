@@ -2,7 +2,6 @@ use super::Run;
 use crate::cli::ServeArgs;
 use crate::error::{Exit, ResultExt, fail};
 use crate::health::Health;
-use crate::present::metrics;
 use crate::serve::{self, Config, HttpOptions};
 use crate::settings::Settings;
 use hyper::header::HeaderValue;
@@ -64,7 +63,7 @@ impl Run for ServeArgs {
                 Ok(serve::Health {
                     healthy: health.healthy,
                     json,
-                    prometheus: metrics::render(&super::status::metric_values(&health)),
+                    prometheus: crate::present::status::prometheus_text(&health),
                 })
             }),
         };

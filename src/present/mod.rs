@@ -4,4 +4,5 @@
 pub(crate) mod chart;
 pub(crate) mod metrics;
 pub(crate) mod series;
+pub(crate) mod status;
 pub(crate) mod view;
