@@ -7,7 +7,7 @@
 //! Python peer, and the `day_rates` layouts.
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
-//! (default all): backfill free show ingest status peer schema http postgres
+//! (default all): backfill free show ingest status ecb peer schema http postgres
 //! hosts (the last two when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL
 //! names a PostgreSQL server to write to). `serve`
 //! only serves the history until killed, for profiling by hand, and the
@@ -89,6 +89,9 @@ fn main() {
     }
     if want("status") {
         bench.status();
+    }
+    if want("ecb") {
+        bench.ecb();
     }
     if want("peer") {
         bench.peer();
@@ -602,6 +605,71 @@ impl Bench {
             stored.wall.as_secs_f64() / curl.wall.as_secs_f64(),
             curl_tally.requests,
             ms(curl_tally.handling / curl_tally.requests.max(1) as u32),
+        );
+        remove_db(&db);
+    }
+
+    /// The ECB as the provider: the whole history in one request, and the
+    /// daily run against `curl` fetching the same answer.
+    fn ecb(&mut self) {
+        eprintln!("fxbench: the ECB");
+        let today = self.today();
+        // After 16:00 in Berlin, so that today is published.
+        let now = format!("{today}T18:00:00Z");
+        let ecb = |db: &Path, args: &[&str]| {
+            let mut c = self.fxrates(db, args);
+            c.env("FXRATES_PROVIDER", "ecb")
+                .env("FXRATES_ECB_ENDPOINT", self.server.ecb_endpoint())
+                .env("FXRATES_NOW", &now);
+            c
+        };
+        let db = self.dir.path().join("ecb.db");
+        let first = "1999-01-04";
+        let mut samples = Vec::new();
+        for _ in 0..self.runs {
+            remove_db(&db);
+            samples.push(self.run(&mut ecb(&db, &["backfill", "--from", first]), &[0]));
+        }
+        let whole = summarize(&samples);
+        let tally = self.server.reset();
+        let daily = self.many(
+            || ecb(&db, &["ingest", "--date", &today.to_string(), "--force"]),
+            &[0],
+        );
+        self.server.reset();
+        let _ = write!(
+            self.out,
+            "### The ECB as the provider\n\n\
+             | command (whole process) | wall, median | wall, fastest | CPU (user + sys) | peak RSS |\n|---|---|---|---|---|\n\
+             | `fxrates backfill --provider ecb --from {first}` (the whole history, one request of {}) | {} |\n\
+             | `fxrates ingest --provider ecb --date {today} --force` (one day, on the whole history) | {} |\n",
+            mib(tally.body_bytes / tally.requests.max(1)),
+            row(&whole),
+            row(&daily),
+        );
+        let url = format!(
+            "{}/data/EXR/D..EUR.SP00.A?format=csvdata&detail=dataonly&startPeriod={today}&endPeriod={today}",
+            self.server.ecb_endpoint()
+        );
+        let curl = self.many(
+            || {
+                let mut c = command("curl");
+                c.args(["-s", "-f", "-o", "/dev/null", &url])
+                    .stdout(Stdio::null());
+                c
+            },
+            &[0],
+        );
+        self.server.reset();
+        let _ = write!(
+            self.out,
+            "| floor: `curl -s -o /dev/null <the same URL>` | {} |\n\n\
+             daily ECB ingest / curl: **{:.2}x**; the whole history: {} wall, {} peak RSS \
+             (targets: under 3 s and 64 MiB).\n\n",
+            row(&curl),
+            daily.wall.as_secs_f64() / curl.wall.as_secs_f64(),
+            ms(whole.wall),
+            mib(whole.max_rss),
         );
         remove_db(&db);
     }
