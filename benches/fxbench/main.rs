@@ -7,7 +7,7 @@
 //! Python peer, and the `day_rates` layouts.
 //!
 //! Arguments: `--runs N` (default 5) and the names of the sections to run
-//! (default all): backfill free show ingest status ecb peer schema postgres
+//! (default all): backfill free show ingest status ecb peer schema http postgres
 //! hosts (the last two when FXBENCH_DATABASE_URL or FXRATES_TEST_DATABASE_URL
 //! names a PostgreSQL server to write to). `serve`
 //! only serves the history until killed, for profiling by hand, and the
@@ -411,7 +411,11 @@ impl Bench {
         let start = NaiveDate::parse_from_str(SHOW_DATE, "%Y-%m-%d").unwrap() - Days::new(365);
         let series = format!("/api/timeseries?start_date={start}&end_date={SHOW_DATE}");
         let bodies = [http::fetch(addr, latest), http::fetch(addr, &day)];
-        let (series_time, series_size) = http::timed_gets(addr, &series, 11);
+        let cpu_before = http::cpu_time(serve.id());
+        let (series_time, series_size) = http::timed_gets(addr, &series, 21);
+        let series_cpu = cpu_before
+            .zip(http::cpu_time(serve.id()))
+            .map(|(a, b)| (b.saturating_sub(a)) / 21);
         let nginx_dir = self.dir.path().join("nginx");
         let nginx = http::start_nginx(
             &nginx_dir,
@@ -462,10 +466,12 @@ impl Bench {
         let _ = write!(
             self.out,
             "| figure | value |\n|---|---|\n\
-             | 365-day timeseries (`{series}`), median of 11 on one connection | {} ({} bytes) |\n\
+             | 365-day timeseries (`{series}`), median of 21 on one connection | {} ({} bytes) |\n\
+             | the same, the server's CPU time per request (user + sys) | {} |\n\
              | peak RSS of `fxrates serve` after the runs | {} |\n\n",
             ms(series_time),
             series_size,
+            series_cpu.map_or("unknown".into(), ms),
             rss.map_or("unknown".into(), mib)
         );
     }

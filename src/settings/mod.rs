@@ -60,12 +60,37 @@ pub(crate) struct Settings {
     pub provider: Source,
     /// `FIXER_API_KEY`, registered as a secret as soon as it is read.
     api_key: Option<Secret>,
-    /// systemd's `CREDENTIALS_DIRECTORY`, where a key file is systemd's to guard.
+    /// The variables more than one setting needs, read once.
+    shared: Shared,
+    /// How HTTP servers are reached, worked out when first needed.
+    network: OnceLock<Network>,
+}
+
+/// The variables several settings need (the key file and every PostgreSQL
+/// store the run names), read once.
+#[derive(Debug)]
+struct Shared {
+    /// `HOME`, for `~/.pgpass` and the default database path.
+    home: Option<PathBuf>,
+    /// systemd's `CREDENTIALS_DIRECTORY`, where a key or password file is
+    /// systemd's to guard.
     credentials: Option<PathBuf>,
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
     ca: CaSources,
-    /// How HTTP servers are reached, worked out when first needed.
-    network: OnceLock<Network>,
+}
+
+impl Shared {
+    fn read() -> Shared {
+        Shared {
+            home: env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(PathBuf::from),
+            credentials: env::var_os("CREDENTIALS_DIRECTORY")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute()),
+            ca: network::ca_sources(),
+        }
+    }
 }
 
 /// What the terminal (or the variables describing it) allows.
@@ -80,8 +105,9 @@ pub(crate) struct Terminal {
 impl Settings {
     /// Resolves everything from the parsed command line and the environment.
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+        let shared = Shared::read();
         Ok(Settings {
-            db: database(cli.db.as_deref())?,
+            db: database(cli.db.as_deref(), &shared)?,
             db_is_default: cli.db.is_none(),
             now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
@@ -103,10 +129,7 @@ impl Settings {
                 .map_or(RetryPolicy::default().base, Duration::from_millis),
             provider: provider_var()?,
             api_key: var("FIXER_API_KEY")?.map(Secret::new),
-            credentials: env::var_os("CREDENTIALS_DIRECTORY")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute()),
-            ca: network::ca_sources(),
+            shared,
             network: OnceLock::new(),
         })
     }
@@ -116,7 +139,7 @@ impl Settings {
         if let Some(n) = self.network.get() {
             return Ok(n);
         }
-        let n = network::network(&self.ca, network::proxy_env())?;
+        let n = network::network(&self.shared.ca, network::proxy_env())?;
         Ok(self.network.get_or_init(|| n))
     }
 
@@ -130,7 +153,7 @@ impl Settings {
         what: &str,
         schema: Option<(&str, &str)>,
     ) -> anyhow::Result<Target> {
-        target(OsStr::new(text), what, schema)
+        target(OsStr::new(text), what, schema, &self.shared)
     }
 
     /// Opens the history for reading.
@@ -171,7 +194,7 @@ impl Settings {
     /// The token `serve` requires, read from `path` with the key file's
     /// rules (the caller's own file, closed to group and others).
     pub(crate) fn token(&self, path: &std::path::Path) -> anyhow::Result<Secret> {
-        token::token(path, self.credentials.as_deref())
+        token::token(path, self.shared.credentials.as_deref())
     }
 
     /// This run as a writer: its host and the lease of its claims.
@@ -204,7 +227,7 @@ impl Settings {
         let key = key::api_key(
             key_file.as_deref(),
             self.api_key.as_ref().map(Secret::expose),
-            self.credentials.as_deref(),
+            self.shared.credentials.as_deref(),
         )?;
         let network = self.network()?.clone();
         // A proxy that cannot be honoured is refused now, before anything
@@ -291,19 +314,24 @@ fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/
 /// `FXRATES_DB`), else the SQLite file in the XDG data directory.
-fn database(flag: Option<&OsStr>) -> anyhow::Result<Target> {
+fn database(flag: Option<&OsStr>, shared: &Shared) -> anyhow::Result<Target> {
     match flag {
-        Some(text) => target(text, "FXRATES_DB (--db)", None),
-        None => Ok(Target::Sqlite(default_db_path()?)),
+        Some(text) => target(text, "FXRATES_DB (--db)", None, shared),
+        None => Ok(Target::Sqlite(default_db_path(shared)?)),
     }
 }
 
 /// The store `text` names; `what` says where it came from, `schema` as in
 /// [`Settings::store_at`].
-fn target(text: &OsStr, what: &str, schema: Option<(&str, &str)>) -> anyhow::Result<Target> {
+fn target(
+    text: &OsStr,
+    what: &str,
+    schema: Option<(&str, &str)>,
+    shared: &Shared,
+) -> anyhow::Result<Target> {
     match store_name(text).map_err(|why| fail(Exit::StoreName, format!("{what} {why}")))? {
         StoreName::Sqlite(path) => Ok(Target::Sqlite(path)),
-        StoreName::Postgres(url) => postgres(&url, what, schema),
+        StoreName::Postgres(url) => postgres(&url, what, schema, shared),
     }
 }
 
@@ -322,16 +350,18 @@ fn not_empty(path: Option<PathBuf>, what: &str) -> anyhow::Result<Option<PathBuf
 /// A PostgreSQL store: the URL (`what` names where it came from), the
 /// schema (`schema`: a flag and its value, else `FXRATES_DB_SCHEMA`) and the
 /// password from wherever it is kept.
-fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Result<Target> {
+fn postgres(
+    text: &str,
+    what: &str,
+    schema: Option<(&str, &str)>,
+    shared: &Shared,
+) -> anyhow::Result<Target> {
     let url = PgUrl::parse(text).map_err(|why| {
         fail(
             Exit::Config,
             format!("{what} is not a PostgreSQL URL fxrates can use: {why}"),
         )
     })?;
-    let home = env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
     let sources = PasswordSources {
         file: not_empty(
             env::var_os("FXRATES_DB_PASSWORD_FILE").map(PathBuf::from),
@@ -341,16 +371,14 @@ fn postgres(text: &str, what: &str, schema: Option<(&str, &str)>) -> anyhow::Res
         pgpassfile: env::var_os("PGPASSFILE")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
-            .or_else(|| home.map(|h| h.join(".pgpass"))),
-        credentials_dir: env::var_os("CREDENTIALS_DIRECTORY")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute()),
+            .or_else(|| shared.home.as_ref().map(|h| h.join(".pgpass"))),
+        credentials_dir: shared.credentials.clone(),
     };
     let schema = match schema {
         Some((flag, name)) => checked_schema(flag, name.to_string())?,
         None => schema_name()?,
     };
-    let server = Server::resolve(url, &os_user(), &sources, network::ca_sources())?;
+    let server = Server::resolve(url, &os_user(), &sources, shared.ca.clone())?;
     Ok(Target::Postgres {
         server: Box::new(server),
         schema,
@@ -408,15 +436,11 @@ fn os_user() -> String {
 }
 
 /// The database path when none is named: in the XDG data directory.
-fn default_db_path() -> anyhow::Result<PathBuf> {
+fn default_db_path(shared: &Shared) -> anyhow::Result<PathBuf> {
     let data = env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| {
-            env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(|h| PathBuf::from(h).join(".local/share"))
-        })
+        .or_else(|| shared.home.as_ref().map(|h| h.join(".local/share")))
         .ok_or_else(|| {
             fail(
                 Exit::Config,

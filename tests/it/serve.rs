@@ -758,3 +758,34 @@ fn currency_names_wait_when_the_budget_cannot_spare_a_request() {
     let (_, csv, _) = env.run(&["currencies", "--format", "csv"]);
     assert!(csv.contains("USD,United States Dollar,"), "{csv}");
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_postgresql_store_that_goes_away_gives_503_until_it_is_back() {
+    let (_fixer, env) = two_days(Backend::Postgres);
+    let serve = Serve::start(&env, &[]);
+    assert_eq!(serve.get("/api/latest").status, 200);
+    let schema = env.pg.as_ref().unwrap().schema.clone();
+    let mut admin = admin();
+    admin
+        .batch_execute(&format!("ALTER SCHEMA {schema} RENAME TO {schema}_away"))
+        .unwrap();
+    for path in ["/api/latest", "/latest", "/api/latest"] {
+        let got = serve.get(path);
+        assert_eq!(got.status, 503, "{path}: {}", got.text());
+        assert!(
+            got.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("try again")
+        );
+    }
+    admin
+        .batch_execute(&format!("ALTER SCHEMA {schema}_away RENAME TO {schema}"))
+        .unwrap();
+    for _ in 0..8 {
+        assert_eq!(serve.get("/api/latest").json()["date"], FRIDAY);
+    }
+    let (code, log) = serve.stop();
+    assert_eq!(code, 0, "{log}");
+}
