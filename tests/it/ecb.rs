@@ -355,3 +355,41 @@ both_stores! {
         );
     }
 }
+
+both_stores! {
+    fn copy_carries_each_days_provider(backend) {
+        let fixer = paid_plan("2024-09-20");
+        let history = EcbHistory::published("2024-09-02", "2024-09-20", &[]);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let env = TestEnv::on(backend, &fixer.url, "2024-09-20T18:00:00Z")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint());
+        assert_eq!(env.run(&["ingest", "--date", "2024-09-18"]).0, 0);
+        let (code, _, err) = env.run(&["backfill", "--provider", "ecb", "--from", "2024-09-16"]);
+        assert_eq!(code, 0, "{err}");
+        let dest = env.path().join("copy.db");
+        let source = match &env.pg {
+            Some(pg) => pg.url.clone(),
+            None => env.db.to_str().unwrap().to_string(),
+        };
+        let (code, _, err) = env.run(&["copy", &source, dest.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let conn = rusqlite::Connection::open(&dest).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT date, provider FROM rates WHERE currency = 'USD' ORDER BY date")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("2024-09-16".to_string(), "ecb".to_string()),
+                ("2024-09-17".to_string(), "ecb".to_string()),
+                ("2024-09-18".to_string(), "fixer".to_string()),
+                ("2024-09-19".to_string(), "ecb".to_string()),
+                ("2024-09-20".to_string(), "ecb".to_string()),
+            ]
+        );
+    }
+}
