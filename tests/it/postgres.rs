@@ -773,3 +773,79 @@ fn a_read_only_server_is_named_as_such() {
     }
     assert_eq!(server.count(), 0);
 }
+
+/// README's `psql "$FXRATES_DB"` works as written where the password lives
+/// in `~/.pgpass` (psql and fxrates both read it), and the documented
+/// one-off form works with a password file of fxrates' own.
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one) and psql"]
+fn psql_reads_the_store_with_the_password_where_the_readme_keeps_it() {
+    use std::os::unix::fs::PermissionsExt;
+    require_tool("psql", "apt-get install postgresql-client");
+    let server = FakeFixer::free_plan("2024-09-20");
+    role("fx_it_psql", "psql-canary-pw");
+    let schema = unique_schema("psql");
+    admin()
+        .batch_execute(&format!("CREATE SCHEMA {schema} AUTHORIZATION fx_it_psql"))
+        .unwrap();
+    let url = role_url("fx_it_psql");
+    let (host, port) = authority()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
+    let env = TestEnv::new(&server.url, NOW)
+        .env("FXRATES_DB", &url)
+        .env("FXRATES_DB_SCHEMA", &schema);
+    let pgpass = env.path().join(".pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("{host}:{port}:postgres:fx_it_psql:psql-canary-pw\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
+
+    let query = format!("SELECT rate_text FROM {schema}.rates WHERE currency = 'USD'");
+    let psql = |script: &str, home: &std::path::Path, extra: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("FXRATES_DB", &url)
+            .env("QUERY", &query)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // As the README writes it, with the password in ~/.pgpass.
+    let (ok, out, err) = psql(r#"psql "$FXRATES_DB" -c "$QUERY""#, env.path(), &[]);
+    assert!(ok && out.contains("1.23396"), "{out}{err}");
+
+    // A password file of fxrates' own is unknown to psql...
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("db-password");
+    std::fs::write(&file, "psql-canary-pw\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, _, _) = psql(
+        r#"psql -w "$FXRATES_DB" -c "$QUERY""#,
+        elsewhere.path(),
+        &[],
+    );
+    assert!(!ok, "psql found a password it was not given");
+    // ...and the README's one-off form hands it over.
+    let (ok, out, err) = psql(
+        r#"PGPASSWORD="$(cat "$FXRATES_DB_PASSWORD_FILE")" psql "$FXRATES_DB" -c "$QUERY""#,
+        elsewhere.path(),
+        &[("FXRATES_DB_PASSWORD_FILE", file)],
+    );
+    assert!(ok && out.contains("1.23396"), "{out}{err}");
+}
