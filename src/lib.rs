@@ -15,11 +15,11 @@
 //!    arguments and prepares (`Monitored::prepare`), the wrapper opens the
 //!    store, records the run, pings, and writes the metrics from that store.
 //!    `commands/notes.rs` puts what the engine saw in words.
-//!    `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
+//! 3. `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
 //!    serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in
 //!    `serve/frankfurter.rs`, the store read on threads of its own in
 //!    `serve/pool.rs`, caching and gzip in `serve/http.rs`).
-//! 3. `report`: the command boundary's verdict on every error: the exit
+//!    `report`: the command boundary's verdict on every error: the exit
 //!    code and the one line on stderr for each typed error of the layers
 //!    below (`report/fetch.rs` a failed request, `report/store.rs` storage,
 //!    `report/engine.rs` the engine), and clap's usage errors.
