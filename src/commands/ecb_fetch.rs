@@ -199,20 +199,7 @@ pub(super) fn or_fall_back(
             Some(store) => store,
             None => store.insert(settings.write_store(true, Some(client.deadline()))?),
         };
-        let wanted = wanted_days(
-            &**store,
-            from.max(ECB_FIRST_DAY),
-            to,
-            settings.now.utc,
-            false,
-        )?;
-        fill(
-            &mut **store,
-            &client,
-            &wanted,
-            settings.now.utc,
-            settings.now.today,
-        )
+        fill_from_ecb(&mut **store, &client, (from, to), settings)
     })();
     match filled {
         Ok(out) => Err(err.context(format!(
@@ -226,6 +213,61 @@ pub(super) fn or_fall_back(
                 crate::report::headline(&e)
             );
             Err(err)
+        }
+    }
+}
+
+/// The ECB's business days of `window` that `store` is missing, fetched in
+/// one request and stored with the provider `ecb`.
+fn fill_from_ecb(
+    store: &mut dyn Store,
+    client: &Client,
+    (from, to): (NaiveDate, NaiveDate),
+    settings: &Settings,
+) -> anyhow::Result<Filled> {
+    let wanted = wanted_days(
+        &*store,
+        from.max(ECB_FIRST_DAY),
+        to,
+        settings.now.utc,
+        false,
+    )?;
+    fill(store, client, &wanted, settings.now.utc, settings.now.today)
+}
+
+/// After a fixer run that succeeded but whose monthly budget left weekdays
+/// of `window` missing: with `--fallback ecb`, those days come from the ECB
+/// (one request). Returns the words for the run's summary line; a failure
+/// of the ECB is a warning, since the run did what fixer allowed.
+pub(super) fn fill_what_the_budget_left_out(
+    store: &mut dyn Store,
+    args: &ProviderArgs,
+    window: (NaiveDate, NaiveDate),
+    settings: &Settings,
+) -> anyhow::Result<Option<String>> {
+    if args.fallback != Some(FallbackArg::Ecb) {
+        return Ok(None);
+    }
+    let client = Client::new(settings.ecb(args)?, settings.now.utc);
+    match fill_from_ecb(store, &client, window, settings) {
+        Ok(out) => {
+            log::warn!(
+                "fixer's monthly budget left {} missing; filled {} from the ECB instead \
+                 (--fallback ecb)",
+                days_text(out.wanted as u64),
+                days_text(out.stored as u64)
+            );
+            Ok(Some(format!(
+                "filled {} from the ECB (--fallback ecb)",
+                days_text(out.stored as u64)
+            )))
+        }
+        Err(e) => {
+            log::warn!(
+                "the fallback to the ECB failed: {}",
+                crate::report::headline(&e)
+            );
+            Ok(None)
         }
     }
 }

@@ -119,10 +119,13 @@ impl IngestArgs {
                 Day::Unavailable(e) => return Err(e.into()),
             }
         }
+        // Weekdays of the month the budget left missing.
+        let mut left_out = 0;
         if self.date.is_none() && !self.no_heal {
             match heal(&mut engine, settings)? {
                 None => done.push("no weekday of the last month missing".into()),
                 Some((healed, missing)) => {
+                    left_out = missing.saturating_sub(healed);
                     done.push(format!("healed {healed} of {missing} missing weekdays"));
                 }
             }
@@ -140,6 +143,16 @@ impl IngestArgs {
         }
         // The engine's work is done; the store is the run's again.
         let requests = engine.requests();
+        if left_out > 0
+            && let Some(note) = super::ecb_fetch::fill_what_the_budget_left_out(
+                store,
+                &self.provider,
+                window_ending(settings.now.today, MONTH_DAYS),
+                settings,
+            )?
+        {
+            done.push(note);
+        }
         if let Some(days) = self.keep_days {
             let (cutoff, pruned) = crate::retention::prune(store, settings.now.today, days)?;
             if pruned.days > 0 {

@@ -316,6 +316,48 @@ both_stores! {
 }
 
 both_stores! {
+    fn with_fallback_the_ecb_fills_the_days_fixers_budget_leaves_out(backend) {
+        let fixer = FakeFixer::free_plan("2024-04-10");
+        let history = EcbHistory::published("2024-03-01", "2024-04-11", &EASTER_2024);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        // A budget of three: today's request, the heal's refused timeseries
+        // and one day.
+        let env = TestEnv::on(backend, &fixer.url, "2024-04-10T09:00:00Z")
+            .env("FIXER_MONTHLY_QUOTA", "3")
+            .env("FXRATES_FALLBACK", "ecb")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+            .env("FXRATES_ECB_FILES", &ecb.ecb_files());
+        let (code, out, err) = env.run(&["ingest"]);
+        assert_eq!((code, out.as_str()), (0, ""), "{err}");
+        assert_eq!(fixer.count(), 3, "{err}");
+        assert_eq!(ecb.count(), 1, "{err}");
+        // Good Friday and Easter Monday stay missing: the ECB has none.
+        assert_eq!(
+            env.stored_dates(),
+            without(weekdays("2024-03-11", "2024-04-10"), &EASTER_2024)
+        );
+        assert_eq!(
+            env.sql("SELECT date FROM days WHERE source = 'fixer' ORDER BY date"),
+            [["2024-04-09"], ["2024-04-10"]].map(|d| vec![d[0].to_string()])
+        );
+        assert!(
+            err.contains("budget left 19 days missing; filled 19 days from the ECB instead"),
+            "{err}"
+        );
+
+        // Without --fallback the budget's gap stays, and the ECB is not asked.
+        let history = EcbHistory::published("2024-03-01", "2024-04-11", &EASTER_2024);
+        let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+        let plain = TestEnv::on(backend, &fixer.url, "2024-04-10T09:00:00Z")
+            .env("FIXER_MONTHLY_QUOTA", "3")
+            .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint());
+        assert_eq!(plain.run(&["ingest"]).0, 0);
+        assert_eq!(ecb.count(), 0);
+        assert_eq!(plain.stored_dates().len(), 2);
+    }
+}
+
+both_stores! {
     fn fixer_replaces_the_ecb_days_of_the_month_within_its_budget(backend) {
         let fixer = paid_plan("2024-09-20");
         let history = EcbHistory::published("2024-08-01", "2024-09-20", &[]);
