@@ -345,3 +345,36 @@ fn a_host_cut_off_for_longer_than_its_lease_stores_nothing_when_it_returns() {
     let twice: Vec<_> = asked(&server).into_iter().filter(|(_, n)| *n > 1).collect();
     assert!(twice.len() <= 1, "asked more than once: {twice:?}");
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn six_hosts_ingesting_from_the_ecb_at_once_ask_it_once() {
+    let history = EcbHistory::published("2024-08-01", "2024-09-20", &[]);
+    let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+    let pg = PgSchema::new();
+    // 18:00 UTC: after the ECB's publication, so the month ends today.
+    let hosts: Vec<TestEnv> = (1..=6)
+        .map(|i| {
+            host(&ecb, &pg, &format!("host-{i}"))
+                .at("2024-09-20T18:00:00Z")
+                .env("FXRATES_PROVIDER", "ecb")
+                .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+                .env("FXRATES_ECB_FILES", &ecb.ecb_files())
+        })
+        .collect();
+    let children: Vec<Child> = hosts.iter().map(|h| spawn(h, &["ingest", "-v"])).collect();
+    let results: Vec<(i32, String)> = children.into_iter().map(finish).collect();
+    for (i, (code, err)) in results.iter().enumerate() {
+        assert_eq!(*code, 0, "host-{}: {err}", i + 1);
+    }
+    // One request for the month, from whichever host held the store.
+    assert_eq!(ecb.count(), 1, "{results:?}");
+    let stored = pg.sql("SELECT date, source FROM days ORDER BY date");
+    assert_eq!(
+        stored.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        weekdays("2024-08-21", "2024-09-20")
+    );
+    assert!(stored.iter().all(|r| r[1] == "ecb"), "{stored:?}");
+    let runs = pg.sql("SELECT count(DISTINCT host) FROM runs WHERE command = 'ingest'");
+    assert_eq!(runs[0][0], "6");
+}
