@@ -21,8 +21,14 @@ impl Endpoint {
     /// Checks `text` as an http(s) base URL. Errors are one line that names
     /// what is wrong, never echoing more than the URL itself.
     pub fn parse(text: &str) -> Result<Endpoint, String> {
+        Endpoint::parse_like(text, DEFAULT_ENDPOINT)
+    }
+
+    /// [`Endpoint::parse`] for another service's base URL, whose errors
+    /// give `example` as the form to follow.
+    pub fn parse_like(text: &str, example: &str) -> Result<Endpoint, String> {
         let url = text.trim();
-        let plain = || format!("{url:?} is not a plain base URL such as {DEFAULT_ENDPOINT}");
+        let plain = || format!("{url:?} is not a plain base URL such as {example}");
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;

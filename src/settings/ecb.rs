@@ -11,13 +11,14 @@ use std::time::Duration;
 
 impl Settings {
     pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
-        let endpoint = Endpoint::parse(&args.ecb_endpoint).map_err(|why| {
-            fail(
-                Exit::Config,
-                format!("FXRATES_ECB_ENDPOINT (--ecb-endpoint): {why}"),
-            )
-        })?;
-        let files = Endpoint::parse(&args.ecb_files).map_err(|why| {
+        let endpoint =
+            Endpoint::parse_like(&args.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
+                fail(
+                    Exit::Config,
+                    format!("FXRATES_ECB_ENDPOINT (--ecb-endpoint): {why}"),
+                )
+            })?;
+        let files = Endpoint::parse_like(&args.ecb_files, ecb::DEFAULT_FILES).map_err(|why| {
             fail(
                 Exit::Config,
                 format!("FXRATES_ECB_FILES (--ecb-files): {why}"),

@@ -435,3 +435,29 @@ both_stores! {
         );
     }
 }
+
+#[test]
+fn a_bad_ecb_url_is_refused_with_the_ecbs_own_form_as_the_example() {
+    let fixer = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+    for (var, url, example) in [
+        (
+            "FXRATES_ECB_ENDPOINT",
+            "https://data-api.ecb.europa.eu/service?format=csv",
+            "such as https://data-api.ecb.europa.eu/service",
+        ),
+        (
+            "FXRATES_ECB_FILES",
+            "https://user@www.ecb.europa.eu/stats/eurofxref",
+            "such as https://www.ecb.europa.eu/stats/eurofxref",
+        ),
+    ] {
+        let env = TestEnv::new(&fixer.url, "2024-04-10T15:00:00Z")
+            .env("FXRATES_PROVIDER", "ecb")
+            .env(var, url);
+        let line = env.fails(&["ingest"], 78);
+        assert!(line.starts_with(var) && line.contains(example), "{line}");
+        assert!(!line.contains("fixer"), "{line}");
+        assert!(!env.store_exists());
+    }
+    assert_eq!(fixer.count(), 0);
+}
