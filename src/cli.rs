@@ -260,16 +260,15 @@ pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Where and how to reach fixer.io. The key itself is never a flag: it comes
-/// from FIXER_API_KEY or a key file.
+/// Which provider a fetching run asks, and which it falls back to.
 #[derive(Debug, Args)]
-pub(crate) struct ProviderArgs {
+pub(crate) struct SourceArgs {
     /// Where the rates come from: fixer (fixer.io, ~170 currencies, needs a
     /// key) or ecb (the European Central Bank's reference rates, ~30
     /// currencies, no key)
     #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
           default_value_t = SourceArg::Fixer)]
-    pub source: SourceArg,
+    pub provider: SourceArg,
 
     /// With the fixer provider: fetch the days fixer cannot deliver (key
     /// refused, quota spent, fixer down) from this provider instead; the
@@ -281,7 +280,12 @@ pub(crate) struct ProviderArgs {
         value_name = "PROVIDER"
     )]
     pub fallback: Option<FallbackArg>,
+}
 
+/// Where and how to reach fixer.io. The key itself is never a flag: it comes
+/// from FIXER_API_KEY or a key file.
+#[derive(Debug, Args)]
+pub(crate) struct ProviderArgs {
     /// The ECB data API's base URL
     #[arg(long = "ecb-endpoint", env = "FXRATES_ECB_ENDPOINT", value_name = "URL",
           default_value = crate::ecb::DEFAULT_ENDPOINT)]
@@ -393,6 +397,9 @@ pub(crate) struct IngestArgs {
     pub budget: BudgetArgs,
 
     #[command(flatten)]
+    pub source: SourceArgs,
+
+    #[command(flatten)]
     pub provider: ProviderArgs,
 }
 
@@ -431,6 +438,9 @@ pub(crate) struct BackfillArgs {
 
     #[command(flatten)]
     pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     #[command(flatten)]
     pub provider: ProviderArgs,

@@ -20,7 +20,7 @@ impl Monitored for BackfillArgs {
     }
 
     fn provider(&self) -> crate::rates::Source {
-        self.provider.source.source()
+        self.source.provider.source()
     }
 
     fn fall_back(
@@ -30,16 +30,21 @@ impl Monitored for BackfillArgs {
         store: &mut Option<Box<dyn Store>>,
     ) -> anyhow::Result<()> {
         match self.window(settings.now.today) {
-            Ok(window) if self.provider.source != SourceArg::Ecb => {
-                super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
-            }
+            Ok(window) if self.source.provider != SourceArg::Ecb => super::ecb_fetch::or_fall_back(
+                Err(err),
+                &self.provider,
+                self.source.fallback,
+                window,
+                settings,
+                store,
+            ),
             _ => Err(err),
         }
     }
 
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         let (from, to) = self.window(settings.now.today)?;
-        if self.provider.source == SourceArg::Ecb {
+        if self.source.provider == SourceArg::Ecb {
             return super::ecb_fetch::backfill(self, (from, to), settings);
         }
         let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);

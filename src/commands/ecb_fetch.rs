@@ -178,11 +178,12 @@ fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
 pub(super) fn or_fall_back(
     result: anyhow::Result<()>,
     args: &ProviderArgs,
+    fallback: Option<FallbackArg>,
     (from, to): (NaiveDate, NaiveDate),
     settings: &Settings,
     store: &mut Option<Box<dyn Store>>,
 ) -> anyhow::Result<()> {
-    let err = match (result, args.fallback) {
+    let err = match (result, fallback) {
         (Err(err), Some(FallbackArg::Ecb)) => err,
         (result, _) => return result,
     };
@@ -242,10 +243,11 @@ fn fill_from_ecb(
 pub(super) fn fill_what_the_budget_left_out(
     store: &mut dyn Store,
     args: &ProviderArgs,
+    fallback: Option<FallbackArg>,
     window: (NaiveDate, NaiveDate),
     settings: &Settings,
 ) -> anyhow::Result<Option<String>> {
-    if args.fallback != Some(FallbackArg::Ecb) {
+    if fallback != Some(FallbackArg::Ecb) {
         return Ok(None);
     }
     let client = Client::new(settings.ecb(args)?, settings.now.utc);

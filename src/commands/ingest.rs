@@ -17,7 +17,7 @@ impl Monitored for IngestArgs {
     }
 
     fn provider(&self) -> crate::rates::Source {
-        self.provider.source.source()
+        self.source.provider.source()
     }
 
     fn fall_back(
@@ -26,7 +26,7 @@ impl Monitored for IngestArgs {
         settings: &Settings,
         store: &mut Option<Box<dyn Store>>,
     ) -> anyhow::Result<()> {
-        if self.provider.source == SourceArg::Ecb {
+        if self.source.provider == SourceArg::Ecb {
             return Err(err);
         }
         let today = settings.now.today;
@@ -35,11 +35,18 @@ impl Monitored for IngestArgs {
             None if self.no_heal => (today, today),
             None => window_ending(today, MONTH_DAYS),
         };
-        super::ecb_fetch::or_fall_back(Err(err), &self.provider, window, settings, store)
+        super::ecb_fetch::or_fall_back(
+            Err(err),
+            &self.provider,
+            self.source.fallback,
+            window,
+            settings,
+            store,
+        )
     }
 
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
-        if self.provider.source == SourceArg::Ecb {
+        if self.source.provider == SourceArg::Ecb {
             return super::ecb_fetch::ingest(self, settings);
         }
         let today = settings.now.today;
@@ -147,6 +154,7 @@ impl IngestArgs {
             && let Some(note) = super::ecb_fetch::fill_what_the_budget_left_out(
                 store,
                 &self.provider,
+                self.source.fallback,
                 window_ending(settings.now.today, MONTH_DAYS),
                 settings,
             )?

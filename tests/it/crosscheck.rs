@@ -81,3 +81,28 @@ both_stores! {
         assert!(line.contains("OBS_VALUE"), "{line}");
     }
 }
+
+#[test]
+fn crosscheck_takes_no_provider_or_fallback_it_would_ignore() {
+    let env = TestEnv::new("http://127.0.0.1:9", "2024-04-10T18:00:00Z");
+    let (code, out, _) = env.run(&["crosscheck", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--ecb-endpoint"), "{out}");
+    assert!(
+        !out.contains("--provider") && !out.contains("--fallback"),
+        "{out}"
+    );
+    for flag in [["--provider", "ecb"], ["--fallback", "ecb"]] {
+        let (code, _, err) = env.run(&["crosscheck", flag[0], flag[1]]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag[0]), "{err}");
+    }
+    // Ingest and backfill still take both.
+    for cmd in ["ingest", "backfill"] {
+        let (_, out, _) = env.run(&[cmd, "--help"]);
+        assert!(
+            out.contains("--provider") && out.contains("--fallback"),
+            "{cmd}: {out}"
+        );
+    }
+}
