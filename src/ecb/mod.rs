@@ -12,7 +12,7 @@ mod xml;
 
 pub(crate) use error::{Ask, EcbError, EcbErrorKind};
 
-use crate::fixer::{Endpoint, FetchErrorKind, GaveUp, Jitter, Recorder, RetryPolicy};
+use crate::fixer::{Endpoint, FetchErrorKind, Jitter, Recorder, RetryPolicy};
 use crate::rates::RateSet;
 use crate::secret::scrub;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -198,24 +198,13 @@ impl Client {
                 return Err(error);
             }
             let hint = error.kind.retry_after();
-            if let Some(asked) = hint.filter(|h| *h > policy.max_retry_after) {
-                error.gave_up = Some(GaveUp::RetryAfter {
-                    asked,
-                    max: policy.max_retry_after,
-                });
-                return Err(error);
-            }
-            if tries >= policy.tries {
-                error.gave_up = Some(GaveUp::Tries(tries));
-                return Err(error);
-            }
-            let wait = hint.unwrap_or_else(|| policy.backoff(tries + 1, &self.jitter));
-            if self.time_left().is_none_or(|left| left <= wait) {
-                error.gave_up = Some(GaveUp::NoTimeLeft {
-                    budget: policy.budget,
-                });
-                return Err(error);
-            }
+            let wait = match policy.next_wait(tries, hint, self.time_left(), &self.jitter) {
+                Ok(wait) => wait,
+                Err(gave_up) => {
+                    error.gave_up = Some(gave_up);
+                    return Err(error);
+                }
+            };
             log::info!(
                 "try {tries} of {} failed: {}; trying again in {:.1} s",
                 policy.tries,

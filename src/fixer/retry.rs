@@ -49,6 +49,35 @@ impl RetryPolicy {
             jitter.next() % (spread + 1)
         })
     }
+
+    /// After failed try number `tries` of a retryable error: how long to
+    /// wait before the next, or why not to try again. `hint` is the
+    /// server's `Retry-After`; `time_left` what remains of the run's budget.
+    pub(crate) fn next_wait(
+        &self,
+        tries: u32,
+        hint: Option<Duration>,
+        time_left: Option<Duration>,
+        jitter: &Jitter,
+    ) -> Result<Duration, super::GaveUp> {
+        use super::GaveUp;
+        if let Some(asked) = hint.filter(|h| *h > self.max_retry_after) {
+            return Err(GaveUp::RetryAfter {
+                asked,
+                max: self.max_retry_after,
+            });
+        }
+        if tries >= self.tries {
+            return Err(GaveUp::Tries(tries));
+        }
+        let wait = hint.unwrap_or_else(|| self.backoff(tries + 1, jitter));
+        if time_left.is_none_or(|left| left <= wait) {
+            return Err(GaveUp::NoTimeLeft {
+                budget: self.budget,
+            });
+        }
+        Ok(wait)
+    }
 }
 
 /// A tiny xorshift generator: jitter needs no cryptographic quality, only a
@@ -130,6 +159,45 @@ mod tests {
         ] {
             assert_eq!(retry_after(huge, now()), Some(Duration::MAX), "{huge}");
         }
+    }
+
+    #[test]
+    fn a_retry_waits_for_the_hint_or_the_backoff_and_gives_up_for_a_reason() {
+        use super::super::GaveUp;
+        let policy = RetryPolicy::default();
+        let jitter = Jitter::new();
+        let plenty = Some(Duration::from_secs(1000));
+        let hint = Some(Duration::from_secs(5));
+        assert_eq!(
+            policy.next_wait(1, hint, plenty, &jitter),
+            Ok(Duration::from_secs(5))
+        );
+        let wait = policy.next_wait(1, None, plenty, &jitter).unwrap();
+        assert!(wait >= policy.base / 2 && wait <= policy.base, "{wait:?}");
+        let long = Some(Duration::from_secs(61));
+        assert_eq!(
+            policy.next_wait(1, long, plenty, &jitter),
+            Err(GaveUp::RetryAfter {
+                asked: Duration::from_secs(61),
+                max: policy.max_retry_after
+            })
+        );
+        assert_eq!(
+            policy.next_wait(3, None, plenty, &jitter),
+            Err(GaveUp::Tries(3))
+        );
+        assert_eq!(
+            policy.next_wait(1, hint, Some(Duration::from_secs(5)), &jitter),
+            Err(GaveUp::NoTimeLeft {
+                budget: policy.budget
+            })
+        );
+        assert_eq!(
+            policy.next_wait(1, hint, None, &jitter),
+            Err(GaveUp::NoTimeLeft {
+                budget: policy.budget
+            })
+        );
     }
 
     #[test]
