@@ -18,7 +18,7 @@ pub enum Exit {
     /// `status` found the history unhealthy (missing weekdays or stale data).
     Unhealthy = 1,
     /// `status`: the last ingest or backfill failed for a reason a person
-    /// must fix (see [`needs_a_person`]), whatever the history holds.
+    /// must fix (see `error::needs_a_person`), whatever the history holds.
     RunFailed = 3,
     /// Bad command line or arguments (clap uses 2 too).
     Usage = 2,
