@@ -59,10 +59,12 @@
 
 mod error;
 mod legacy;
+mod name;
 mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub(crate) use name::{StoreArg, store_arg};
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
@@ -364,6 +366,13 @@ pub trait Days {
 
     /// How many days are stored from `from` to `to`, both included.
     fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError>;
+
+    /// The providers of the days stored from `from` to `to`, both included.
+    fn providers_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<Source>, StoreError>;
 
     /// Whether `currency` has a rate on any stored day from `from` to `to`.
     fn has_currency_between(
