@@ -32,6 +32,9 @@ pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyh
         wanted.extend(args.base);
         wanted.push(EUR);
     }
+    // Read before the first line: the title names the provider when the
+    // range has one, and a table gives each day's when it has several.
+    let providers = store.providers_between(from, to)?;
     // Buffered: stdout is line-buffered, and a CSV of the whole history
     // has a million lines.
     let mut writer = SeriesWriter::new(
@@ -40,6 +43,7 @@ pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyh
         (from, to),
         args.base,
         &args.symbols,
+        providers,
     );
     store::walk_days(&*store, from, to, &wanted, |day| writer.day(day))?;
     let written = writer.finish()?;

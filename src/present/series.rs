@@ -6,9 +6,10 @@
 use crate::cli::Format;
 use crate::error::{Exit, ResultExt};
 use crate::present::view::{DayView, int_column, int_len};
-use crate::rates::{Currency, EUR};
+use crate::rates::{Currency, EUR, Source};
 use crate::store::StoredDay;
 use chrono::NaiveDate;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 /// Up to this many `--symbols`, a table is a grid with one column each.
@@ -23,12 +24,15 @@ pub(crate) struct SeriesWriter<W: Write> {
     base: Option<Currency>,
     /// Sorted, without duplicates; empty means every stored currency.
     symbols: Vec<Currency>,
+    /// The providers of the range's days: one is named in the title;
+    /// several make a table name each day's in a column of its own.
+    providers: BTreeSet<Source>,
     written: usize,
     without_base: usize,
     /// Long list: the widest integer part so far, for aligned points.
     int_width: usize,
     /// Grid: one row of cells per day.
-    grid: Vec<(NaiveDate, Vec<Option<String>>)>,
+    grid: Vec<(NaiveDate, Source, Vec<Option<String>>)>,
 }
 
 /// What a finished series held.
@@ -47,6 +51,7 @@ impl<W: Write> SeriesWriter<W> {
         (from, to): (NaiveDate, NaiveDate),
         base: Option<Currency>,
         symbols: &[Currency],
+        providers: BTreeSet<Source>,
     ) -> SeriesWriter<W> {
         let mut symbols = symbols.to_vec();
         symbols.sort_unstable();
@@ -58,11 +63,17 @@ impl<W: Write> SeriesWriter<W> {
             to,
             base,
             symbols,
+            providers,
             written: 0,
             without_base: 0,
             int_width: 4,
             grid: Vec::new(),
         }
+    }
+
+    /// Whether a table names each day's provider: only when they differ.
+    fn per_day_provider(&self) -> bool {
+        self.providers.len() > 1
     }
 
     fn is_grid(&self) -> bool {
@@ -113,7 +124,7 @@ impl<W: Write> SeriesWriter<W> {
                         .iter()
                         .map(|&c| view.rates.get(c).map(str::to_string))
                         .collect();
-                    self.grid.push((view.date, cells));
+                    self.grid.push((view.date, view.provider, cells));
                     Ok(())
                 } else {
                     self.long_rows(view, first)
@@ -144,10 +155,18 @@ impl<W: Write> SeriesWriter<W> {
         } else {
             view.base.to_string()
         };
+        let names: Vec<&str> = self.providers.iter().map(|p| p.name()).collect();
+        let by_day = if self.per_day_provider() {
+            " (each day's in the Provider column)"
+        } else {
+            ""
+        };
         writeln!(
             self.out,
-            "Rates from {} to {}, base {base}",
-            self.from, self.to
+            "Rates from {} to {}, base {base}, from {}{by_day}",
+            self.from,
+            self.to,
+            names.join(" and ")
         )
     }
 
@@ -156,18 +175,25 @@ impl<W: Write> SeriesWriter<W> {
         // one later only widens the rows from there on.
         self.int_width = self.int_width.max(int_column(&view.rates));
         let w = self.int_width;
+        let per_day = self.per_day_provider();
         if first {
+            let provider = if per_day { "Provider  " } else { "" };
             writeln!(
                 self.out,
-                "{:<10}  {:<8}  {:>w$}",
+                "{:<10}  {provider}{:<8}  {:>w$}",
                 "Date", "Currency", "Rate"
             )?;
         }
+        let provider = if per_day {
+            format!("{:<8}  ", view.provider.as_str())
+        } else {
+            String::new()
+        };
         for (c, r) in view.rates.iter() {
             let (int, frac) = r.split_at(int_len(r));
             writeln!(
                 self.out,
-                "{}  {:<8}  {int:>w$}{frac}",
+                "{}  {provider}{:<8}  {int:>w$}{frac}",
                 view.date,
                 c.as_str()
             )?;
@@ -180,19 +206,26 @@ impl<W: Write> SeriesWriter<W> {
         // its point), so that the points line up.
         let widths: Vec<(usize, usize)> = (0..self.symbols.len())
             .map(|i| {
-                let cells = self.grid.iter().filter_map(|(_, row)| row[i].as_deref());
+                let cells = self.grid.iter().filter_map(|(_, _, row)| row[i].as_deref());
                 cells.fold((1, 0), |(iw, fw), r| {
                     (iw.max(int_len(r)), fw.max(r.len() - int_len(r)))
                 })
             })
             .collect();
+        let per_day = self.per_day_provider();
         let mut line = format!("{:<10}", "Date");
+        if per_day {
+            line.push_str(&format!("  {:<8}", "Provider"));
+        }
         for (c, (iw, fw)) in self.symbols.iter().zip(&widths) {
             line.push_str(&format!("  {:<w$}", c.as_str(), w = iw + fw));
         }
         writeln!(self.out, "{}", line.trim_end())?;
-        for (date, row) in &self.grid {
+        for (date, provider, row) in &self.grid {
             let mut line = date.to_string();
+            if per_day {
+                line.push_str(&format!("  {:<8}", provider.as_str()));
+            }
             for (cell, &(iw, fw)) in row.iter().zip(&widths) {
                 let (int, frac) = match cell {
                     Some(r) => r.split_at(int_len(r)),

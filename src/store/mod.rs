@@ -58,10 +58,12 @@
 //!   a lease for the write lock, a versioned schema).
 
 mod error;
+mod name;
 mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub(crate) use name::{StoreArg, store_arg};
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
@@ -420,6 +422,13 @@ pub trait Days {
 
     /// How many days are stored from `from` to `to`, both included.
     fn count_days(&self, from: NaiveDate, to: NaiveDate) -> Result<u64, StoreError>;
+
+    /// The providers of the days stored from `from` to `to`, both included.
+    fn providers_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<Source>, StoreError>;
 
     /// Whether `currency` has a rate on any stored day from `from` to `to`.
     fn has_currency_between(

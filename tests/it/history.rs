@@ -236,7 +236,7 @@ both_stores! {
         assert_eq!(
             out,
             "\
-Rates from 2024-09-05 to 2024-09-10, base EUR
+Rates from 2024-09-05 to 2024-09-10, base EUR, from fixer.io
 Date        GBP      JPY    USD
 2024-09-05  0.84012  159.3  1.1029
 2024-09-06  0.8396   159.3  1.10815
@@ -270,7 +270,7 @@ both_stores! {
         assert_eq!(
             out,
             "\
-Rates from 2024-09-19 to 2024-09-20, base EUR
+Rates from 2024-09-19 to 2024-09-20, base EUR, from fixer.io
 Date        GBP      HRK
 2024-09-19  0.83578  7.5345
 2024-09-20  0.8421   -
@@ -289,7 +289,7 @@ both_stores! {
         let (code, out, err) = env.run(&["show", "--from", "2024-09-19"]);
         assert_eq!(code, 0, "{err}");
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "Rates from 2024-09-19 to 2024-09-20, base EUR");
+        assert_eq!(lines[0], "Rates from 2024-09-19 to 2024-09-20, base EUR, from fixer.io");
         assert_eq!(lines[1], "Date        Currency  Rate");
         assert_eq!(lines.len(), 2 + 2 * RATES_SHOWN.len(), "{out}");
         assert_eq!(lines[2], "2024-09-19  AUD          1.566015");
@@ -393,4 +393,95 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
     assert_eq!(first, "date,base,currency,rate,provider\n");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// Days of 2024-09-16 to 2024-09-20 from two providers, by real runs: the
+/// ECB's on the 16th and 17th, fixer's on the 18th to the 20th.
+fn two_providers(backend: Backend) -> (FakeFixer, FakeFixer, TestEnv) {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let history = EcbHistory::published("2024-09-02", "2024-09-20", &[]);
+    let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+    let env = TestEnv::on(backend, &fixer.url, "2024-09-20T18:00:00Z")
+        .env("FXRATES_ECB_ENDPOINT", &ecb.ecb_endpoint())
+        .env("FXRATES_ECB_FILES", &ecb.ecb_files());
+    let (code, _, err) = env.run(&[
+        "backfill",
+        "--provider",
+        "ecb",
+        "--from",
+        "2024-09-16",
+        "--to",
+        "2024-09-17",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for d in ["2024-09-18", "2024-09-19", "2024-09-20"] {
+        let (code, _, err) = env.run(&["ingest", "--date", d]);
+        assert_eq!(code, 0, "{err}");
+    }
+    (fixer, ecb, env)
+}
+
+both_stores! {
+    fn a_table_of_one_providers_days_names_it_in_the_title(backend) {
+        let (_fixer, _ecb, env) = two_providers(backend);
+        let (code, out, err) = env.run(&[
+            "show", "--from", "2024-09-16", "--to", "2024-09-17", "--symbols", "GBP,USD",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            "\
+Rates from 2024-09-16 to 2024-09-17, base EUR, from the ECB
+Date        GBP     USD
+2024-09-16  0.8338  1.1615
+2024-09-17  0.8338  1.1615
+"
+        );
+        let (code, out, err) = env.run(&["show", "--from", "2024-09-19", "--to", "2024-09-20"]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Rates from 2024-09-19 to 2024-09-20, base EUR, from fixer.io");
+        assert_eq!(lines[1], "Date        Currency  Rate");
+        assert_eq!(lines[2], "2024-09-19  AUD          1.566015");
+    }
+
+    fn a_table_of_days_from_two_providers_names_each_days(backend) {
+        let (_fixer, _ecb, env) = two_providers(backend);
+        let (code, out, err) = env.run(&[
+            "show", "--from", "2024-09-16", "--to", "2024-09-20", "--symbols", "GBP,USD",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            "\
+Rates from 2024-09-16 to 2024-09-20, base EUR, from fixer.io and the ECB (each day's in the Provider column)
+Date        Provider  GBP      USD
+2024-09-16  ecb       0.8338   1.1615
+2024-09-17  ecb       0.8338   1.1615
+2024-09-18  fixer     0.83578  1.23396
+2024-09-19  fixer     0.83578  1.23396
+2024-09-20  fixer     0.83578  1.23396
+"
+        );
+        // The long list: every row says whose it is.
+        let (code, out, err) = env.run(&["show", "--from", "2024-09-17", "--to", "2024-09-18"]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "Date        Provider  Currency  Rate");
+        let rows: Vec<Vec<&str>> = lines[2..].iter().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows.len(), ECB_CURRENCIES.len() + RATES_SHOWN.len(), "{out}");
+        assert_eq!(rows[0], ["2024-09-17", "ecb", "CHF", "0.9412"]);
+        assert_eq!(rows[ECB_CURRENCIES.len()], ["2024-09-18", "fixer", "AUD", "1.566015"]);
+        assert!(rows[..ECB_CURRENCIES.len()].iter().all(|r| r[1] == "ecb"), "{out}");
+        assert!(rows[ECB_CURRENCIES.len()..].iter().all(|r| r[1] == "fixer"), "{out}");
+        // JSON and CSV say it per day as before, with no title or column added.
+        let (code, out, err) = env.run(&[
+            "show", "--from", "2024-09-17", "--to", "2024-09-18", "--symbols", "GBP", "--format", "csv",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            "date,base,currency,rate,provider\n2024-09-17,EUR,GBP,0.8338,ecb\n2024-09-18,EUR,GBP,0.83578,fixer\n"
+        );
+    }
 }

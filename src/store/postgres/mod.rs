@@ -671,6 +671,29 @@ impl super::Days for PgStore {
         )
     }
 
+    fn providers_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<Source>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT DISTINCT source FROM {s}.days WHERE date >= $1 AND date <= $2"),
+                &[&from, &to],
+            )
+            .map_err(self.read_err())?;
+        let mut out = BTreeSet::new();
+        for row in rows {
+            let name: String = row.get(0);
+            out.insert(Source::parse(&name).ok_or_else(|| StoreError::Damaged {
+                target: self.target.clone(),
+                date: format!("{from} to {to}"),
+            })?);
+        }
+        Ok(out)
+    }
+
     fn has_currency_between(
         &self,
         currency: Currency,

@@ -546,6 +546,14 @@ impl super::Days for SqliteStore {
         SqliteStore::count_days(self, from, to)
     }
 
+    fn providers_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<Source>, StoreError> {
+        SqliteStore::providers_between(self, from, to)
+    }
+
     fn has_currency_between(
         &self,
         currency: Currency,

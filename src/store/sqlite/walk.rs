@@ -2,10 +2,11 @@
 //! about 7,300 days of 170 rates, too much to hold at once for no reason.
 
 use super::{IoContext, SqliteStore};
-use crate::rates::Currency;
+use crate::rates::{Currency, Source};
 use crate::store::{StoreError, StoredDay};
 use chrono::NaiveDate;
 use rusqlite::params_from_iter;
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 impl SqliteStore {
@@ -69,6 +70,30 @@ impl SqliteStore {
             })
             .map(|n| n as u64)
             .io(self.read_err())
+    }
+
+    pub(super) fn providers_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeSet<Source>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT source FROM days WHERE date >= ?1 AND date <= ?2")
+            .io(self.read_err())?;
+        let rows = stmt
+            .query_map([from.to_string(), to.to_string()], |r| {
+                r.get::<_, String>(0)
+            })
+            .io(self.read_err())?;
+        let mut out = BTreeSet::new();
+        for row in rows {
+            let name = row.io(self.read_err())?;
+            out.insert(
+                Source::parse(&name).ok_or_else(|| self.damaged(format!("{from} to {to}")))?,
+            );
+        }
+        Ok(out)
     }
 
     pub(super) fn has_currency_between(
