@@ -4,9 +4,9 @@ use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
 use crate::rates::{Currency, Source};
 use crate::secret::Secret;
+use crate::store::{StoreArg, store_arg};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Keeps a history of daily currency exchange rates from fixer.io, in a
@@ -25,16 +25,15 @@ pub(crate) struct Cli {
     /// The SQLite database file, or a PostgreSQL URL (postgresql://...)
     /// [default: $XDG_DATA_HOME/fxrates/rates.db, else
     /// ~/.local/share/fxrates/rates.db]
-    // Kept as given, empty included: the settings read it (an empty value
-    // is refused there, never taken for the default).
+    // An empty value is read, and refused, never taken for the default.
     #[arg(
         long = "db",
         global = true,
         env = "FXRATES_DB",
         value_name = "PATH|URL",
-        value_parser = clap::builder::OsStringValueParser::new()
+        value_parser = StoreArgParser
     )]
-    pub db: Option<OsString>,
+    pub db: Option<StoreArg>,
 
     /// Say more on stderr (-v: details, -vv: HTTP library traces too)
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
@@ -104,11 +103,29 @@ impl Cli {
     /// a path is expected ([`EMPTY_IS_A_VALUE`]): there an empty value is
     /// most likely a settings line cut short, and the settings refuse it
     /// rather than fall back on a default the user did not choose.
+    ///
+    /// A store named wrongly (`--db`, `FXRATES_DB`) fails only the commands
+    /// that open a store (completions and man pages need none), and only
+    /// when the rest of the command line is right.
     pub(crate) fn parse_env() -> Result<Cli, clap::Error> {
         use clap::{CommandFactory, FromArgMatches};
         let command = Cli::command().mut_subcommands(without_empty_env);
         let command = without_empty_env(command);
-        let matches = command.try_get_matches()?;
+        let matches = match command.clone().try_get_matches() {
+            Ok(matches) => matches,
+            Err(e) if BadStoreName::of(&e).is_some() => {
+                let unread = command.mut_arg("db", |arg| {
+                    arg.value_parser(clap::builder::OsStringValueParser::new())
+                });
+                let mut matches = unread.try_get_matches()?;
+                if !matches!(matches.subcommand_name(), Some("completions" | "manpage")) {
+                    return Err(e);
+                }
+                matches.remove_one::<std::ffi::OsString>("db");
+                matches
+            }
+            Err(e) => return Err(e),
+        };
         Cli::from_arg_matches(&matches)
     }
 
@@ -575,13 +592,13 @@ pub(crate) fn percent_arg(text: &str) -> Result<String, String> {
 #[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
     /// The store to copy from: a SQLite file or a postgresql:// URL
-    #[arg(value_name = "SOURCE")]
-    pub source: String,
+    #[arg(value_name = "SOURCE", value_parser = StoreArgParser)]
+    pub source: StoreArg,
 
     /// The store to copy into, created if missing: a SQLite file or a
     /// postgresql:// URL
-    #[arg(value_name = "DEST")]
-    pub dest: String,
+    #[arg(value_name = "DEST", value_parser = StoreArgParser)]
+    pub dest: StoreArg,
 
     /// The schema of a PostgreSQL SOURCE [default: FXRATES_DB_SCHEMA, else
     /// fxrates]
@@ -682,6 +699,70 @@ pub(crate) enum Format {
     Csv,
 }
 
+/// Reads a store's name (`--db`, `FXRATES_DB`, `copy`'s SOURCE and DEST)
+/// with [`store_arg`], whatever the bytes (a file name need not be UTF-8).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StoreArgParser;
+
+impl clap::builder::TypedValueParser for StoreArgParser {
+    type Value = StoreArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<StoreArg, clap::Error> {
+        let what = arg.map_or_else(|| "the store".to_string(), store_arg_name);
+        clap::builder::OsStringValueParser::new()
+            .try_map(move |text| {
+                store_arg(&text).map_err(|why| BadStoreName {
+                    what: what.clone(),
+                    why,
+                })
+            })
+            .parse_ref(cmd, arg, value)
+    }
+}
+
+/// How a message names the argument a store came from: "FXRATES_DB
+/// (--db)" for a flag with a variable, "SOURCE" for a positional one.
+fn store_arg_name(arg: &clap::Arg) -> String {
+    match (arg.get_env(), arg.get_long()) {
+        (Some(var), Some(long)) => format!("{} (--{long})", var.to_string_lossy()),
+        (None, Some(long)) => format!("--{long}"),
+        _ => arg
+            .get_value_names()
+            .and_then(|names| names.first())
+            .map_or_else(|| arg.get_id().to_string(), ToString::to_string),
+    }
+}
+
+/// A store name refused by [`StoreArgParser`]: the source of clap's error,
+/// whose words (not clap's) the user reads, with its own exit code.
+#[derive(Debug)]
+pub(crate) struct BadStoreName {
+    what: String,
+    why: String,
+}
+
+impl BadStoreName {
+    /// The refusal behind clap's error `e`, if that is what it is.
+    pub(crate) fn of(e: &clap::Error) -> Option<&BadStoreName> {
+        std::error::Error::source(e)?.downcast_ref()
+    }
+}
+
+impl std::fmt::Display for BadStoreName {
+    /// The name's source, then why it is refused (never the value: a URL
+    /// may hold a password).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.what, self.why)
+    }
+}
+
+impl std::error::Error for BadStoreName {}
+
 /// A path, empty included: the settings refuse an empty one, naming it.
 pub(crate) fn path_arg(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
@@ -704,5 +785,42 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The words of clap's refusal of `args`, if it refused a store's name.
+    fn refusal(args: &[&str]) -> Option<String> {
+        let e = Cli::try_parse_from(args).err()?;
+        BadStoreName::of(&e).map(ToString::to_string)
+    }
+
+    #[test]
+    fn every_store_name_is_read_by_the_one_parser() {
+        let says = |args: &[&str], start: &str| {
+            let line = refusal(args).unwrap_or_else(|| panic!("{args:?} was accepted"));
+            assert!(line.starts_with(start), "{args:?}: {line}");
+            assert!(!line.contains("pw"), "{args:?}: {line}");
+        };
+        says(
+            &["fxrates", "--db", "", "show"],
+            "FXRATES_DB (--db) is empty",
+        );
+        says(
+            &["fxrates", "show", "--db= "],
+            "FXRATES_DB (--db) is only blanks",
+        );
+        says(&["fxrates", "copy", "", "b.db"], "SOURCE is empty");
+        says(
+            &["fxrates", "copy", "a.db", "mysql://u:pw@h/db"],
+            "DEST is a URL of scheme \"mysql\"",
+        );
+        let cli = Cli::try_parse_from(["fxrates", "--db", "rates.db", "show"]).unwrap();
+        assert_eq!(cli.db, Some(StoreArg::Sqlite("rates.db".into())));
+        let url = "postgresql://u@h/db";
+        let cli = Cli::try_parse_from(["fxrates", "copy", "a.db", url]).unwrap();
+        let Command::Copy(copy) = cli.command else {
+            panic!("{cli:?}")
+        };
+        assert_eq!(copy.source, StoreArg::Sqlite("a.db".into()));
+        assert_eq!(copy.dest, StoreArg::Postgres(url.into()));
     }
 }

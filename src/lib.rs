@@ -26,13 +26,16 @@
 //!    `settings`: one `Settings`, resolved once from the command line and
 //!    the environment (the only module that reads it): the database target,
 //!    the clock, the lock timeout, the monitoring outputs, the terminal, the
-//!    network (`settings/network.rs`), the provider's connection settings
-//!    and key (`settings/key.rs`). `present`: how days and metrics are
+//!    network (`settings/network.rs`), a PostgreSQL store's password,
+//!    schema and user (`settings/postgres.rs`), the provider's connection
+//!    settings and key (`settings/key.rs`). `present`: how days and metrics are
 //!    written: `view` (one day as a table, CSV or JSON), `series` (a range
 //!    of days), `chart`, `status` (one renderer per format, each taking the
 //!    `Health`), `metrics` (Prometheus text).
 //! 4. `cli`: the clap types; doc comments are the help text, value parsers
-//!    come from the modules that own the values (`fixer`, `ping`, `quota`).
+//!    come from the modules that own the values (`fixer`, `ping`, `quota`,
+//!    and `store` for a store's name: `--db`, `FXRATES_DB`, `copy`'s SOURCE
+//!    and DEST).
 //!    `engine`: the fetch engine, the one path that asks the provider for
 //!    days and stores them; `engine/plan.rs` plans a window within the
 //!    monthly budget, `engine/gaps.rs` reads what a timeseries answer left
@@ -50,7 +53,8 @@
 //!    no environment; every request goes through a `Recorder` it is given.
 //!    [`store`]: the `Store` trait (its roles `Days`, `RequestLog`, `RunLog`,
 //!    `PlanMemory` and `Upkeep` together) and its contract, with the SQLite
-//!    (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations.
+//!    (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations;
+//!    `store/name.rs` reads a store's name (a file or a URL).
 //!    `ping`: the monitoring pings.
 //! 7. `net`: the HTTP agents, with the CAs and the proxy the settings chose
 //!    (`net/proxy.rs`, `net/forward.rs`). [`pg`]: PostgreSQL URLs, password

@@ -210,6 +210,12 @@ pub(crate) fn usage(e: clap::Error) -> Exit {
             Exit::Ok
         };
     }
+    // A store's name has words (and an exit code) of its own, the same
+    // whether it came from a flag, a variable or an argument.
+    if let Some(bad) = crate::cli::BadStoreName::of(&e) {
+        eprintln!("fxrates: error: {}", escaped(&bad.to_string()));
+        return Exit::StoreName;
+    }
     // A bad value that came from the environment names its variable: the
     // flag it stands for was never typed.
     let variable = e

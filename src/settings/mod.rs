@@ -8,24 +8,21 @@
 mod ecb;
 mod key;
 mod network;
-mod store_name;
+mod postgres;
 mod token;
-
-use store_name::{StoreName, store_name};
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::clock::Now;
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
-use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::rates::Source;
 use crate::secret::Secret;
-use crate::store::{self, Access, StoreError, Target, Writer};
+use crate::store::{self, Access, StoreArg, StoreError, Target, Writer};
 use crate::tls::CaSources;
 use chrono::{DateTime, Utc};
 use std::env;
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -77,6 +74,8 @@ struct Shared {
     credentials: Option<PathBuf>,
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
     ca: CaSources,
+    /// What a PostgreSQL store reads (`copy` may name two).
+    pg: postgres::PgEnv,
 }
 
 impl Shared {
@@ -89,6 +88,7 @@ impl Shared {
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute()),
             ca: network::ca_sources(),
+            pg: postgres::PgEnv::read(),
         }
     }
 }
@@ -107,7 +107,7 @@ impl Settings {
     pub(crate) fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         let shared = Shared::read();
         Ok(Settings {
-            db: database(cli.db.as_deref(), &shared)?,
+            db: database(cli.db.as_ref(), &shared)?,
             db_is_default: cli.db.is_none(),
             now: now(cli.now.as_deref())?,
             lock_timeout: lock_timeout()?,
@@ -143,17 +143,16 @@ impl Settings {
         Ok(self.network.get_or_init(|| n))
     }
 
-    /// The store `text` names (a SQLite file or a PostgreSQL URL), as
-    /// `--db` would, for commands that take stores as arguments: `what`
-    /// names the argument in errors, and `schema` (a flag's value) replaces
-    /// `FXRATES_DB_SCHEMA` for a URL.
+    /// The store `name` names, as `--db` would, for commands that take
+    /// stores as arguments: `what` names the argument in errors, and
+    /// `schema` (a flag's value) replaces `FXRATES_DB_SCHEMA` for a URL.
     pub(crate) fn store_at(
         &self,
-        text: &str,
+        name: &StoreArg,
         what: &str,
         schema: Option<(&str, &str)>,
     ) -> anyhow::Result<Target> {
-        target(OsStr::new(text), what, schema, &self.shared)
+        target(name, what, schema, &self.shared)
     }
 
     /// Opens the history for reading.
@@ -270,11 +269,16 @@ fn provider_var() -> anyhow::Result<Source> {
 /// file's `NAME=` line means "not set", for every variable alike); a value
 /// that is not UTF-8 is refused naming the variable.
 fn var(name: &str) -> anyhow::Result<Option<String>> {
-    match env::var(name) {
-        Ok(v) if v.is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(env::VarError::NotPresent) => Ok(None),
-        Err(env::VarError::NotUnicode(_)) => Err(fail(
+    text(name, env::var_os(name))
+}
+
+/// `value`, read from the variable `name`, as [`var`] reads it.
+fn text(name: &str, value: Option<OsString>) -> anyhow::Result<Option<String>> {
+    match value.map(OsString::into_string) {
+        None => Ok(None),
+        Some(Ok(v)) if v.is_empty() => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(_)) => Err(fail(
             Exit::Config,
             format!("{name} is not valid UTF-8 text; set it again, or unset it"),
         )),
@@ -314,24 +318,24 @@ fn now(fixed: Option<&str>) -> anyhow::Result<Now> {
 
 /// The history's store: a PostgreSQL URL or a SQLite file (`--db`/
 /// `FXRATES_DB`), else the SQLite file in the XDG data directory.
-fn database(flag: Option<&OsStr>, shared: &Shared) -> anyhow::Result<Target> {
+fn database(flag: Option<&StoreArg>, shared: &Shared) -> anyhow::Result<Target> {
     match flag {
-        Some(text) => target(text, "FXRATES_DB (--db)", None, shared),
+        Some(name) => target(name, "FXRATES_DB (--db)", None, shared),
         None => Ok(Target::Sqlite(default_db_path(shared)?)),
     }
 }
 
-/// The store `text` names; `what` says where it came from, `schema` as in
+/// The store `name` names; `what` says where it came from, `schema` as in
 /// [`Settings::store_at`].
 fn target(
-    text: &OsStr,
+    name: &StoreArg,
     what: &str,
     schema: Option<(&str, &str)>,
     shared: &Shared,
 ) -> anyhow::Result<Target> {
-    match store_name(text).map_err(|why| fail(Exit::StoreName, format!("{what} {why}")))? {
-        StoreName::Sqlite(path) => Ok(Target::Sqlite(path)),
-        StoreName::Postgres(url) => postgres(&url, what, schema, shared),
+    match name {
+        StoreArg::Sqlite(path) => Ok(Target::Sqlite(path.clone())),
+        StoreArg::Postgres(url) => postgres::target(url, what, schema, shared),
     }
 }
 
@@ -345,94 +349,6 @@ fn not_empty(path: Option<PathBuf>, what: &str) -> anyhow::Result<Option<PathBuf
         )),
         other => Ok(other),
     }
-}
-
-/// A PostgreSQL store: the URL (`what` names where it came from), the
-/// schema (`schema`: a flag and its value, else `FXRATES_DB_SCHEMA`) and the
-/// password from wherever it is kept.
-fn postgres(
-    text: &str,
-    what: &str,
-    schema: Option<(&str, &str)>,
-    shared: &Shared,
-) -> anyhow::Result<Target> {
-    let url = PgUrl::parse(text).map_err(|why| {
-        fail(
-            Exit::Config,
-            format!("{what} is not a PostgreSQL URL fxrates can use: {why}"),
-        )
-    })?;
-    let sources = PasswordSources {
-        file: not_empty(
-            env::var_os("FXRATES_DB_PASSWORD_FILE").map(PathBuf::from),
-            "FXRATES_DB_PASSWORD_FILE",
-        )?,
-        pgpassword: var("PGPASSWORD")?.map(Secret::new),
-        pgpassfile: env::var_os("PGPASSFILE")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| shared.home.as_ref().map(|h| h.join(".pgpass"))),
-        credentials_dir: shared.credentials.clone(),
-    };
-    let schema = match schema {
-        Some((flag, name)) => checked_schema(flag, name.to_string())?,
-        None => schema_name()?,
-    };
-    let server = Server::resolve(url, &os_user(), &sources, shared.ca.clone())?;
-    Ok(Target::Postgres {
-        server: Box::new(server),
-        schema,
-    })
-}
-
-/// `FXRATES_DB_SCHEMA`, else `fxrates`.
-fn schema_name() -> anyhow::Result<String> {
-    match var("FXRATES_DB_SCHEMA")? {
-        Some(name) => checked_schema("FXRATES_DB_SCHEMA", name),
-        None => Ok(store::DEFAULT_SCHEMA.to_string()),
-    }
-}
-
-/// `name` (from `source`) if it is a plain lower-case name, so that it reads
-/// the same quoted or not, and neither `public` nor a system schema.
-fn checked_schema(source: &str, name: String) -> anyhow::Result<String> {
-    let plain = name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !plain {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "{source}={name:?} is not a plain schema name (lower-case letters, digits and _, \
-                 at most 63, not starting with a digit)"
-            ),
-        ));
-    }
-    if name == "public" || name == "information_schema" || name.starts_with("pg_") {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "{source}={name:?} is shared with other programs or PostgreSQL itself; choose a \
-                 schema of fxrates' own, such as fxrates"
-            ),
-        ));
-    }
-    Ok(name)
-}
-
-/// The operating system user, which libpq logs in as when the URL names
-/// no user.
-fn os_user() -> String {
-    if let Some(user) = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| env::var(v).ok().filter(|u| !u.is_empty()))
-    {
-        return user;
-    }
-    // cron may set neither: ask the system who this process acts as.
-    whoami::username().unwrap_or_else(|_| "postgres".to_string())
 }
 
 /// The database path when none is named: in the XDG data directory.

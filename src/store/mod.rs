@@ -58,10 +58,12 @@
 //!   a lease for the write lock, a versioned schema).
 
 mod error;
+mod name;
 mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub(crate) use name::{StoreArg, store_arg};
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 

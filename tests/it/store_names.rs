@@ -129,6 +129,29 @@ fn a_mistyped_url_is_refused_before_anything_is_created() {
 }
 
 #[test]
+fn a_wrong_store_name_fails_only_commands_that_open_a_store() {
+    let env = TestEnv::new("http://127.0.0.1:9/api", FRIDAY_9AM);
+    for (args, vars) in [
+        (&["completions", "bash"][..], &[("FXRATES_DB", "")][..]),
+        (&["manpage"], &[("FXRATES_DB", "mysql://u@h/db")]),
+        (&["--db", "", "completions", "bash"], &[]),
+    ] {
+        let mut cmd = env.cmd(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let (code, out, err) = env.run_cmd(cmd);
+        assert_eq!(code, 0, "{args:?} {vars:?}: {err}");
+        assert!(!out.is_empty(), "{args:?}");
+    }
+    // The rest of the command line is judged first, as it always was.
+    let (code, err) = run_in_home(&env, &["show", "--bogus"], &[("FXRATES_DB", "")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(error_line(&err).contains("--bogus"), "{err}");
+    assert_eq!(env.tree(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
 fn a_path_that_merely_holds_a_colon_is_still_a_file() {
     let server = FakeFixer::free_plan(FRIDAY);
     let env = TestEnv::new(&server.url, FRIDAY_9AM);

@@ -1,16 +1,17 @@
 //! What a store's name (`--db`, `FXRATES_DB`, `copy`'s SOURCE and DEST)
 //! means: a SQLite file or a PostgreSQL URL. One reading for every place a
-//! store is named, so that a mistyped URL or an empty value (a settings line
-//! cut short) is refused before anything is created, never taken for a
-//! file to create.
+//! store is named (the command line's value parser, `cli::StoreArgParser`),
+//! so that a mistyped URL or an empty value (a settings line cut short) is
+//! refused before anything is created, never taken for a file to create.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// A store's name, read.
+/// A store's name, read: what it names is resolved with the settings (a
+/// URL's password, the schema) into a [`super::Target`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum StoreName {
+pub(crate) enum StoreArg {
     Sqlite(PathBuf),
     /// The URL as written (it may hold a password: never shown).
     Postgres(String),
@@ -22,7 +23,7 @@ const SCHEMES: [&str; 2] = ["postgresql", "postgres"];
 /// Reads `text`. The error completes a sentence that starts with where the
 /// name came from ("FXRATES_DB (--db) ..."), says what to write instead,
 /// and never repeats the value, which may be a URL holding a password.
-pub(crate) fn store_name(text: &OsStr) -> Result<StoreName, String> {
+pub(crate) fn store_arg(text: &OsStr) -> Result<StoreArg, String> {
     let bytes = text.as_bytes();
     let trimmed = bytes.trim_ascii();
     if trimmed.is_empty() {
@@ -40,7 +41,7 @@ pub(crate) fn store_name(text: &OsStr) -> Result<StoreName, String> {
         if padded {
             return Err("starts or ends with blanks; remove them".to_string());
         }
-        return Ok(StoreName::Sqlite(PathBuf::from(text)));
+        return Ok(StoreArg::Sqlite(PathBuf::from(text)));
     };
     // Only ASCII reaches here: a scheme is letters, digits, '+', '-', '.'.
     let scheme = String::from_utf8_lossy(scheme);
@@ -67,7 +68,7 @@ pub(crate) fn store_name(text: &OsStr) -> Result<StoreName, String> {
         return Err("is a PostgreSQL URL that starts or ends with blanks; remove them".to_string());
     }
     match std::str::from_utf8(bytes) {
-        Ok(url) => Ok(StoreName::Postgres(url.to_string())),
+        Ok(url) => Ok(StoreArg::Postgres(url.to_string())),
         Err(_) => Err("is a PostgreSQL URL that is not valid UTF-8 text; \
                        percent-encode what is not ASCII"
             .to_string()),
@@ -92,8 +93,8 @@ fn url_scheme(text: &[u8]) -> Option<(&[u8], &[u8])> {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<StoreName, String> {
-        store_name(OsStr::new(text))
+    fn read(text: &str) -> Result<StoreArg, String> {
+        store_arg(OsStr::new(text))
     }
 
     #[test]
@@ -106,14 +107,14 @@ mod tests {
             "dir/a:b",
             "postgres.db",
         ] {
-            assert_eq!(read(path), Ok(StoreName::Sqlite(path.into())), "{path}");
+            assert_eq!(read(path), Ok(StoreArg::Sqlite(path.into())), "{path}");
         }
         for url in [
             "postgresql://u@h/db?sslmode=require&target_session_attrs=read-write",
             "postgres://h/db",
             "postgresql://",
         ] {
-            assert_eq!(read(url), Ok(StoreName::Postgres(url.into())), "{url}");
+            assert_eq!(read(url), Ok(StoreArg::Postgres(url.into())), "{url}");
         }
     }
 
