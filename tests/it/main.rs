@@ -18,6 +18,7 @@ mod crash;
 mod crosscheck;
 mod currency_names;
 mod ecb;
+mod ecb_outage;
 mod endpoint;
 mod faults;
 mod frozen;
