@@ -11,7 +11,7 @@ use crate::cli::CopyArgs;
 use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::store::{self, Access, Store, StoreError, StoredDay, Target};
+use crate::store::{self, Reader, Store, StoreError, StoredDay, Target};
 use std::io::Write;
 
 impl Run for CopyArgs {
@@ -34,17 +34,10 @@ impl Run for CopyArgs {
                 format!("SOURCE and DEST are the same store ({from}); name two different ones"),
             ));
         }
-        let source = store::open(&from, Access::Read)
-            .map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
-        let mut dest = store::open_as(
-            &to,
-            Access::Write {
-                create: true,
-                lock_wait: settings.lock_timeout,
-            },
-            &settings.writer(),
-        )
-        .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
+        let source =
+            store::open_read(&from).map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
+        let mut dest = store::open_write_as(&to, true, settings.lock_timeout, &settings.writer())
+            .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
         let copied = recorded(&mut *dest, RunName::Copy, settings, |dest| {
             copy(&*source, dest, self.batch_rates)
         })?;
@@ -100,7 +93,7 @@ struct Copied {
 
 /// Copies what `dest` lacks, in batches of about `batch_rates` rates (the
 /// default, 60,000, is about a year of days: a few MB).
-fn copy(source: &dyn Store, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
+fn copy(source: &dyn Reader, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
     let mut copied = Copied::default();
     let summary = source.summary()?;
     if let (Some(oldest), Some(latest)) = (summary.oldest, summary.latest) {
