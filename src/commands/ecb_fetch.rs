@@ -158,8 +158,8 @@ fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
             "the ECB has not published {d} yet: the next run fetches it"
         ));
     }
-    if out.fallback.is_some() {
-        parts.push("from its 90-day reference file".into());
+    if let Some(instead) = out.fallback {
+        parts.push(instead.into());
     }
     parts.push(format!(
         "{} request{}",

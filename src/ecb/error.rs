@@ -2,6 +2,7 @@
 //! and the exit code are chosen at the command boundary (`crate::error`).
 
 use crate::fixer::{FetchErrorKind, GaveUp};
+use crate::rates::Currency;
 use chrono::NaiveDate;
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +14,9 @@ pub(crate) enum Ask {
     Data(NaiveDate, NaiveDate),
     /// The reference file of the last 90 days.
     Recent,
+    /// The data API, for one currency from one day to another: the
+    /// workaround when the query for every currency answers nothing.
+    Series(Currency, NaiveDate, NaiveDate),
 }
 
 impl Ask {
@@ -21,6 +25,7 @@ impl Ask {
         match self {
             Ask::Data(..) => "ecb-data",
             Ask::Recent => "ecb-90d",
+            Ask::Series(..) => "ecb-currency",
         }
     }
 }
@@ -31,6 +36,8 @@ impl fmt::Display for Ask {
             Ask::Data(a, b) if a == b => write!(f, "{a}"),
             Ask::Data(a, b) => write!(f, "{a} to {b}"),
             Ask::Recent => f.write_str("the 90-day reference file"),
+            Ask::Series(c, a, b) if a == b => write!(f, "{c} alone on {a}"),
+            Ask::Series(c, a, b) => write!(f, "{c} alone from {a} to {b}"),
         }
     }
 }

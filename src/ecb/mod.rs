@@ -2,18 +2,21 @@
 //!
 //! One request to the data API covers any window (`data`), read as a CSV
 //! stream; when that fails for a recent window, the reference file of the
-//! last 90 days (`recent`) is the fallback. Both go through the same
+//! last 90 days (`recent`) is the fallback, and when the query for every
+//! currency answers nothing, one query per currency (`series`) is the
+//! workaround for the ECB's known outages of the former. All go through the same
 //! agents, proxies, CAs, timeouts, retries and request record as fixer's
 //! requests. The ECB's calendar is `crate::target_calendar`.
 
 mod csv;
+pub(crate) mod currencies;
 mod error;
 mod xml;
 
 pub(crate) use error::{Ask, EcbError, EcbErrorKind};
 
 use crate::fixer::{Endpoint, FetchErrorKind, Jitter, Recorder, RetryPolicy};
-use crate::rates::RateSet;
+use crate::rates::{Currency, RateSet};
 use crate::secret::scrub;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::io::Read;
@@ -55,6 +58,19 @@ pub(crate) struct Settings {
 pub(crate) fn data_url(endpoint: &str, from: NaiveDate, to: NaiveDate) -> String {
     format!(
         "{endpoint}/data/EXR/D..EUR.SP00.A?format=csvdata&detail=dataonly&startPeriod={from}&endPeriod={to}"
+    )
+}
+
+/// The data API's URL for one currency's daily reference rate from `from`
+/// to `to`.
+pub(crate) fn series_url(
+    endpoint: &str,
+    currency: Currency,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> String {
+    format!(
+        "{endpoint}/data/EXR/D.{currency}.EUR.SP00.A?format=csvdata&detail=dataonly&startPeriod={from}&endPeriod={to}"
     )
 }
 
@@ -142,6 +158,19 @@ impl Client {
         self.fetch(Ask::Data(from, to), recorder)
     }
 
+    /// One currency's rates from `from` to `to`, in one request; no days is
+    /// `Ok` and empty, as for [`Client::data`]. An answer holding another
+    /// currency is unusable.
+    pub(crate) fn series(
+        &self,
+        currency: Currency,
+        from: NaiveDate,
+        to: NaiveDate,
+        recorder: &mut dyn Recorder,
+    ) -> Result<Days, EcbError> {
+        self.fetch(Ask::Series(currency, from, to), recorder)
+    }
+
     /// The 90-day reference file.
     pub(crate) fn recent(&self, recorder: &mut dyn Recorder) -> Result<Days, EcbError> {
         self.fetch(Ask::Recent, recorder)
@@ -149,7 +178,7 @@ impl Client {
 
     fn host(&self, ask: Ask) -> String {
         match ask {
-            Ask::Data(..) => self.settings.endpoint.host().to_string(),
+            Ask::Data(..) | Ask::Series(..) => self.settings.endpoint.host().to_string(),
             Ask::Recent => self.settings.files.host().to_string(),
         }
     }
@@ -240,6 +269,10 @@ impl Client {
                 &self.data,
                 data_url(self.settings.endpoint.as_str(), from, to),
             ),
+            Ask::Series(currency, from, to) => (
+                &self.data,
+                series_url(self.settings.endpoint.as_str(), currency, from, to),
+            ),
             Ask::Recent => (&self.files, recent_url(self.settings.files.as_str())),
         };
         let (agent, proxy) = route;
@@ -284,7 +317,7 @@ impl Client {
                 .read_to_vec();
             return match (status, ask) {
                 // "No results found" for a range without data.
-                (404, Ask::Data(..)) => Ok(Vec::new()),
+                (404, Ask::Data(..) | Ask::Series(..)) => Ok(Vec::new()),
                 (300..=399, _) => Err(EcbErrorKind::Transport(FetchErrorKind::Redirect {
                     status,
                     location: location
@@ -304,6 +337,10 @@ impl Client {
             .reader();
         match ask {
             Ask::Data(..) => read_csv(body).map_err(|e| self.csv_failure(e, timeout, proxy)),
+            Ask::Series(currency, ..) => {
+                let days = read_csv(body).map_err(|e| self.csv_failure(e, timeout, proxy))?;
+                only(currency, days).map_err(|why| EcbErrorKind::Unusable { why })
+            }
             Ask::Recent => {
                 let mut text = String::new();
                 let mut body = body;
@@ -355,6 +392,18 @@ impl Client {
     }
 }
 
+/// `days` if they hold `currency` alone, as its single-currency query must.
+fn only(currency: Currency, days: Days) -> Result<Days, String> {
+    for (date, rates) in &days {
+        if let Some((other, _)) = rates.iter().find(|(c, _)| *c != currency) {
+            return Err(format!(
+                "a rate for {other} on {date} in the answer for {currency} alone"
+            ));
+        }
+    }
+    Ok(days)
+}
+
 /// The CSV reader, fed as the bytes arrive.
 fn read_csv(body: impl Read) -> Result<Days, csv::CsvError> {
     csv::parse(std::io::BufReader::with_capacity(64 * 1024, body))
@@ -375,6 +424,16 @@ mod tests {
             ),
             "https://data-api.ecb.europa.eu/service/data/EXR/D..EUR.SP00.A?format=csvdata\
              &detail=dataonly&startPeriod=1999-01-04&endPeriod=2026-09-03"
+        );
+        assert_eq!(
+            series_url(
+                DEFAULT_ENDPOINT,
+                Currency::parse("USD").unwrap(),
+                parse_date("2024-01-02").unwrap(),
+                parse_date("2024-03-01").unwrap()
+            ),
+            "https://data-api.ecb.europa.eu/service/data/EXR/D.USD.EUR.SP00.A?format=csvdata\
+             &detail=dataonly&startPeriod=2024-01-02&endPeriod=2024-03-01"
         );
         assert_eq!(
             recent_url(DEFAULT_FILES),

@@ -1,7 +1,9 @@
 //! Fetching from the ECB: the missing TARGET business days of a window, in
 //! one request, stored with the provider `ecb`. A day stored from fixer is
 //! never replaced. When the data API fails for a window within the last 90
-//! days, the 90-day reference file is read instead, and the run says so.
+//! days, the 90-day reference file is read instead; when it answers no data
+//! for days it has published and the file cannot help, one query per
+//! currency (`by_currency`). The run says which, and why.
 
 use crate::ecb::{Client, Days, EcbError};
 use crate::error::{Exit, fail};
@@ -32,14 +34,15 @@ pub(crate) struct Filled {
     pub not_yet: Option<NaiveDate>,
     /// Requests sent.
     pub requests: u64,
-    /// Why the 90-day file was read instead of the data API, if it was.
-    pub fallback: Option<String>,
+    /// Where the days came from instead of the data API's query for every
+    /// currency, if they did (words for the run's summary).
+    pub fallback: Option<&'static str>,
 }
 
 /// Records every request to the ECB before it is sent.
-struct Ledger<'s> {
-    store: &'s mut dyn Store,
-    requests: &'s mut u64,
+pub(super) struct Ledger<'s> {
+    pub store: &'s mut dyn Store,
+    pub requests: &'s mut u64,
 }
 
 impl Recorder for Ledger<'_> {
@@ -146,34 +149,54 @@ pub(crate) fn fill(
         Ok(_) => Failure::Empty,
         Err(e) => Failure::Error(e),
     };
-    let reach = today
-        .checked_sub_days(Span::new(RECENT_DAYS))
-        .unwrap_or(today);
-    if first < reach || !failure.worth_fallback() {
+    if !failure.worth_fallback() {
         return Err(failure.into_error(first, last));
     }
     let why = failure.to_string();
-    let recent = {
-        let mut ledger = Ledger {
-            store: &mut *store,
-            requests: &mut out.requests,
+    let reach = today
+        .checked_sub_days(Span::new(RECENT_DAYS))
+        .unwrap_or(today);
+    let recent_failed = if first >= reach {
+        let recent = {
+            let mut ledger = Ledger {
+                store: &mut *store,
+                requests: &mut out.requests,
+            };
+            client.recent(&mut ledger)
         };
-        client.recent(&mut ledger)
+        match recent {
+            Ok(days) => {
+                log::warn!(
+                    "the ECB's data API failed for {first} to {last} ({why}); used its 90-day \
+                     reference file instead"
+                );
+                out.fallback = Some("from its 90-day reference file");
+                return store_answer(store, days, wanted, now, "ecb-90d", out);
+            }
+            Err(e) => {
+                log::warn!("the ECB's 90-day reference file could not be used either: {e}");
+                "and its 90-day reference file failed too"
+            }
+        }
+    } else {
+        "outside its 90-day reference file"
     };
-    match recent {
-        Ok(days) => {
-            log::warn!(
-                "the ECB's data API failed for {first} to {last} ({why}); used its 90-day \
-                 reference file instead"
-            );
-            out.fallback = Some(why);
-            store_answer(store, days, wanted, now, "ecb-90d", out)
-        }
-        Err(e) => {
-            log::warn!("the ECB's 90-day reference file could not be used either: {e}");
-            Err(failure.into_error(first, last))
-        }
+    // The known outage of the query for every currency: single-currency
+    // queries answer meanwhile. Any other failure is no reason to send a
+    // request per currency.
+    if !matches!(failure, Failure::Empty) {
+        return Err(failure.into_error(first, last));
     }
+    let days = super::by_currency::fetch(store, client, (first, last), &mut out.requests)?;
+    if days.is_empty() {
+        return Err(failure.into_error(first, last));
+    }
+    log::warn!(
+        "the ECB's data API answered no data for {first} to {last} to its query for every \
+         currency ({recent_failed}); asked one currency at a time instead"
+    );
+    out.fallback = Some("one currency at a time");
+    store_answer(store, days, wanted, now, "ecb-currency", out)
 }
 
 /// Why the data API let a run down.

@@ -10,6 +10,7 @@
 //! what was fetched. fixer's "no rates for that date" (106) marks the date
 //! unavailable, wherever it comes from.
 
+mod by_currency;
 mod ecb;
 mod error;
 mod gaps;

@@ -30,7 +30,7 @@ fn what_happened(e: &EcbError) -> (Exit, String) {
     let host = &e.host;
     let what = e.ask.to_string();
     let variable = match e.ask {
-        crate::ecb::Ask::Data(..) => "FXRATES_ECB_ENDPOINT",
+        crate::ecb::Ask::Data(..) | crate::ecb::Ask::Series(..) => "FXRATES_ECB_ENDPOINT",
         crate::ecb::Ask::Recent => "FXRATES_ECB_FILES",
     };
     match &*e.kind {

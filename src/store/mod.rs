@@ -201,7 +201,7 @@ pub struct NewDay<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Provenance<'a> {
     /// The provider's endpoint: latest, historical or timeseries (fixer),
-    /// ecb-data or ecb-90d (the ECB).
+    /// ecb-data, ecb-90d or ecb-currency (the ECB).
     pub endpoint: &'a str,
     pub fetched_at: DateTime<Utc>,
     /// Who sent the rates.

@@ -4,13 +4,13 @@
 use crate::common::*;
 
 /// Good Friday and Easter Monday 2024, TARGET closing days.
-const EASTER_2024: [&str; 2] = ["2024-03-29", "2024-04-01"];
+pub(crate) const EASTER_2024: [&str; 2] = ["2024-03-29", "2024-04-01"];
 
 /// Christmas 2025 and New Year 2026, TARGET closing days.
 const CHRISTMAS_2025: [&str; 3] = ["2025-12-25", "2025-12-26", "2026-01-01"];
 
 /// An environment that reaches the fake ECB and has no fixer key at all.
-fn ecb_env(backend: Backend, server: &FakeFixer, now: &str) -> TestEnv {
+pub(crate) fn ecb_env(backend: Backend, server: &FakeFixer, now: &str) -> TestEnv {
     TestEnv::on(backend, &refused_endpoint(), now)
         .env("FIXER_API_KEY", "")
         .env("FXRATES_PROVIDER", "ecb")
@@ -27,7 +27,7 @@ fn data_requests(server: &FakeFixer) -> Vec<(String, String)> {
         .collect()
 }
 
-fn without(days: Vec<String>, closed: &[&str]) -> Vec<String> {
+pub(crate) fn without(days: Vec<String>, closed: &[&str]) -> Vec<String> {
     days.into_iter()
         .filter(|d| !closed.contains(&d.as_str()))
         .collect()

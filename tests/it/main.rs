@@ -17,6 +17,7 @@ mod copy;
 mod crash;
 mod crosscheck;
 mod ecb;
+mod ecb_outage;
 mod endpoint;
 mod faults;
 mod frozen;

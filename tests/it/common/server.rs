@@ -545,9 +545,18 @@ impl EcbHistory {
     /// The data API's CSV for `from..=to`, as the ECB orders it: by series
     /// (currency), then date; `None` when the range holds no data.
     pub fn csv(&self, from: &str, to: &str) -> Option<String> {
+        self.csv_of(from, to, |_| true)
+    }
+
+    /// The data API's CSV of one currency's series (`D.{CUR}.EUR.SP00.A`).
+    pub fn series_csv(&self, currency: &str, from: &str, to: &str) -> Option<String> {
+        self.csv_of(from, to, |c| c == currency)
+    }
+
+    fn csv_of(&self, from: &str, to: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
         let mut rows: Vec<(String, String, String)> = Vec::new();
         for (date, rates) in self.days.range(from.to_string()..=to.to_string()) {
-            for (c, r) in rates {
+            for (c, r) in rates.iter().filter(|(c, _)| wanted(c)) {
                 rows.push((c.clone(), date.clone(), r.clone()));
             }
         }
@@ -628,6 +637,10 @@ pub enum EcbApi {
     Garbage,
     /// 200 with a CSV whose header lacks OBS_VALUE.
     NoValueColumn,
+    /// The known outage: 404 "No results found" for every currency at
+    /// once, while single-currency queries answer, except `failing`'s
+    /// (HTTP 500).
+    Outage { failing: Option<&'static str> },
 }
 
 /// Which quote style the fake ECB's reference files use.
@@ -671,15 +684,32 @@ pub fn ecb_reply(history: &EcbHistory, api: EcbApi, files: EcbQuotes, s: &Seen) 
             q => text(200, "text/xml", history.xml(q == EcbQuotes::Single)),
         };
     }
-    if s.path != "/service/data/EXR/D..EUR.SP00.A" {
-        return text(404, "text/html", "<html>Not Found</html>".into());
-    }
     let (from, to) = (
         s.query.get("startPeriod").cloned().unwrap_or_default(),
         s.query.get("endPeriod").cloned().unwrap_or_default(),
     );
     let none = || text(404, "text/plain", "No results found.".into());
+    // A single currency's series: `D.{CUR}.EUR.SP00.A`.
+    if let Some(currency) = s
+        .path
+        .strip_prefix("/service/data/EXR/D.")
+        .and_then(|rest| rest.strip_suffix(".EUR.SP00.A"))
+        .filter(|c| c.len() == 3)
+    {
+        if let EcbApi::Outage { failing: Some(f) } = api
+            && f == currency
+        {
+            return text(500, "text/html", "<html>Trouble</html>".into());
+        }
+        return history
+            .series_csv(currency, &from, &to)
+            .map_or_else(none, |b| text(200, "text/csv", b));
+    }
+    if s.path != "/service/data/EXR/D..EUR.SP00.A" {
+        return text(404, "text/html", "<html>Not Found</html>".into());
+    }
     match api {
+        EcbApi::Outage { .. } => none(),
         EcbApi::Csv => history
             .csv(&from, &to)
             .map_or_else(none, |b| text(200, "text/csv", b)),
