@@ -6,7 +6,6 @@ use super::Run;
 use crate::calendar::{MONTH_DAYS, window_ending};
 use crate::cli::{CrosscheckArgs, CrosscheckFormat};
 use crate::crosscheck::{Report, by_date};
-use crate::ecb::Client;
 use crate::error::{Exit, Failure, ResultExt, fail};
 use crate::fixer::{RecordError, Recorder};
 use crate::rates::Source;
@@ -45,7 +44,7 @@ impl Run for CrosscheckArgs {
                 format!("--max-deviation {} is too large", self.max_deviation),
             )
         })?;
-        let client = Client::new(settings.ecb(&self.provider)?, settings.now.utc);
+        let client = settings.ecb(&self.provider)?;
         let store = settings.read_store()?;
         let mut fixer = Vec::new();
         store::walk_days(&*store, from, to, &[], |day| {

@@ -10,7 +10,14 @@ use crate::fixer::{Endpoint, RetryPolicy};
 use std::time::Duration;
 
 impl Settings {
-    pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
+    /// The ECB client the provider flags describe. A proxy that cannot be
+    /// honoured is refused now, before anything is opened or sent.
+    pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Client> {
+        ecb::Client::new(self.ecb_settings(args)?, self.now.utc)
+            .map_err(|why| fail(Exit::Config, why))
+    }
+
+    fn ecb_settings(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
         let endpoint =
             Endpoint::parse_like(&args.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
                 fail(
@@ -25,10 +32,6 @@ impl Settings {
             )
         })?;
         let network = self.network()?.clone();
-        for e in [&endpoint, &files] {
-            crate::net::proxy::choose(&network.proxies, e.is_https(), e.host())
-                .map_err(|why| fail(Exit::Config, why))?;
-        }
         Ok(ecb::Settings {
             network,
             endpoint,

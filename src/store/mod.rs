@@ -58,7 +58,8 @@
 //!   with an application id, locked with `flock` on the file itself, a
 //!   versioned schema).
 //! - [`postgres`]: the PostgreSQL implementation (one schema, a claim with
-//!   a lease for the write lock, a versioned schema).
+//!   a lease for the write lock, a versioned schema); where such a store is
+//!   ([`PgTarget`]: the server and the schema) is its own business.
 
 mod error;
 mod legacy;
@@ -68,6 +69,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub(crate) use name::{StoreArg, store_arg};
+pub use postgres::PgTarget;
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
@@ -85,10 +87,7 @@ pub enum Target {
     /// A SQLite database file.
     Sqlite(PathBuf),
     /// A schema in a PostgreSQL database.
-    Postgres {
-        server: Box<crate::pg::Server>,
-        schema: String,
-    },
+    Postgres(Box<PgTarget>),
 }
 
 /// The schema fxrates uses in PostgreSQL unless told otherwise.
@@ -99,10 +98,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Sqlite(path) => write!(f, "{}", path.display()),
-            Target::Postgres { server, schema } if schema == DEFAULT_SCHEMA => {
-                write!(f, "{}", server.url)
-            }
-            Target::Postgres { server, schema } => write!(f, "{} (schema {schema})", server.url),
+            Target::Postgres(target) => target.fmt(f),
         }
     }
 }
@@ -169,9 +165,7 @@ fn unnamed() -> Writer {
 pub fn open_read(target: &Target) -> Result<Box<dyn Reader>, StoreError> {
     match target {
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_read_only(path)?)),
-        Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
-            server,
-            schema,
+        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(
             target,
             Access::Read,
             &unnamed(),
@@ -202,9 +196,7 @@ pub fn open_write_as(
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_for_writing(
             path, create, lock_wait,
         )?)),
-        Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
-            server,
-            schema,
+        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(
             target,
             Access::Write { create, lock_wait },
             writer,
