@@ -45,7 +45,9 @@ impl Run for CrosscheckArgs {
                 format!("--max-deviation {} is too large", self.max_deviation),
             )
         })?;
-        let client = Client::new(settings.ecb(&self.provider)?, settings.now.utc);
+        // Only the data API is asked: no fallback file, no fixer setting.
+        let ecb = settings.ecb_from(&self.ecb, crate::ecb::DEFAULT_FILES, &self.requests)?;
+        let client = Client::new(ecb, settings.now.utc);
         let store = settings.read_store()?;
         let mut fixer = Vec::new();
         store::walk_days(&*store, from, to, &[], |day| {

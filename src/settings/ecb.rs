@@ -3,22 +3,34 @@
 //! and CAs); it needs no key, so none is read.
 
 use super::Settings;
-use crate::cli::ProviderArgs;
+use crate::cli::{EcbArgs, ProviderArgs, RequestArgs};
 use crate::ecb;
 use crate::error::{Exit, fail};
 use crate::fixer::{Endpoint, RetryPolicy};
 use std::time::Duration;
 
 impl Settings {
+    /// The ECB's settings for `ingest` and `backfill`.
     pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
+        self.ecb_from(&args.ecb, &args.ecb_files, &args.requests)
+    }
+
+    /// The ECB's settings from its own flags and the shared timeouts alone;
+    /// `files` is where the 90-day file is, for the commands that read it.
+    pub(crate) fn ecb_from(
+        &self,
+        api: &EcbArgs,
+        files: &str,
+        args: &RequestArgs,
+    ) -> anyhow::Result<ecb::Settings> {
         let endpoint =
-            Endpoint::parse_like(&args.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
+            Endpoint::parse_like(&api.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
                 fail(
                     Exit::Config,
                     format!("FXRATES_ECB_ENDPOINT (--ecb-endpoint): {why}"),
                 )
             })?;
-        let files = Endpoint::parse_like(&args.ecb_files, ecb::DEFAULT_FILES).map_err(|why| {
+        let files = Endpoint::parse_like(files, ecb::DEFAULT_FILES).map_err(|why| {
             fail(
                 Exit::Config,
                 format!("FXRATES_ECB_FILES (--ecb-files): {why}"),
