@@ -414,9 +414,10 @@ pub(crate) struct IngestArgs {
     #[arg(long = "no-heal")]
     pub no_heal: bool,
 
-    /// Also fetch fixer's names of its currencies (one request to
-    /// `symbols`, for `currencies` and `serve`) when they are a month old or
-    /// missing, and only if the month's budget can spare it
+    /// Fetch fixer's names of its currencies now, even if the stored ones
+    /// are less than a month old (without it, a run without --date fetches
+    /// them when missing or a month old); still only after the days, and
+    /// only if the month's budget can spare the request
     #[arg(long = "fetch-names", conflicts_with = "date")]
     pub fetch_names: bool,
 

@@ -143,10 +143,14 @@ impl IngestArgs {
                 )),
             }
         }
-        if self.fetch_names
-            && let Some(note) = names(&mut engine, settings.now.today)?
-        {
-            done.push(note);
+        // Names come after the days, and only once the month is whole: a
+        // day left out for want of budget needs the requests more.
+        if self.date.is_none() {
+            if !self.no_heal && !month_whole(&engine, settings.now.today)? {
+                log::debug!("the currency names wait until no weekday of the month is missing");
+            } else if let Some(note) = names(&mut engine, settings.now.today, self.fetch_names)? {
+                done.push(note);
+            }
         }
         // The engine's work is done; the store is the run's again.
         let requests = engine.requests();
@@ -182,16 +186,15 @@ impl IngestArgs {
     }
 }
 
-/// Fetches fixer's currency names when they are missing or a month old
-/// and the budget can spare the request: after it, what is left must still
-/// cover a request for every weekday left in the month. A failure is
-/// reported and the run goes on: names are not what the run is for.
-fn names(engine: &mut Engine<'_>, today: NaiveDate) -> anyhow::Result<Option<String>> {
+/// Fetches fixer's currency names when they are missing or a calendar month
+/// old (`force`: whatever their age), and the budget can spare the request:
+/// after it, what is left must still cover a request for every weekday left
+/// in the month, today included. One try, never retried: a failure is a
+/// warning and the run goes on, names are not what the run is for; the next
+/// run tries again.
+fn names(engine: &mut Engine<'_>, today: NaiveDate, force: bool) -> anyhow::Result<Option<String>> {
     let fetched_on = engine.store().currency_names()?.and_then(|n| n.fetched_on);
-    if fetched_on.is_some_and(|on| {
-        on.checked_add_months(Months::new(1))
-            .is_none_or(|due| due > today)
-    }) {
+    if !force && fetched_on.is_some_and(|on| !names_due(on, today)) {
         return Ok(None);
     }
     let month_end = today
@@ -208,13 +211,29 @@ fn names(engine: &mut Engine<'_>, today: NaiveDate) -> anyhow::Result<Option<Str
         );
         return Ok(None);
     }
-    match engine.fetch_names() {
+    match engine.fetch_names()? {
         Ok(count) => Ok(Some(format!("stored the names of {count} currencies"))),
         Err(e) => {
-            log::warn!("the currency names could not be fetched ({e:#}); the next run tries again");
+            log::warn!("the currency names could not be fetched ({e}); the next run tries again");
             Ok(None)
         }
     }
+}
+
+/// Whether no weekday of the last month is left to fetch (days fixer has
+/// no rates for, or skipped as unusable until tomorrow, are not).
+fn month_whole(engine: &Engine<'_>, today: NaiveDate) -> anyhow::Result<bool> {
+    let (from, to) = window_ending(today, MONTH_DAYS);
+    Ok(Plan::new(engine.store(), from, to, today, false)?
+        .missing
+        .is_empty())
+}
+
+/// Whether names fetched `on` are due again `today`: a calendar month later
+/// (fetched on 31 January, due on 29 February of a leap year).
+fn names_due(on: NaiveDate, today: NaiveDate) -> bool {
+    on.checked_add_months(Months::new(1))
+        .is_some_and(|due| due <= today)
 }
 
 /// Fetches the weekdays of the last month that are missing, within the

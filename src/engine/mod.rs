@@ -21,7 +21,7 @@ pub(crate) use error::EngineError;
 use gaps::Missing;
 pub(crate) use plan::{Limit, Method, Plan, fit};
 
-use crate::fixer::{Call, Client, FetchError, RecordError, Recorder};
+use crate::fixer::{Call, Client, FetchError, FetchErrorKind, RecordError, Recorder};
 use crate::progress::Progress;
 use crate::quota::Budget;
 use crate::rates::{EUR, Snapshot, Source};
@@ -218,16 +218,22 @@ impl<'a> Engine<'a> {
     }
 
     /// Fetches fixer's names of its currencies and stores them, as fetched
-    /// on the run's local date; returns how many there are.
-    pub(crate) fn fetch_names(&mut self) -> anyhow::Result<usize> {
+    /// on the run's local date; returns how many there are, or why the
+    /// provider gave none. The store failing (to record the request, or to
+    /// keep the names) is the outer error: that is the run's failure.
+    pub(crate) fn fetch_names(&mut self) -> anyhow::Result<Result<usize, FetchError>> {
         let client = self.client;
-        let names = client.symbols(&mut self.ledger())?;
+        let names = match client.symbols(&mut self.ledger()) {
+            Ok(names) => names,
+            Err(e) if matches!(&*e.kind, FetchErrorKind::NotRecorded(_)) => return Err(e.into()),
+            Err(e) => return Ok(Err(e)),
+        };
         let count = names.len();
         self.store.set_currency_names(&CurrencyNames {
             fetched_on: Some(self.today),
             names,
         })?;
-        Ok(count)
+        Ok(Ok(count))
     }
 
     /// Fetches and stores the plan's days. On an error (quota used up, the

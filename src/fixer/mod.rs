@@ -196,12 +196,14 @@ impl Client {
         self.fetch(call, recorder, |body| response::parse_timeseries(body, EUR))
     }
 
-    /// fixer's names of its currencies, from `symbols`.
+    /// fixer's names of its currencies, from `symbols`, in one try: names
+    /// can wait for the next run, and a retry would spend quota the days
+    /// may need.
     pub(crate) fn symbols(
         &self,
         recorder: &mut dyn Recorder,
     ) -> Result<std::collections::BTreeMap<crate::rates::Currency, String>, FetchError> {
-        self.fetch(Call::Symbols, recorder, response::parse_symbols)
+        self.fetch_tries(Call::Symbols, recorder, response::parse_symbols, 1)
     }
 
     /// Sends `call` until it succeeds, fails for good, runs out of tries or
@@ -213,7 +215,21 @@ impl Client {
         recorder: &mut dyn Recorder,
         parse: impl Fn(&str) -> Result<Parsed<T>, String>,
     ) -> Result<T, FetchError> {
-        let policy = &self.settings.retry;
+        self.fetch_tries(call, recorder, parse, self.settings.retry.tries)
+    }
+
+    /// [`Client::fetch`], with at most `max_tries` tries.
+    fn fetch_tries<T>(
+        &self,
+        call: Call,
+        recorder: &mut dyn Recorder,
+        parse: impl Fn(&str) -> Result<Parsed<T>, String>,
+        max_tries: u32,
+    ) -> Result<T, FetchError> {
+        let policy = &RetryPolicy {
+            tries: max_tries.min(self.settings.retry.tries),
+            ..self.settings.retry.clone()
+        };
         let mut tries = 0;
         loop {
             let Some(timeout) = self.time_left().filter(|t| !t.is_zero()) else {

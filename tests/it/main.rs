@@ -16,6 +16,7 @@ mod convert;
 mod copy;
 mod crash;
 mod crosscheck;
+mod currency_names;
 mod ecb;
 mod ecb_outage;
 mod endpoint;

@@ -74,7 +74,10 @@ fn status_prints_prometheus_metrics_that_agree_with_its_json() {
         FRIDAY_MIDNIGHT
     );
     finished_soon_after(m["fxrates_last_success_timestamp_seconds"], FRIDAY_NINE);
-    assert_eq!(m["fxrates_requests_this_month"], fixer.count() as f64);
+    assert_eq!(
+        m["fxrates_requests_this_month"],
+        (fixer.count() + fixer.symbols_count()) as f64
+    );
     assert_eq!(m["fxrates_monthly_quota"], 250.0);
     assert_eq!(m["fxrates_healthy"], 0.0);
     assert_no_key(&text);
@@ -122,7 +125,8 @@ fn every_ingest_replaces_the_metrics_file_atomically() {
         m["fxrates_latest_rate_date_timestamp_seconds"],
         FRIDAY_MIDNIGHT
     );
-    assert_eq!(m["fxrates_requests_this_month"], 1.0);
+    // The day's request and the month's currency names.
+    assert_eq!(m["fxrates_requests_this_month"], 2.0);
     // Replaced by a rename: a new inode; the old one was never written to.
     assert_ne!(fs::metadata(&file).unwrap().ino(), old_inode);
     assert_eq!(
@@ -171,7 +175,8 @@ fn a_failed_ingest_still_updates_the_metrics_file() {
         m["fxrates_latest_rate_date_timestamp_seconds"],
         FRIDAY_MIDNIGHT - 86_400.0
     );
-    assert_eq!(m["fxrates_requests_this_month"], 2.0);
+    // Thursday's day and the month's names, and Friday's refused request.
+    assert_eq!(m["fxrates_requests_this_month"], 3.0);
 }
 
 #[test]

@@ -303,7 +303,10 @@ fn ingest_logs_one_summary_line_and_nothing_under_cron() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
-    let requests = fixer.count() - 1;
+    // The days, and the month's currency names (the run with --date asks
+    // none).
+    let requests = fixer.count() - 1 + fixer.symbols_count();
+    assert_eq!(fixer.symbols_count(), 1);
     // Everything stored but the 19th and today was healed.
     let missing = env.stored_dates().len() - 2;
     assert!(missing > 15, "{missing}");
@@ -311,7 +314,7 @@ fn ingest_logs_one_summary_line_and_nothing_under_cron() {
         lines[0],
         format!(
             "fxrates: info: stored 7 rates for 2024-09-20; healed {missing} of {missing} missing \
-             weekdays; {requests} requests ({} of 100 this month)",
+             weekdays; stored the names of 4 currencies; {requests} requests ({} of 100 this month)",
             requests + 1
         )
     );

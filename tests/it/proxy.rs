@@ -26,15 +26,20 @@ fn plain_http_goes_to_http_proxy_in_absolute_form_not_to_https_proxy() {
     let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.stored_dates(), [TODAY]);
+    // The day, then the month's currency names: both by the proxy.
     let seen = proxy.seen();
-    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
     let base = fixer.url.trim_end_matches("/api");
     assert!(
         seen[0].starts_with(&format!("GET {base}/api/latest?")),
         "{seen:?}"
     );
+    assert!(
+        seen[1].starts_with(&format!("GET {base}/api/symbols?")),
+        "{seen:?}"
+    );
     assert!(other.seen().is_empty());
-    assert_eq!(fixer.count(), 1);
+    assert_eq!((fixer.count(), fixer.symbols_count()), (1, 1));
 }
 
 #[test]
@@ -52,11 +57,12 @@ fn proxy_credentials_are_sent_and_never_shown() {
     let (code, _, err) = env.run(&["ingest", "--no-heal", "-vv"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("s3cret-proxy-pw"), "{err}");
+    // The day and the month's currency names, each with the credentials.
     assert_eq!(
         proxy.auth_seen(),
-        [Some("Basic Y2xlcms6czNjcmV0LXByb3h5LXB3".to_string())]
+        vec![Some("Basic Y2xlcms6czNjcmV0LXByb3h5LXB3".to_string()); 2]
     );
-    assert_eq!(fixer.count(), 1);
+    assert_eq!((fixer.count(), fixer.symbols_count()), (1, 1));
 
     // Without them: 407, a person must act, the proxy is named.
     let env = self::env(&fixer.url, &[("http_proxy", &proxy.url)]);
@@ -243,7 +249,12 @@ fn the_monitoring_ping_goes_through_the_proxy_too() {
     );
     let (code, _, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!(code, 0, "{err}");
-    let seen = proxy.seen();
+    // The day and the currency names went by the proxy too (the test above).
+    let seen: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|r| !r.contains("/api/symbols?"))
+        .collect();
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(
         seen[0].starts_with(&format!("POST {ping}/start ")),
@@ -318,8 +329,8 @@ fn a_request_that_never_left_the_machine_costs_no_quota() {
         let expected = if seen { outcomes.len() as u64 } else { 0 };
         assert_eq!(count, expected, "{vars:?}: {outcomes:?}");
     }
-    // One that reached fixer counts, as ever.
+    // One that reached fixer counts, as ever (the day, then the names).
     let env = env(&fixer.url, &[]);
     assert_eq!(env.run(&["ingest", "--no-heal"]).0, 0);
-    assert_eq!(counted(&env), (1, vec!["ok".to_string()]));
+    assert_eq!(counted(&env), (2, vec!["ok".to_string(), "ok".to_string()]));
 }

@@ -702,7 +702,7 @@ fn a_missing_store_is_refused_and_not_created() {
 /// A plan that answers `symbols` too, with fixer's own names (one of them
 /// hostile, one key not a code).
 fn with_names() -> FakeFixer {
-    FakeFixer::start(|s| match s.function() {
+    FakeFixer::with_symbols(|s| match s.function() {
         "latest" => Reply::ok(latest_body(FRIDAY)),
         "symbols" => Reply::ok(
             r#"{"success":true,"symbols":{"USD":"United States Dollar (fixer)","GBP":"British Pound Sterling","JPY":"Japanese Yen\u001b[2J","x1":"nothing"}}"#,
@@ -712,17 +712,13 @@ fn with_names() -> FakeFixer {
 }
 
 both_stores! {
-    fn currency_names_are_fetched_once_a_month_and_listed(backend) {
+    fn fixers_currency_names_are_listed_and_served(backend) {
         let server = with_names();
         let env = TestEnv::on(backend, &server.url, "2024-09-20T09:00:00Z");
         assert_eq!(env.run(&["ingest", "--no-heal", "--date", THURSDAY]).0, 0);
-        let (code, _, err) = env.run(&["ingest", "--no-heal", "--fetch-names"]);
+        let (code, _, err) = env.run(&["ingest", "--no-heal"]);
         assert_eq!(code, 0, "{err}");
-        let symbols = |srv: &FakeFixer| srv.requests().iter().filter(|r| r.function() == "symbols").count();
-        assert_eq!(symbols(&server), 1);
-        // Again the same month: nothing asked.
-        assert_eq!(env.run(&["ingest", "--no-heal", "--fetch-names", "--force"]).0, 0);
-        assert_eq!(symbols(&server), 1);
+        assert_eq!(server.symbols_count(), 1);
 
         let (code, csv, err) = env.run(&["currencies", "--format", "csv"]);
         assert_eq!(code, 0, "{err}");
@@ -746,17 +742,6 @@ both_stores! {
         assert_eq!(names["AUD"], "Australian Dollar");
         assert_eq!(serve.get("/api/symbols").json()["symbols"]["GBP"], "British Pound Sterling");
     }
-}
-
-#[test]
-fn currency_names_wait_when_the_budget_cannot_spare_a_request() {
-    let server = with_names();
-    let env = TestEnv::new(&server.url, "2024-09-20T09:00:00Z").env("FIXER_MONTHLY_QUOTA", "3");
-    let (code, _, err) = env.run(&["ingest", "--no-heal", "--fetch-names", "-v"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(!server.requests().iter().any(|r| r.function() == "symbols"));
-    let (_, csv, _) = env.run(&["currencies", "--format", "csv"]);
-    assert!(csv.contains("USD,United States Dollar,"), "{csv}");
 }
 
 #[test]

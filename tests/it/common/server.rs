@@ -2,6 +2,14 @@
 //! connection, keep-alive. It records every request, answers each with a
 //! handler's [`Reply`] or misbehaves on purpose ([`Behaviour`]), and can
 //! hold answers at a gate until the test lets them through.
+//!
+//! `ingest` asks fixer's `symbols` (the currency names) about once a month,
+//! beside the days. A test about days counts and lists only the requests
+//! for rates ([`FakeFixer::count`], [`FakeFixer::requests`]), so an extra
+//! request for a day still fails it, and its handler never sees `symbols`:
+//! the server answers it with [`SYMBOLS_BODY`]. A test about names starts
+//! the server with [`FakeFixer::with_symbols`] and counts
+//! [`FakeFixer::symbols_count`].
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +35,11 @@ impl Seen {
     /// The last path segment below the API base: `latest`, `2024-09-20`, ...
     pub fn function(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// A request for fixer's currency names.
+    pub fn is_symbols(&self) -> bool {
+        self.function() == "symbols"
     }
 }
 
@@ -84,9 +97,15 @@ type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 #[derive(Clone)]
 enum Mode {
-    Answer(Arc<Handler>),
+    /// The handler answers; `symbols` too when the flag says so.
+    Answer(Arc<Handler>, bool),
     Misbehave(Behaviour),
 }
+
+/// fixer's `symbols` answer, as the server gives it unless the test's
+/// handler answers `symbols` itself: the names fxrates has compiled in, so
+/// that no test about something else sees them change.
+pub const SYMBOLS_BODY: &str = r#"{"success":true,"symbols":{"AUD":"Australian Dollar","EUR":"Euro","GBP":"British Pound","USD":"United States Dollar"}}"#;
 
 /// Lets a set number of answers through, then holds each further request
 /// until the test allows more (or opens it for good). A held request whose
@@ -226,9 +245,15 @@ pub struct FakeFixer {
 }
 
 impl FakeFixer {
-    /// A server that answers every request with `handler`.
+    /// A server that answers every request for rates with `handler`, and
+    /// `symbols` with [`SYMBOLS_BODY`].
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
-        FakeFixer::serve(Mode::Answer(Arc::new(handler)))
+        FakeFixer::serve(Mode::Answer(Arc::new(handler), false))
+    }
+
+    /// A server whose `handler` answers every request, `symbols` included.
+    pub fn with_symbols(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeFixer {
+        FakeFixer::serve(Mode::Answer(Arc::new(handler), true))
     }
 
     /// A server that reads each request, then misbehaves.
@@ -290,13 +315,31 @@ impl FakeFixer {
         })
     }
 
-    /// Every request seen so far, held ones included.
+    /// Every request for rates seen so far (all but `symbols`), held ones
+    /// included.
     pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.all_requests()
+            .into_iter()
+            .filter(|r| !r.is_symbols())
+            .collect()
     }
 
+    /// How many requests for rates were seen (all but `symbols`).
     pub fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
+        self.requests().len()
+    }
+
+    /// How many requests for the currency names (`symbols`) were seen.
+    pub fn symbols_count(&self) -> usize {
+        self.all_requests()
+            .iter()
+            .filter(|r| r.is_symbols())
+            .count()
+    }
+
+    /// Every request seen so far, of any kind.
+    pub fn all_requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
     }
 
     /// Connections accepted so far.
@@ -341,8 +384,12 @@ impl Connection {
                 return;
             }
             let keep = match &self.mode {
-                Mode::Answer(handler) => {
-                    let reply = handler(&seen);
+                Mode::Answer(handler, own_symbols) => {
+                    let reply = if seen.is_symbols() && !own_symbols {
+                        Reply::ok(SYMBOLS_BODY)
+                    } else {
+                        handler(&seen)
+                    };
                     write_reply(&mut writer, &reply, close).is_ok() && !close
                 }
                 Mode::Misbehave(b) => {
