@@ -58,6 +58,7 @@
 //!   a lease for the write lock, a versioned schema).
 
 mod error;
+mod legacy;
 mod name;
 mod postgres;
 mod sqlite;
@@ -312,63 +313,6 @@ pub struct CurrencyNames {
     pub names: BTreeMap<Currency, String>,
 }
 
-/// The `meta` key of [`Store::currency_names`].
-pub(crate) const NAMES_KEY: &str = "currency names";
-
-impl CurrencyNames {
-    /// Reads what [`CurrencyNames::to_text`] wrote: the date on the first
-    /// line, then `CODE name` lines. Lines that are not are skipped.
-    pub(crate) fn parse(text: &str) -> CurrencyNames {
-        let mut lines = text.lines();
-        let fetched_on = lines.next().and_then(crate::calendar::parse_date);
-        let names = lines
-            .filter_map(|l| {
-                let (code, name) = l.split_once(' ')?;
-                Some((Currency::parse(code)?, name.to_string()))
-            })
-            .collect();
-        CurrencyNames { fetched_on, names }
-    }
-
-    /// The text kept in `meta`.
-    pub(crate) fn to_text(&self) -> String {
-        let mut text = self.fetched_on.map(|d| d.to_string()).unwrap_or_default();
-        for (code, name) in &self.names {
-            text.push('\n');
-            text.push_str(code.as_str());
-            text.push(' ');
-            text.push_str(&name.replace(['\n', '\r'], " "));
-        }
-        text
-    }
-}
-
-/// The `meta` keys of [`Store::unusable_days`]: this prefix, then the day.
-pub(crate) const UNUSABLE_PREFIX: &str = "unusable ";
-
-/// Reads one `meta` row of [`Store::unusable_days`]; `None` if it is not one.
-pub(crate) fn unusable_entry(key: &str, value: &str) -> Option<(NaiveDate, NaiveDate)> {
-    let day = crate::calendar::parse_date(key.strip_prefix(UNUSABLE_PREFIX)?)?;
-    Some((day, crate::calendar::parse_date(value)?))
-}
-
-impl TimeseriesAnswer {
-    /// Reads what [`Display`](fmt::Display) wrote (`allowed 2024-09-20`).
-    /// An unreadable value is as good as none: the plan is asked again.
-    pub(crate) fn parse(text: &str) -> Option<TimeseriesAnswer> {
-        let (verdict, on) = text.split_once(' ')?;
-        let allowed = match verdict {
-            "allowed" => true,
-            "refused" => false,
-            _ => return None,
-        };
-        Some(TimeseriesAnswer {
-            allowed,
-            on: crate::calendar::parse_date(on)?,
-        })
-    }
-}
-
 impl fmt::Display for TimeseriesAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "allowed" } else { "refused" };
@@ -575,7 +519,7 @@ pub trait PlanMemory {
     fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
 
     /// The days whose answer was last unusable, each with the local date
-    /// it was (kept in `meta`, one key per day: no table of its own).
+    /// it was.
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
 
     /// Records that the answer for `date` was unusable on the local date
@@ -664,23 +608,5 @@ pub fn walk_days<E: From<StoreError>>(
     match failed {
         Some(e) => Err(e),
         None => Ok(count),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TimeseriesAnswer;
-    use crate::calendar::parse_date;
-
-    #[test]
-    fn a_timeseries_answer_reads_back_what_it_wrote_and_nothing_else() {
-        let on = parse_date("2024-09-20").unwrap();
-        for allowed in [true, false] {
-            let answer = TimeseriesAnswer { allowed, on };
-            assert_eq!(TimeseriesAnswer::parse(&answer.to_string()), Some(answer));
-        }
-        for bad in ["", "allowed", "maybe 2024-09-20", "refused 2024-13-01"] {
-            assert_eq!(TimeseriesAnswer::parse(bad), None, "{bad:?}");
-        }
     }
 }

@@ -281,7 +281,7 @@ both_stores! {
         assert_eq!(code, 0, "{err}");
         assert!(env.stored_dates().contains(&X.to_string()));
         assert_eq!(
-            env.sql("SELECT count(*) FROM meta WHERE key LIKE 'unusable%'"),
+            env.sql("SELECT count(*) FROM unusable_days"),
             [["0".to_string()]]
         );
     }

@@ -50,3 +50,4 @@ mod storage;
 mod store_contract;
 mod store_names;
 mod tls;
+mod upgrade;

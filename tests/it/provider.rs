@@ -2,40 +2,7 @@
 //! release moves forward in place, its days becoming fixer's, its rates
 //! unchanged byte for byte; `show`, `copy` and the `rates` view carry it.
 
-use crate::common::*;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures");
-
-/// Every stored rate, as hex of its bytes, in order.
-fn rate_bytes(env: &TestEnv) -> Vec<Vec<String>> {
-    let hex = if env.pg.is_some() {
-        "encode(convert_to(rate, 'UTF8'), 'hex')"
-    } else {
-        "hex(rate)"
-    };
-    env.sql(&format!(
-        "SELECT date, currency, {hex} FROM day_rates ORDER BY date, currency"
-    ))
-}
-
-/// `env`'s store, as the previous release left it.
-fn previous_release(backend: Backend) -> TestEnv {
-    let env = TestEnv::on(backend, &refused_endpoint(), "2024-09-20T18:00:00Z");
-    match &env.pg {
-        None => {
-            std::fs::create_dir_all(env.db.parent().unwrap()).unwrap();
-            std::fs::copy(format!("{FIXTURES}/previous-release.db"), &env.db).unwrap();
-        }
-        Some(pg) => {
-            let dump = std::fs::read_to_string(format!("{FIXTURES}/previous-release-pg.sql"))
-                .unwrap()
-                .replace("fxrates.", &format!("\"{}\".", pg.schema))
-                .replace("SCHEMA fxrates", &format!("SCHEMA \"{}\"", pg.schema));
-            admin().batch_execute(&dump).unwrap();
-        }
-    }
-    env
-}
+use crate::upgrade::{previous_release, rate_bytes};
 
 both_stores! {
     fn a_store_of_the_previous_release_moves_forward_with_its_rates_unchanged(backend) {

@@ -311,3 +311,33 @@ both_stores! {
         assert!(store.unusable_days().unwrap().is_empty());
     }
 }
+
+both_stores! {
+    /// fixer's currency names come back as they were given, one line each,
+    /// with the day they were fetched; a new list replaces the old whole.
+    fn currency_names_are_replaced_whole_and_read_back(backend) {
+        let env = env(backend);
+        let mut store = writer(&env, Duration::ZERO).unwrap();
+        assert_eq!(store.currency_names().unwrap(), None);
+        let code = |c| Currency::parse(c).unwrap();
+        let first = store::CurrencyNames {
+            fetched_on: Some(date("2024-08-20")),
+            names: [(code("USD"), "Dollar"), (code("XAU"), "Gold,\nounce")]
+                .into_iter()
+                .map(|(c, n)| (c, n.to_string()))
+                .collect(),
+        };
+        store.set_currency_names(&first).unwrap();
+        let read = store.currency_names().unwrap().unwrap();
+        assert_eq!(read.fetched_on, first.fetched_on);
+        assert_eq!(read.names[&code("XAU")], "Gold, ounce");
+        let second = store::CurrencyNames {
+            fetched_on: Some(date("2024-09-20")),
+            names: [(code("GBP"), "Pound".to_string())].into_iter().collect(),
+        };
+        store.set_currency_names(&second).unwrap();
+        drop(store);
+        let reader = store::open(&env.target(), Access::Read).unwrap();
+        assert_eq!(reader.currency_names().unwrap(), Some(second));
+    }
+}

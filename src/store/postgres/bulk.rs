@@ -48,7 +48,7 @@ impl PgStore {
             ),
             self.sql("COPY {s}.day_rates (date, currency, rate) FROM STDIN"),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
-            self.sql("DELETE FROM {s}.meta WHERE key = ANY($1)"),
+            self.sql("DELETE FROM {s}.unusable_days WHERE date = ANY($1)"),
         ];
         let what = "cannot store rates in the database";
         let mut conn = self.conn();
@@ -74,11 +74,7 @@ impl PgStore {
         }
         writer.finish().map_err(self.err(what))?;
         tx.execute(&sql[3], &[&dates]).map_err(self.err(what))?;
-        let unusable: Vec<String> = dates
-            .iter()
-            .map(|d| format!("{}{d}", super::super::UNUSABLE_PREFIX))
-            .collect();
-        tx.execute(&sql[4], &[&unusable]).map_err(self.err(what))?;
+        tx.execute(&sql[4], &[&dates]).map_err(self.err(what))?;
         tx.commit().map_err(self.err(what))
     }
 }

@@ -10,6 +10,7 @@
 
 mod bulk;
 mod claim;
+mod plan_memory;
 mod privileges;
 mod schema;
 mod session;
@@ -17,9 +18,8 @@ mod session;
 pub use schema::VERSION;
 
 use super::{
-    Access, CurrencyNames, LastRun, NAMES_KEY, NewDay, Provenance, ProviderDays, Pruned, Request,
-    RequestId, RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, Writer,
-    timestamp,
+    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, Writer, timestamp,
 };
 use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
@@ -27,15 +27,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 /// The first key of the lock migrations take ("fxrm").
 const MIGRATION_CLASS: i32 = 0x6678_726d;
-
-/// The `meta` key holding the plan's last answer to `timeseries`.
-const TIMESERIES_KEY: &str = "timeseries";
 
 pub(super) struct PgStore {
     // The trait reads through `&self`; the client needs `&mut` to query.
@@ -386,6 +383,10 @@ impl PgStore {
             let to = i as i64 + 1;
             let sql = self.sql(sql);
             tx.batch_execute(&sql)
+                .and_then(|()| match to {
+                    schema::TYPED_MEMORY => plan_memory::move_from_meta(&mut tx, &self.quoted),
+                    _ => Ok(()),
+                })
                 .and_then(|()| {
                     tx.execute(
                         &self.sql(
@@ -841,7 +842,7 @@ impl super::Days for PgStore {
                  SELECT * FROM unnest($1::date[], $2::text[], $3::text[])",
             ),
             self.sql("DELETE FROM {s}.unavailable_days WHERE date = ANY($1)"),
-            self.sql("DELETE FROM {s}.meta WHERE key = ANY($1)"),
+            self.sql("DELETE FROM {s}.unusable_days WHERE date = ANY($1)"),
         ];
         let mut conn = self.conn();
         let store_err = || self.err("cannot store rates in the database");
@@ -864,11 +865,7 @@ impl super::Days for PgStore {
         tx.execute(&sql[2], &[&rate_dates, &codes, &values])
             .map_err(store_err())?;
         tx.execute(&sql[3], &[&dates]).map_err(store_err())?;
-        let unusable: Vec<String> = dates
-            .iter()
-            .map(|d| format!("{}{d}", super::UNUSABLE_PREFIX))
-            .collect();
-        tx.execute(&sql[4], &[&unusable]).map_err(store_err())?;
+        tx.execute(&sql[4], &[&dates]).map_err(store_err())?;
         tx.commit().map_err(store_err())
     }
 
@@ -1066,91 +1063,6 @@ impl super::RunLog for PgStore {
 
 /// The full check and `data_version` are SQLite's: PostgreSQL keeps the defaults.
 impl super::Upkeep for PgStore {}
-
-impl super::PlanMemory for PgStore {
-    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
-        let value: Option<String> = self
-            .conn()
-            .query_opt(
-                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
-                &[&TIMESERIES_KEY],
-            )
-            .map_err(self.read_err())?
-            .map(|r| r.get(0));
-        Ok(value.as_deref().and_then(TimeseriesAnswer::parse))
-    }
-
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                &self.sql(
-                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                ),
-                &[&TIMESERIES_KEY, &answer.to_string()],
-            )
-            .map(drop)
-            .map_err(self.write_err())
-    }
-
-    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
-        let value: Option<String> = self
-            .conn()
-            .query_opt(
-                &self.sql("SELECT value FROM {s}.meta WHERE key = $1"),
-                &[&NAMES_KEY],
-            )
-            .map_err(self.read_err())?
-            .map(|r| r.get(0));
-        Ok(value.as_deref().map(CurrencyNames::parse))
-    }
-
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                &self.sql(
-                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                ),
-                &[&NAMES_KEY, &names.to_text()],
-            )
-            .map(drop)
-            .map_err(self.write_err())
-    }
-
-    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
-        let rows = self
-            .conn()
-            .query(
-                &self.sql("SELECT key, value FROM {s}.meta WHERE left(key, 9) = $1"),
-                &[&super::UNUSABLE_PREFIX],
-            )
-            .map_err(self.read_err())?;
-        // An unreadable entry is as good as none: the day is asked for.
-        Ok(rows
-            .iter()
-            .filter_map(|r| super::unusable_entry(r.get(0), r.get(1)))
-            .collect())
-    }
-
-    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
-        let key = format!("{}{date}", super::UNUSABLE_PREFIX);
-        match on {
-            Some(on) => self.conn().execute(
-                &self.sql(
-                    "INSERT INTO {s}.meta (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                ),
-                &[&key, &on.to_string()],
-            ),
-            None => self
-                .conn()
-                .execute(&self.sql("DELETE FROM {s}.meta WHERE key = $1"), &[&key]),
-        }
-        .map(drop)
-        .map_err(self.write_err())
-    }
-}
 
 impl PgStore {
     /// Runs as `sql` lists them: command, started_at, ok, error, host,

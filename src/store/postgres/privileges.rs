@@ -16,7 +16,11 @@ const NEEDED: &[(&str, &[&str])] = &[
         "unavailable_days",
         &["SELECT", "INSERT", "UPDATE", "DELETE"],
     ),
-    ("meta", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    ("plan_memory", &["SELECT", "INSERT", "UPDATE"]),
+    ("currency_names", &["SELECT", "INSERT", "DELETE"]),
+    ("unusable_days", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    // Only a migration writes `meta`, and only the schema's owner migrates.
+    ("meta", &["SELECT"]),
 ];
 
 /// The (table, privilege) pairs the session's role lacks; the table is

@@ -98,11 +98,41 @@ CREATE VIEW {s}.rates (date, base, currency, rate, rate_text, provider) AS
     SELECT r.date, d.base, r.currency, r.rate::numeric, r.rate, d.source
     FROM {s}.day_rates AS r JOIN {s}.days AS d ON d.date = r.date;
 "#,
+    // 5: what was kept in `meta` as text to be parsed (and one key per
+    // unusable day) gets typed tables; the migration moves `meta`'s rows
+    // into them (`plan_memory::move_from_meta`). `meta` keeps the version.
+    r#"
+-- What the plan remembers between runs: one row.
+CREATE TABLE {s}.plan_memory (
+    id                     integer PRIMARY KEY CHECK (id = 1),
+    timeseries_allowed     boolean,
+    timeseries_answered_on date,               -- the run's local date
+    names_fetched_on       date,               -- when `currency_names` was fetched
+    CHECK ((timeseries_allowed IS NULL) = (timeseries_answered_on IS NULL))
+);
+
+-- fixer's own names of its currencies (its `symbols` answer).
+CREATE TABLE {s}.currency_names (
+    currency text PRIMARY KEY,
+    name     text NOT NULL
+);
+
+-- Days whose answer was unusable, and the local date it was: not asked
+-- for again that day.
+CREATE TABLE {s}.unusable_days (
+    date    date PRIMARY KEY,
+    seen_on date NOT NULL
+);
+"#,
 ];
+
+/// The version whose migration moves `meta`'s rows into typed tables.
+pub(super) const TYPED_MEMORY: i64 = 5;
 
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The `meta` key holding the version; its presence marks a schema as
-/// fxrates'.
+/// fxrates'. It is all `meta` holds from version 5 on, and stays there:
+/// every release reads it to refuse a newer schema.
 pub(super) const VERSION_KEY: &str = "fxrates_schema_version";

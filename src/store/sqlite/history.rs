@@ -1,22 +1,17 @@
 //! Queries about the history as a whole: which days are stored or known to
-//! be unavailable, what the plan allows, the request record, the runs of
-//! each command, and pruning. Kept apart from the day-level reads and writes
-//! in `mod.rs`.
+//! be unavailable, the request record, the runs of each command, and
+//! pruning. Kept apart from the day-level reads and writes in `mod.rs`.
 
 use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
 use crate::rates::Source;
 use crate::store::{
-    CurrencyNames, LastRun, NAMES_KEY, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId,
-    StoreError, Summary, TimeseriesAnswer, UNUSABLE_PREFIX, timestamp, unusable_entry,
+    LastRun, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId, StoreError, Summary,
+    timestamp,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The `meta` key holding the plan's last answer to `timeseries`:
-/// `allowed YYYY-MM-DD` or `refused YYYY-MM-DD`.
-const TIMESERIES_KEY: &str = "timeseries";
+use rusqlite::params;
+use std::collections::BTreeSet;
 
 /// Takes `Option<String>` dates from SQLite and keeps the valid ones.
 fn date_of(text: Option<String>) -> Option<NaiveDate> {
@@ -83,86 +78,6 @@ impl SqliteStore {
             )
             .map(drop)
             .io(self.write_err())
-    }
-
-    pub(super) fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [TIMESERIES_KEY],
-                |r| r.get(0),
-            )
-            .optional()
-            .io(self.read_err())?;
-        Ok(value.as_deref().and_then(TimeseriesAnswer::parse))
-    }
-
-    pub(super) fn set_timeseries_answer(&self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [TIMESERIES_KEY, &answer.to_string()],
-            )
-            .map(drop)
-            .io(self.write_err())
-    }
-
-    pub(super) fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [NAMES_KEY], |r| {
-                r.get(0)
-            })
-            .optional()
-            .io(self.read_err())?;
-        Ok(value.as_deref().map(CurrencyNames::parse))
-    }
-
-    pub(super) fn set_currency_names(&self, names: &CurrencyNames) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [NAMES_KEY, &names.to_text()],
-            )
-            .map(drop)
-            .io(self.write_err())
-    }
-
-    pub(super) fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
-        let read = || -> rusqlite::Result<BTreeMap<NaiveDate, NaiveDate>> {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT key, value FROM meta WHERE substr(key, 1, 9) = ?1")?;
-            let rows = stmt.query_map([UNUSABLE_PREFIX], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut out = BTreeMap::new();
-            for row in rows {
-                let (key, value) = row?;
-                // An unreadable entry is as good as none: the day is asked for.
-                out.extend(unusable_entry(&key, &value));
-            }
-            Ok(out)
-        };
-        read().io(self.read_err())
-    }
-
-    pub(super) fn set_unusable(
-        &self,
-        date: NaiveDate,
-        on: Option<NaiveDate>,
-    ) -> Result<(), StoreError> {
-        let key = format!("{UNUSABLE_PREFIX}{date}");
-        match on {
-            Some(on) => self.conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [key, on.to_string()],
-            ),
-            None => self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]),
-        }
-        .map(drop)
-        .io(self.write_err())
     }
 
     pub(super) fn providers(&self) -> Result<Vec<ProviderDays>, StoreError> {

@@ -6,21 +6,21 @@
 mod guard;
 mod history;
 mod lock;
+mod plan_memory;
 mod schema;
 mod walk;
 
 pub use schema::VERSION;
 
 use super::{
-    Access, CurrencyNames, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId,
-    RunFailure, RunId, StoreError, StoredDay, Summary, Target, TimeseriesAnswer, UNUSABLE_PREFIX,
-    timestamp,
+    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
+    RunId, StoreError, StoredDay, Summary, Target, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -36,9 +36,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// quick_check`, which reads every page): weekly, so the daily run does not
 /// pay for the whole history every day.
 const FULL_CHECK_DAYS: i64 = 7;
-
-/// The `meta` key holding the day of the last full check that passed.
-const FULL_CHECK_KEY: &str = "full_check";
 
 pub(super) struct SqliteStore {
     conn: Connection,
@@ -193,24 +190,14 @@ impl SqliteStore {
                 problem,
             });
         }
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [FULL_CHECK_KEY, &today.to_string()],
-            )
-            .map(drop)
-            .io(self.write_err())
+        record_full_check(&self.conn, today).io(self.write_err())
     }
 
     /// The day of the last full check that found the file whole.
     fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         let value: Option<String> = self
             .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [FULL_CHECK_KEY],
-                |r| r.get(0),
-            )
+            .query_row("SELECT full_check_on FROM upkeep", [], |r| r.get(0))
             .optional()
             .map_err(|e| self.corrupt_or_io(e))?;
         Ok(value.as_deref().and_then(parse_date))
@@ -279,14 +266,19 @@ impl SqliteStore {
             .transaction()
             .io(|| format!("cannot write to the database {path}"))?;
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .io(|| {
-                    format!(
-                        "cannot upgrade the database {path} to schema version {}",
-                        i + 1
-                    )
-                })?;
+            let to = i as i64 + 1;
+            let step = || -> rusqlite::Result<()> {
+                let old = match to {
+                    schema::TYPED_MEMORY => Some(plan_memory::recall(&tx)?),
+                    _ => None,
+                };
+                tx.execute_batch(sql)?;
+                if let Some(old) = old {
+                    plan_memory::remember(&tx, &old)?;
+                }
+                tx.pragma_update(None, "user_version", to)
+            };
+            step().io(|| format!("cannot upgrade the database {path} to schema version {to}"))?;
         }
         tx.pragma_update(None, "application_id", guard::APPLICATION_ID)
             .and_then(|()| tx.commit())
@@ -323,7 +315,7 @@ impl SqliteStore {
             )?;
             let mut unavailable =
                 tx.prepare_cached("DELETE FROM unavailable_days WHERE date = ?1")?;
-            let mut unusable = tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?;
+            let mut unusable = tx.prepare_cached("DELETE FROM unusable_days WHERE date = ?1")?;
             for d in days {
                 let date = d.date.to_string();
                 del.execute([&date])?;
@@ -340,7 +332,7 @@ impl SqliteStore {
                     rate.execute(params![date, currency.as_str(), decimal])?;
                 }
                 unavailable.execute([&date])?;
-                unusable.execute([format!("{UNUSABLE_PREFIX}{date}")])?;
+                unusable.execute([&date])?;
             }
             Ok(())
         };
@@ -467,6 +459,15 @@ impl SqliteStore {
             date,
         }
     }
+}
+
+/// Records that the full check passed on `day`.
+fn record_full_check(conn: &Connection, day: NaiveDate) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO upkeep (id, full_check_on) VALUES (1, ?1)",
+        [day.to_string()],
+    )
+    .map(drop)
 }
 
 /// Creates the database's directory (0700) if it does not exist.
@@ -692,32 +693,6 @@ impl super::RunLog for SqliteStore {
     /// One file serves one host: the runs need no host to tell them apart.
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
         Ok(Vec::new())
-    }
-}
-
-impl super::PlanMemory for SqliteStore {
-    fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError> {
-        SqliteStore::timeseries_answer(self)
-    }
-
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        SqliteStore::set_timeseries_answer(self, answer)
-    }
-
-    fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
-        SqliteStore::currency_names(self)
-    }
-
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
-        SqliteStore::set_currency_names(self, names)
-    }
-
-    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
-        SqliteStore::unusable_days(self)
-    }
-
-    fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {
-        SqliteStore::set_unusable(self, date, on)
     }
 }
 

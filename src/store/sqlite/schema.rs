@@ -74,7 +74,44 @@ CREATE VIEW rates (date, base, currency, rate, rate_text, provider) AS
     SELECT r.date, d.base, r.currency, CAST(r.rate AS REAL), r.rate, d.source
     FROM day_rates AS r JOIN days AS d ON d.date = r.date;
 "#,
+    // 4: what was kept in `meta` as text to be parsed (and one key per
+    // unusable day) gets typed tables; the migration moves `meta`'s rows
+    // into them (`plan_memory::remember`) and the table goes.
+    r#"
+-- What the plan remembers between runs: one row.
+CREATE TABLE plan_memory (
+    id                     INTEGER PRIMARY KEY CHECK (id = 1),
+    timeseries_allowed     INTEGER CHECK (timeseries_allowed IN (0, 1)),
+    timeseries_answered_on TEXT,                -- the run's local date, YYYY-MM-DD
+    names_fetched_on       TEXT,                -- when `currency_names` was fetched
+    CHECK ((timeseries_allowed IS NULL) = (timeseries_answered_on IS NULL))
+);
+
+-- fixer's own names of its currencies (its `symbols` answer).
+CREATE TABLE currency_names (
+    currency TEXT PRIMARY KEY NOT NULL,
+    name     TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Days whose answer was unusable, and the local date it was: not asked
+-- for again that day.
+CREATE TABLE unusable_days (
+    date    TEXT PRIMARY KEY NOT NULL,
+    seen_on TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The day the last full check of the file passed: one row.
+CREATE TABLE upkeep (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    full_check_on TEXT NOT NULL
+);
+
+DROP TABLE meta;
+"#,
 ];
+
+/// The version whose migration moves `meta`'s rows into typed tables.
+pub(super) const TYPED_MEMORY: i64 = 4;
 
 /// The schema version this binary writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
