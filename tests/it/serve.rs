@@ -1,6 +1,6 @@
 //! `fxrates serve`: the real binary on 127.0.0.1 port 0, asked over real
 //! HTTP connections: both APIs, the token rules, caching headers, abuse,
-//! the store changing underneath, and a clean stop on SIGTERM.
+//! the store changing underneath, and a clean stop on SIGTERM or SIGINT.
 
 use crate::common::*;
 use std::collections::HashMap;
@@ -166,9 +166,18 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits for the exit; returns its code and the log.
-    fn stop(mut self) -> (i32, String) {
+    fn stop(self) -> (i32, String) {
+        self.signal(libc::SIGTERM);
+        self.wait()
+    }
+
+    fn signal(&self, signal: i32) {
         // SAFETY: the pid is our own child's, which has not been waited for.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Waits for the exit; returns its code and the log.
+    fn wait(mut self) -> (i32, String) {
         let status = self.child.wait().unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let log = self.log.lock().unwrap().join("\n");
@@ -651,7 +660,7 @@ fn abusive_clients_are_cut_off_and_others_still_served() {
 }
 
 #[test]
-fn sigterm_finishes_requests_in_flight_and_exits_zero() {
+fn an_idle_keep_alive_connection_does_not_hold_up_the_stop() {
     let (_fixer, env) = two_days(Backend::Sqlite);
     let serve = Serve::start(&env, &[]);
     // An open keep-alive connection does not hold the stop up.
@@ -664,6 +673,97 @@ fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     assert_eq!(code, 0, "{log}");
     assert!(started.elapsed() < Duration::from_secs(4));
     assert!(log.contains("stopping"), "{log}");
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn sigint_stops_accepting_finishes_the_request_in_flight_and_exits_zero() {
+    stops_gracefully_on(libc::SIGINT);
+}
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn sigterm_stops_accepting_finishes_the_request_in_flight_and_exits_zero() {
+    stops_gracefully_on(libc::SIGTERM);
+}
+
+/// `signal` stops serve as its operator expects: no new connection, the
+/// request in flight (held at the store by a lock) answered whole, exit 0.
+/// PostgreSQL's view of the lock says, without a race, that the request is
+/// in flight when the signal is sent.
+fn stops_gracefully_on(signal: i32) {
+    let (_fixer, env) = two_days(Backend::Postgres);
+    let pg = env.pg.clone().unwrap();
+    // The URL's application name finds serve's connections.
+    let name = unique_schema("serve_sigint");
+    let mut env = env;
+    env.extra_env.retain(|(k, _)| k != "FXRATES_DB");
+    let env = env.env("FXRATES_DB", &format!("{}?application_name={name}", pg.url));
+    let serve = Serve::start(&env, &[]);
+    assert_eq!(serve.get("/api/latest").status, 200);
+
+    // The gate: a lock on the days holds the next read of the store.
+    let mut admin = admin();
+    let mut gate = admin.transaction().unwrap();
+    gate.batch_execute(&format!(
+        "LOCK TABLE \"{}\".days IN ACCESS EXCLUSIVE MODE",
+        pg.schema
+    ))
+    .unwrap();
+    let addr = serve.addr;
+    let in_flight = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /api/latest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut all = String::new();
+        s.read_to_string(&mut all).unwrap();
+        all
+    });
+    let until = Instant::now() + Duration::from_secs(30);
+    let waiting = || {
+        !admin_query(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 \
+             AND wait_event_type = 'Lock'",
+            &name,
+        )
+    };
+    while waiting() {
+        assert!(
+            Instant::now() < until,
+            "the request never reached the store"
+        );
+        std::thread::yield_now();
+    }
+
+    serve.signal(signal);
+    // Once it says so, it accepts no more connections...
+    let until = Instant::now() + Duration::from_secs(30);
+    while !serve
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("stopping"))
+    {
+        assert!(Instant::now() < until, "signal {signal} was not heard");
+        std::thread::yield_now();
+    }
+    assert!(TcpStream::connect(addr).is_err());
+    // ...and the request in flight is answered whole once the store is.
+    gate.rollback().unwrap();
+    let answer = in_flight.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["date"], FRIDAY);
+    let (code, log) = serve.wait();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("GET /api/latest 200"), "{log}");
+}
+
+/// Whether `query` (with `$1` = `arg`) returns a row, on a new connection.
+fn admin_query(query: &str, arg: &str) -> bool {
+    admin().query_opt(query, &[&arg]).unwrap().is_some()
 }
 
 #[test]
