@@ -73,10 +73,7 @@ impl Bench {
                 Default::default(),
             )
             .expect("the server");
-            fxrates::store::Target::Postgres {
-                server: Box::new(server),
-                schema: SCHEMA.into(),
-            }
+            fxrates::store::PgTarget::new(server, SCHEMA.into()).into()
         };
         let writer = fxrates::store::Writer {
             host: "bench".into(),

@@ -3,7 +3,6 @@ use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
-use crate::fixer::Client;
 use crate::quota::Budget;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -47,7 +46,7 @@ impl Monitored for BackfillArgs {
         if self.source.provider == SourceArg::Ecb {
             return super::ecb_fetch::backfill(self, (from, to), settings);
         }
-        let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
+        let client = settings.fixer(&self.provider)?;
         let deadline = Some(client.deadline());
         let work = move |store: &mut dyn Store| {
             let mut plan = Plan::new(&*store, from, to, settings.now.today, self.retry_timeseries)?;

@@ -6,7 +6,6 @@ use super::Run;
 use crate::calendar::{MONTH_DAYS, window_ending};
 use crate::cli::{CrosscheckArgs, CrosscheckFormat};
 use crate::crosscheck::{Report, by_date};
-use crate::ecb::Client;
 use crate::error::{Exit, Failure, ResultExt, fail};
 use crate::fixer::{RecordError, Recorder};
 use crate::rates::Source;
@@ -46,8 +45,8 @@ impl Run for CrosscheckArgs {
             )
         })?;
         // Only the data API is asked: no fallback file, no fixer setting.
-        let ecb = settings.ecb_from(&self.ecb, crate::ecb::DEFAULT_FILES, &self.requests)?;
-        let client = Client::new(ecb, settings.now.utc);
+        let client =
+            settings.ecb_client(&self.ecb, crate::ecb::DEFAULT_FILES, &self.requests)?;
         let store = settings.read_store()?;
         let mut fixer = Vec::new();
         store::walk_days(&*store, from, to, &[], |day| {

@@ -57,7 +57,7 @@ pub(super) fn ingest<'a>(
     if let Some(days) = args.keep_days {
         crate::retention::check_keep_days(days)?;
     }
-    let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
+    let client = settings.ecb(&args.provider)?;
     let deadline = Some(client.deadline());
     let work = move |store: &mut dyn Store| {
         let (from, to) = match args.date {
@@ -107,7 +107,7 @@ pub(super) fn backfill<'a>(
     settings: &'a Settings,
 ) -> anyhow::Result<Option<Writing<'a>>> {
     let from = from.max(ECB_FIRST_DAY);
-    let client = Client::new(settings.ecb(&args.provider)?, settings.now.utc);
+    let client = settings.ecb(&args.provider)?;
     let deadline = Some(client.deadline());
     let work = move |store: &mut dyn Store| {
         let wanted = wanted_days(store, from, to, settings.now.utc, false)?;
@@ -195,7 +195,7 @@ pub(super) fn or_fall_back(
         return Err(err);
     }
     let filled = (|| -> anyhow::Result<Filled> {
-        let client = Client::new(settings.ecb(args)?, settings.now.utc);
+        let client = settings.ecb(args)?;
         let store = match store {
             Some(store) => store,
             None => store.insert(settings.write_store(true, Some(client.deadline()))?),
@@ -250,7 +250,7 @@ pub(super) fn fill_what_the_budget_left_out(
     if fallback != Some(FallbackArg::Ecb) {
         return Ok(None);
     }
-    let client = Client::new(settings.ecb(args)?, settings.now.utc);
+    let client = settings.ecb(args)?;
     match fill_from_ecb(store, &client, window, settings) {
         Ok(out) => {
             log::warn!(

@@ -83,7 +83,7 @@ impl Monitored for IngestArgs {
         }
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
-        let client = Client::new(settings.provider(&self.provider)?, settings.now.utc);
+        let client = settings.fixer(&self.provider)?;
         Ok(Some(Writing {
             deadline: Some(client.deadline()),
             work: Box::new(move |store| self.ingest(store, &client, date, call, settings)),

@@ -103,9 +103,8 @@ fn checked(days: Days) -> Result<Days, (u64, String)> {
     Ok(days)
 }
 
-/// An agent for one base URL, or why none can be had (a proxy that cannot
-/// be honoured).
-type Route = Result<(ureq::Agent, Option<crate::net::Proxy>), String>;
+/// An agent for one base URL, and the proxy it goes through.
+type Route = (ureq::Agent, Option<crate::net::Proxy>);
 
 pub(crate) struct Client {
     data: Route,
@@ -117,8 +116,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
-        let route = |endpoint: &Endpoint, accept: &'static str| -> Route {
+    /// A client for `settings`, or why none can be had: a proxy that cannot
+    /// be honoured for either address (fxrates never goes around one), in
+    /// one line.
+    pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Result<Client, String> {
+        let route = |endpoint: &Endpoint, accept: &'static str| -> Result<Route, String> {
             settings
                 .network
                 .route(endpoint.is_https(), endpoint.host(), |config| {
@@ -134,14 +136,14 @@ impl Client {
                 })
                 .map(|r| (r.agent, r.proxy))
         };
-        Client {
-            data: route(&settings.endpoint, "text/csv"),
-            files: route(&settings.files, "application/xml"),
+        Ok(Client {
+            data: route(&settings.endpoint, "text/csv")?,
+            files: route(&settings.files, "application/xml")?,
             settings,
             now,
             started: Instant::now(),
             jitter: Jitter::new(),
-        }
+        })
     }
 
     /// Every currency's rates from `from` to `to`, in one request. No days
@@ -273,9 +275,7 @@ impl Client {
             ),
             Ask::Recent => (&self.files, recent_url(self.settings.files.as_str())),
         };
-        let (agent, proxy) = route.as_ref().map_err(|why| {
-            EcbErrorKind::Transport(FetchErrorKind::ProxyConfig { why: why.clone() })
-        })?;
+        let (agent, proxy) = route;
         log::debug!("GET {url}");
         let transport = |e: ureq::Error| EcbErrorKind::Transport(self.failure(&e, timeout, proxy));
         let mut response = agent

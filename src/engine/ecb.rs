@@ -216,7 +216,7 @@ impl Failure {
             Failure::Empty => true,
             Failure::Error(e) => !matches!(
                 &*e.kind,
-                K::Transport(F::NotRecorded(_) | F::BudgetSpent { .. } | F::ProxyConfig { .. })
+                K::Transport(F::NotRecorded(_) | F::BudgetSpent { .. })
             ),
         }
     }

@@ -54,8 +54,6 @@ pub(crate) enum FetchErrorKind {
         status: Option<u16>,
         retry: bool,
     },
-    /// The proxy configured cannot be honoured; nothing was sent.
-    ProxyConfig { why: String },
     /// The server was reached but its reply broke HTTP's rules; `what`
     /// names how (a bad chunk size, conflicting Content-Lengths, ...).
     Malformed { what: String },
@@ -228,7 +226,6 @@ impl fmt::Display for FetchErrorKind {
             FetchErrorKind::Tls { why, .. } => write!(f, "TLS failed: {why}"),
             FetchErrorKind::Malformed { what } => write!(f, "not valid HTTP: {what}"),
             FetchErrorKind::Proxy { proxy, what, .. } => write!(f, "proxy {proxy}: {what}"),
-            FetchErrorKind::ProxyConfig { why } => write!(f, "not sent: {why}"),
             FetchErrorKind::Transport { detail } => write!(f, "transport error: {detail}"),
             FetchErrorKind::Redirect { status, location } => {
                 write!(f, "redirect (HTTP {status}) to {location}, not followed")

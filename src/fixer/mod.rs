@@ -116,9 +116,9 @@ impl std::fmt::Display for Call {
 }
 
 pub(crate) struct Client {
-    /// The agent and the proxy it goes through; an error (a proxy that
-    /// cannot be honoured, which the settings refuse first) sends nothing.
-    route: Result<(ureq::Agent, Option<crate::net::Proxy>), String>,
+    agent: ureq::Agent,
+    /// The proxy the agent goes through, if any.
+    proxy: Option<crate::net::Proxy>,
     settings: Settings,
     /// The run's clock; each request is stamped with it plus the time passed
     /// since the client was made.
@@ -151,7 +151,9 @@ struct Answer {
 }
 
 impl Client {
-    pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Client {
+    /// A client for `settings`, or why none can be had: a proxy that cannot
+    /// be honoured (fxrates never goes around one), in one line.
+    pub(crate) fn new(settings: Settings, now: DateTime<Utc>) -> Result<Client, String> {
         let endpoint = &settings.endpoint;
         let route = settings
             .network
@@ -164,15 +166,15 @@ impl Client {
                     .max_redirects(0)
                     .user_agent(concat!("fxrates/", env!("CARGO_PKG_VERSION")))
                     .accept("application/json")
-            })
-            .map(|r| (r.agent, r.proxy));
-        Client {
-            route,
+            })?;
+        Ok(Client {
+            agent: route.agent,
+            proxy: route.proxy,
             settings,
             now,
             started: Instant::now(),
             jitter: Jitter::new(),
-        }
+        })
     }
 
     /// One day's rates, base EUR: today's from `latest`, or a past day's
@@ -309,7 +311,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<T, Failed> {
         let answer = self.exchange(call, timeout)?;
-        if let Ok((_, Some(proxy))) = &self.route {
+        if let Some(proxy) = &self.proxy {
             // Plain HTTP goes to the proxy itself, which answers for itself
             // when it cannot pass a request on: its 407, and a gateway error
             // that is not fixer's JSON, are the proxy's.
@@ -380,16 +382,7 @@ impl Client {
     fn exchange(&self, call: Call, timeout: Duration) -> Result<Answer, Failed> {
         let s = &self.settings;
         let url = self.url(call);
-        let agent = match &self.route {
-            Ok((agent, _)) => agent,
-            Err(why) => {
-                return Err(Failed {
-                    kind: FetchErrorKind::ProxyConfig { why: why.clone() },
-                    sent: false,
-                });
-            }
-        };
-        let mut request = agent.get(&url);
+        let mut request = self.agent.get(&url);
         if s.auth == Auth::Header {
             request = request.header("apikey", s.key.expose());
         }
@@ -446,9 +439,9 @@ impl Client {
                 cut_short: timeout < s.timeout,
             },
         );
-        let kind = match &self.route {
-            Ok((_, Some(proxy))) => transport::through_proxy(kind, &err, proxy),
-            _ => kind,
+        let kind = match &self.proxy {
+            Some(proxy) => transport::through_proxy(kind, &err, proxy),
+            None => kind,
         };
         Failed { kind, sent }
     }

@@ -119,7 +119,6 @@ fn transport(kind: &F, host: &str, what: &str, variable: &str) -> (Exit, String)
             },
             format!("cannot reach {host} through the proxy {proxy}: {how}"),
         ),
-        F::ProxyConfig { why } => (Exit::Config, why.clone()),
         F::Malformed { what: problem } => (
             Exit::DataErr,
             format!(

@@ -133,7 +133,6 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
                  variable that names it"
             ),
         ),
-        FetchErrorKind::ProxyConfig { why } => (Exit::Config, why.clone()),
         FetchErrorKind::Malformed { what: problem } => (
             Exit::DataErr,
             format!(
@@ -392,7 +391,6 @@ mod tests {
                 status: Some(502),
                 retry: true,
             },
-            FetchErrorKind::ProxyConfig { why: "x".into() },
             FetchErrorKind::Malformed { what: "x".into() },
             FetchErrorKind::Transport { detail: "x".into() },
             FetchErrorKind::Redirect {

@@ -213,7 +213,7 @@ type FileId = (u64, u64);
 fn file_id(target: &Target) -> Option<FileId> {
     match target {
         Target::Sqlite(path) => std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino())),
-        Target::Postgres { .. } => None,
+        Target::Postgres(_) => None,
     }
 }
 

@@ -10,14 +10,26 @@ use crate::fixer::{Endpoint, RetryPolicy};
 use std::time::Duration;
 
 impl Settings {
-    /// The ECB's settings for `ingest` and `backfill`.
-    pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
-        self.ecb_from(&args.ecb, &args.ecb_files, &args.requests)
+    /// The ECB client the provider flags describe (`ingest`, `backfill`).
+    /// A proxy that cannot be honoured is refused now, before anything is
+    /// opened or sent.
+    pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Client> {
+        self.ecb_client(&args.ecb, &args.ecb_files, &args.requests)
     }
 
-    /// The ECB's settings from its own flags and the shared timeouts alone;
+    /// The ECB client from its own flags and the shared timeouts alone;
     /// `files` is where the 90-day file is, for the commands that read it.
-    pub(crate) fn ecb_from(
+    pub(crate) fn ecb_client(
+        &self,
+        api: &EcbArgs,
+        files: &str,
+        requests: &RequestArgs,
+    ) -> anyhow::Result<ecb::Client> {
+        ecb::Client::new(self.ecb_settings(api, files, requests)?, self.now.utc)
+            .map_err(|why| fail(Exit::Config, why))
+    }
+
+    fn ecb_settings(
         &self,
         api: &EcbArgs,
         files: &str,
@@ -37,10 +49,6 @@ impl Settings {
             )
         })?;
         let network = self.network()?.clone();
-        for e in [&endpoint, &files] {
-            crate::net::proxy::choose(&network.proxies, e.is_https(), e.host())
-                .map_err(|why| fail(Exit::Config, why))?;
-        }
         Ok(ecb::Settings {
             network,
             endpoint,

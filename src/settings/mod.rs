@@ -209,9 +209,17 @@ impl Settings {
         }
     }
 
+    /// The fixer client the provider flags (and their variables) describe,
+    /// with the API key. A proxy that cannot be honoured is refused now,
+    /// before anything is opened or sent.
+    pub(crate) fn fixer(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Client> {
+        fixer::Client::new(self.fixer_settings(args)?, self.now.utc)
+            .map_err(|why| fail(Exit::Config, why))
+    }
+
     /// Connection settings from the provider flags (and their variables),
     /// with the API key.
-    pub(crate) fn provider(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
+    fn fixer_settings(&self, args: &ProviderArgs) -> anyhow::Result<fixer::Settings> {
         let endpoint = Endpoint::parse(&args.endpoint)
             .map_err(|why| fail(Exit::Config, format!("FIXER_ENDPOINT (--endpoint): {why}")))?;
         let auth = match args.auth {
@@ -229,10 +237,6 @@ impl Settings {
             self.shared.credentials.as_deref(),
         )?;
         let network = self.network()?.clone();
-        // A proxy that cannot be honoured is refused now, before anything
-        // is opened: fxrates never goes around one.
-        crate::net::proxy::choose(&network.proxies, endpoint.is_https(), endpoint.host())
-            .map_err(|why| fail(Exit::Config, why))?;
         Ok(fixer::Settings {
             network,
             endpoint,

@@ -8,7 +8,7 @@ use super::{Shared, not_empty, text};
 use crate::error::{Exit, fail};
 use crate::pg::{PasswordSources, PgUrl, Server};
 use crate::secret::Secret;
-use crate::store::{self, Target};
+use crate::store::{self, PgTarget, Target};
 use std::env;
 use std::ffi::OsString;
 use std::fmt;
@@ -89,10 +89,7 @@ pub(super) fn target(
         None => schema_name(vars)?,
     };
     let server = Server::resolve(url, &os_user(vars), &sources, shared.ca.clone())?;
-    Ok(Target::Postgres {
-        server: Box::new(server),
-        schema,
-    })
+    Ok(PgTarget::new(server, schema).into())
 }
 
 /// `FXRATES_DB_SCHEMA`, else `fxrates`.

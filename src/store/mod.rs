@@ -55,7 +55,8 @@
 //!   with an application id, locked with `flock` on the file itself, a
 //!   versioned schema).
 //! - [`postgres`]: the PostgreSQL implementation (one schema, a claim with
-//!   a lease for the write lock, a versioned schema).
+//!   a lease for the write lock, a versioned schema); where such a store is
+//!   ([`PgTarget`]: the server and the schema) is its own business.
 
 mod error;
 mod legacy;
@@ -65,6 +66,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub(crate) use name::{StoreArg, store_arg};
+pub use postgres::PgTarget;
 pub use postgres::VERSION as PG_VERSION;
 pub use sqlite::VERSION;
 
@@ -82,10 +84,7 @@ pub enum Target {
     /// A SQLite database file.
     Sqlite(PathBuf),
     /// A schema in a PostgreSQL database.
-    Postgres {
-        server: Box<crate::pg::Server>,
-        schema: String,
-    },
+    Postgres(Box<PgTarget>),
 }
 
 /// The schema fxrates uses in PostgreSQL unless told otherwise.
@@ -96,10 +95,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Sqlite(path) => write!(f, "{}", path.display()),
-            Target::Postgres { server, schema } if schema == DEFAULT_SCHEMA => {
-                write!(f, "{}", server.url)
-            }
-            Target::Postgres { server, schema } => write!(f, "{} (schema {schema})", server.url),
+            Target::Postgres(target) => target.fmt(f),
         }
     }
 }
@@ -163,9 +159,7 @@ pub fn open_as(
 ) -> Result<Box<dyn Store>, StoreError> {
     match target {
         Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
-        Target::Postgres { server, schema } => Ok(Box::new(postgres::PgStore::open(
-            server, schema, target, access, writer,
-        )?)),
+        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(target, access, writer)?)),
     }
 }
 

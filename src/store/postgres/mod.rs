@@ -14,14 +14,15 @@ mod plan_memory;
 mod privileges;
 mod schema;
 mod session;
+mod target;
 
 pub use schema::VERSION;
+pub use target::PgTarget;
 
 use super::{
     Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
     RunId, StoreError, StoredDay, Summary, Target, Writer, timestamp,
 };
-use crate::pg::Server;
 use crate::rates::{Currency, RateSet, Source};
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::error::SqlState;
@@ -73,14 +74,12 @@ enum Found {
 
 impl PgStore {
     pub(super) fn open(
-        server: &Server,
-        schema: &str,
-        target: &Target,
+        target: &PgTarget,
         access: Access,
         writer: &Writer,
     ) -> Result<PgStore, StoreError> {
         let bounds = session::Bounds::of(access, writer);
-        let (client, watch) = server.connect_watched(bounds.limits(writer))?;
+        let (client, watch) = target.server.connect_watched(bounds.limits(writer))?;
         let watch = Arc::new(watch);
         let mut store = PgStore {
             client: Arc::new(Mutex::new(session::Conn {
@@ -91,9 +90,9 @@ impl PgStore {
             bounds,
             claim: None,
             host: Some(writer.host.clone()).filter(|h| !h.is_empty()),
-            target: target.clone(),
-            schema: schema.to_string(),
-            quoted: quote_ident(schema),
+            target: target.clone().into(),
+            schema: target.schema.clone(),
+            quoted: quote_ident(&target.schema),
             escape: false,
             server_now: DateTime::<Utc>::UNIX_EPOCH,
             opened: std::time::Instant::now(),

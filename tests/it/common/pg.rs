@@ -144,10 +144,7 @@ impl PgSchema {
         let server =
             fxrates::pg::Server::resolve(url, "postgres", &Default::default(), Default::default())
                 .unwrap();
-        fxrates::store::Target::Postgres {
-            server: Box::new(server),
-            schema: self.schema.clone(),
-        }
+        fxrates::store::PgTarget::new(server, self.schema.clone()).into()
     }
 }
 
