@@ -253,14 +253,15 @@ impl Settings {
             endpoint,
             auth,
             key,
-            connect_timeout: Duration::from_secs(args.connect_timeout),
-            timeout: args
-                .timeout_ms
-                .map_or(Duration::from_secs(args.timeout), Duration::from_millis),
+            connect_timeout: Duration::from_secs(args.requests.connect_timeout),
+            timeout: args.requests.timeout_ms.map_or(
+                Duration::from_secs(args.requests.timeout),
+                Duration::from_millis,
+            ),
             max_body: MAX_BODY,
             retry: RetryPolicy {
                 base: self.retry_base,
-                budget: Duration::from_secs(args.max_run_time),
+                budget: Duration::from_secs(args.requests.max_run_time),
                 ..RetryPolicy::default()
             },
         })
