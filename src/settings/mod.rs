@@ -177,8 +177,19 @@ impl Settings {
                 path.display()
             );
         }
+        self.write_store_at(&self.db, create, deadline)
+    }
+
+    /// Opens the store at `target` for writing, as [`Settings::write_store`]
+    /// opens the history.
+    pub(crate) fn write_store_at(
+        &self,
+        target: &Target,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
-            &self.db,
+            target,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
