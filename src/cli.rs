@@ -299,14 +299,12 @@ pub(crate) struct SourceArgs {
     pub fallback: Option<FallbackArg>,
 }
 
-/// Where and how to reach fixer.io. The key itself is never a flag: it comes
-/// from FIXER_API_KEY or a key file.
+/// Where and how to reach the providers: fixer.io (the key itself is never
+/// a flag: it comes from FIXER_API_KEY or a key file) and the ECB.
 #[derive(Debug, Args)]
 pub(crate) struct ProviderArgs {
-    /// The ECB data API's base URL
-    #[arg(long = "ecb-endpoint", env = "FXRATES_ECB_ENDPOINT", value_name = "URL",
-          default_value = crate::ecb::DEFAULT_ENDPOINT)]
-    pub ecb_endpoint: String,
+    #[command(flatten)]
+    pub ecb: EcbArgs,
 
     /// Where the ECB's reference files are: its 90-day file is read when
     /// the data API fails for a window within the last 90 days
@@ -328,6 +326,22 @@ pub(crate) struct ProviderArgs {
     #[arg(long = "auth", env = "FIXER_AUTH", value_enum, value_name = "STYLE")]
     pub auth: Option<AuthStyle>,
 
+    #[command(flatten)]
+    pub requests: RequestArgs,
+}
+
+/// The ECB's data API, all that `crosscheck` asks.
+#[derive(Debug, Args)]
+pub(crate) struct EcbArgs {
+    /// The ECB data API's base URL
+    #[arg(long = "ecb-endpoint", env = "FXRATES_ECB_ENDPOINT", value_name = "URL",
+          default_value = crate::ecb::DEFAULT_ENDPOINT)]
+    pub ecb_endpoint: String,
+}
+
+/// The time requests may take, whichever provider they go to.
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
     /// Seconds allowed to connect to the provider
     #[arg(long = "connect-timeout", env = "FXRATES_CONNECT_TIMEOUT", value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -561,7 +575,10 @@ pub(crate) struct CrosscheckArgs {
     pub format: CrosscheckFormat,
 
     #[command(flatten)]
-    pub provider: ProviderArgs,
+    pub ecb: EcbArgs,
+
+    #[command(flatten)]
+    pub requests: RequestArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -11,9 +11,12 @@
 //!    [`logging`] (log lines and panics on stderr, scrubbed), runs, and hands
 //!    any error to `report`.
 //! 2. `commands`: one file per subcommand; `commands/mod.rs` dispatches.
-//!    Its `monitored` wrapper owns a writing run: the command checks its
-//!    arguments and prepares (`Monitored::prepare`), the wrapper opens the
-//!    store, records the run, pings, and writes the metrics from that store.
+//!    Its `monitored` wrapper owns every writing run (ingest, backfill,
+//!    prune, copy): the command checks its arguments and prepares
+//!    (`Monitored::prepare`), the wrapper opens the store, records the run
+//!    and prints what the run has to say; for ingest and backfill it also
+//!    pings and writes the metrics from that store. Commands never call
+//!    each other.
 //!    `commands/notes.rs` puts what the engine saw in words.
 //! 3. `serve`, used only by `commands/serve.rs`: the HTTP server of `fxrates
 //!    serve` (fixer's API in `serve/fixer.rs`, Frankfurter's in

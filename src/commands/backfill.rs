@@ -1,4 +1,4 @@
-use super::{Monitored, RunName, Writing};
+use super::{Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
@@ -14,12 +14,11 @@ const DEFAULT_DAYS: u32 = crate::calendar::MONTH_DAYS;
 impl Monitored for BackfillArgs {
     const NAME: RunName = RunName::Backfill;
 
-    fn monthly_quota(&self) -> u64 {
-        self.budget.monthly_quota
-    }
-
-    fn provider(&self) -> crate::rates::Source {
-        self.source.provider.source()
+    fn watched(&self) -> Option<Watched> {
+        Some(Watched {
+            monthly_quota: self.budget.monthly_quota,
+            provider: self.source.provider.source(),
+        })
     }
 
     fn fall_back(
@@ -90,10 +89,7 @@ impl Monitored for BackfillArgs {
             );
             Ok(())
         };
-        Ok(Some(Writing {
-            deadline,
-            work: Box::new(work),
-        }))
+        Ok(Some(Writing::in_history(deadline, work)))
     }
 }
 

@@ -6,16 +6,21 @@
 //! fixer's monthly quota belongs to the account, and each store counts the
 //! requests made with it.
 
-use super::{Run, RunName, recorded};
+use super::{Monitored, RunName, RunStore, Watched, Writing};
 use crate::cli::CopyArgs;
 use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
 use crate::store::{self, Access, Store, StoreError, StoredDay, Target};
-use std::io::Write;
 
-impl Run for CopyArgs {
-    fn run(&self, settings: &Settings) -> anyhow::Result<()> {
+impl Monitored for CopyArgs {
+    const NAME: RunName = RunName::Copy;
+
+    fn watched(&self) -> Option<Watched> {
+        None
+    }
+
+    fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         let from = settings.store_at(
             &self.source,
             "SOURCE",
@@ -36,37 +41,36 @@ impl Run for CopyArgs {
         }
         let source = store::open(&from, Access::Read)
             .map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
-        let mut dest = store::open_as(
-            &to,
-            Access::Write {
-                create: true,
-                lock_wait: settings.lock_timeout,
+        Ok(Some(Writing {
+            deadline: None,
+            store: RunStore::Named {
+                target: to.clone(),
+                named: |e| as_argument(e, "DEST", "--dest-schema"),
             },
-            &settings.writer(),
-        )
-        .map_err(|e| as_argument(e, "DEST", "--dest-schema"))?;
-        let copied = recorded(&mut *dest, RunName::Copy, settings, |dest| {
-            copy(&*source, dest, self.batch_rates)
-        })?;
-        let line = format!(
-            "copied {} day{} ({} rates) and {} unavailable-day record{} from {from} to {to}; {} \
-             day{} {} there already\n\
-             the request log was not copied: fixer's monthly quota belongs to the account, and \
-             each store counts the requests made with it",
-            copied.days,
-            plural(copied.days),
-            copied.rates,
-            copied.unavailable,
-            plural(copied.unavailable),
-            copied.skipped,
-            plural(copied.skipped),
-            if copied.skipped == 1 { "was" } else { "were" },
-        );
-        // The cause stays in the chain: a reader that left early (`| head`)
-        // is no failure, and the copy is done by now.
-        writeln!(std::io::stdout().lock(), "{line}")
-            .exit(Exit::IoErr, || "cannot write to stdout".into())
+            work: Box::new(move |dest| {
+                let copied = copy(&*source, dest, self.batch_rates)?;
+                Ok(Some(summary(&copied, &from, &to)))
+            }),
+        }))
     }
+}
+
+/// What `copy` prints once the run is recorded.
+fn summary(copied: &Copied, from: &Target, to: &Target) -> String {
+    format!(
+        "copied {} day{} ({} rates) and {} unavailable-day record{} from {from} to {to}; {} \
+         day{} {} there already\n\
+         the request log was not copied: fixer's monthly quota belongs to the account, and \
+         each store counts the requests made with it",
+        copied.days,
+        plural(copied.days),
+        copied.rates,
+        copied.unavailable,
+        plural(copied.unavailable),
+        copied.skipped,
+        plural(copied.skipped),
+        if copied.skipped == 1 { "was" } else { "were" },
+    )
 }
 
 /// `err` from opening the store `copy` was given as `argument`: the store's

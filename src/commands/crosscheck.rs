@@ -44,7 +44,8 @@ impl Run for CrosscheckArgs {
                 format!("--max-deviation {} is too large", self.max_deviation),
             )
         })?;
-        let client = settings.ecb(&self.provider)?;
+        // Only the data API is asked: no fallback file, no fixer setting.
+        let client = settings.ecb_client(&self.ecb, crate::ecb::DEFAULT_FILES, &self.requests)?;
         let store = settings.read_store()?;
         let mut fixer = Vec::new();
         store::walk_days(&*store, from, to, &[], |day| {

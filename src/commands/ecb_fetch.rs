@@ -95,10 +95,7 @@ pub(super) fn ingest<'a>(
         log::info!("{}", done.join("; "));
         Ok(())
     };
-    Ok(Some(Writing {
-        deadline,
-        work: Box::new(work),
-    }))
+    Ok(Some(Writing::in_history(deadline, work)))
 }
 
 pub(super) fn backfill<'a>(
@@ -132,10 +129,7 @@ pub(super) fn backfill<'a>(
         log::info!("{}", summary(&out, from, to));
         Ok(())
     };
-    Ok(Some(Writing {
-        deadline,
-        work: Box::new(work),
-    }))
+    Ok(Some(Writing::in_history(deadline, work)))
 }
 
 /// The run's one summary line.

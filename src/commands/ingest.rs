@@ -1,4 +1,4 @@
-use super::{Monitored, RunName, Writing};
+use super::{Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
@@ -12,12 +12,11 @@ use chrono::{Datelike, Months, NaiveDate};
 impl Monitored for IngestArgs {
     const NAME: RunName = RunName::Ingest;
 
-    fn monthly_quota(&self) -> u64 {
-        self.budget.monthly_quota
-    }
-
-    fn provider(&self) -> crate::rates::Source {
-        self.source.provider.source()
+    fn watched(&self) -> Option<Watched> {
+        Some(Watched {
+            monthly_quota: self.budget.monthly_quota,
+            provider: self.source.provider.source(),
+        })
     }
 
     fn fall_back(
@@ -84,10 +83,10 @@ impl Monitored for IngestArgs {
         // Configuration first: a missing key must not leave a new, empty
         // database behind.
         let client = settings.fixer(&self.provider)?;
-        Ok(Some(Writing {
-            deadline: Some(client.deadline()),
-            work: Box::new(move |store| self.ingest(store, &client, date, call, settings)),
-        }))
+        Ok(Some(Writing::in_history(
+            Some(client.deadline()),
+            move |store| self.ingest(store, &client, date, call, settings),
+        )))
     }
 }
 

@@ -23,10 +23,11 @@ use crate::health::Health;
 use crate::ping;
 use crate::rates::Source;
 use crate::settings::Settings;
-use crate::store::{RunFailure, Store, StoreError, StoredDay};
+use crate::store::{RunFailure, Store, StoreError, StoredDay, Target};
 use chrono::NaiveDate;
+use std::io::Write;
 
-/// A command that reads, or writes without being monitored.
+/// A command that only reads: no run of it is recorded.
 trait Run {
     fn run(&self, settings: &Settings) -> anyhow::Result<()>;
 }
@@ -51,17 +52,16 @@ impl RunName {
     }
 }
 
-/// A command that writes the history and is monitored: pinged, recorded in
-/// the runs table, and followed by the metrics file. [`monitored`] owns the
-/// run: the command only checks its arguments, prepares, and says what to do
-/// in the store.
+/// A command that writes a store as one run recorded in its runs table:
+/// [`monitored`] owns the run. The command only checks its arguments,
+/// prepares, and says which store to open and what to do in it.
 trait Monitored {
     const NAME: RunName;
 
-    fn monthly_quota(&self) -> u64;
-
-    /// The provider whose calendar the metrics judge the history by.
-    fn provider(&self) -> crate::rates::Source;
+    /// What the run's pings and metrics file need; `None` for a run that
+    /// is only recorded (prune, copy): it pings nothing and leaves the
+    /// metrics file alone.
+    fn watched(&self) -> Option<Watched>;
 
     /// Checks the arguments and prepares what the work needs (the client
     /// first: a missing key must not leave a new, empty database behind);
@@ -81,15 +81,62 @@ trait Monitored {
     }
 }
 
-/// The work of a monitored run, once prepared.
+/// What a watched run's metrics judge the history by.
+struct Watched {
+    monthly_quota: u64,
+    /// The provider whose calendar decides what is missing.
+    provider: Source,
+}
+
+/// The work of a run, once prepared.
 struct Writing<'a> {
     /// When the requests of the run must be done, for the store's waits.
     deadline: Option<std::time::Instant>,
-    /// What to do in the store the wrapper opened.
+    /// The store the run writes.
+    store: RunStore,
+    /// What to do in the store the wrapper opened; it returns what to print
+    /// on stdout once the run is recorded (a reader that leaves early fails
+    /// no run).
     work: Box<Work<'a>>,
 }
 
-type Work<'a> = dyn FnOnce(&mut dyn Store) -> anyhow::Result<()> + 'a;
+type Work<'a> = dyn FnOnce(&mut dyn Store) -> anyhow::Result<Option<String>> + 'a;
+
+/// The store a run writes.
+enum RunStore {
+    /// The history (`--db`), created if missing when `create`.
+    History { create: bool },
+    /// A store the command names itself (`copy`'s DEST), created if
+    /// missing; `named` turns an error opening it into the command's words.
+    Named {
+        target: Target,
+        named: fn(StoreError) -> anyhow::Error,
+    },
+}
+
+impl<'a> Writing<'a> {
+    /// `work` in the history, created if missing, printing nothing.
+    fn in_history(
+        deadline: Option<std::time::Instant>,
+        work: impl FnOnce(&mut dyn Store) -> anyhow::Result<()> + 'a,
+    ) -> Writing<'a> {
+        Writing {
+            deadline,
+            store: RunStore::History { create: true },
+            work: Box::new(|store| work(store).map(|()| None)),
+        }
+    }
+
+    /// Opens the run's store for writing.
+    fn open(&self, settings: &Settings) -> anyhow::Result<Box<dyn Store>> {
+        match &self.store {
+            RunStore::History { create } => Ok(settings.write_store(*create, self.deadline)?),
+            RunStore::Named { target, named } => settings
+                .write_store_at(target, true, self.deadline)
+                .map_err(named),
+        }
+    }
+}
 
 /// Runs `command`. `settings` resolves the settings, for the commands that
 /// need them: completions and man pages need no home, database or clock.
@@ -103,11 +150,13 @@ pub(crate) fn run(
         Command::Ingest(args) => monitored(args, &settings()?),
         Command::Backfill(args) => monitored(args, &settings()?),
         Command::Show(args) => args.run(&settings()?),
-        Command::Prune(args) => args.run(&settings()?),
+        // A dry run only reads.
+        Command::Prune(args) if args.dry_run => args.run(&settings()?),
+        Command::Prune(args) => monitored(args, &settings()?),
         Command::Status(args) => args.run(&settings()?),
         Command::Convert(args) => args.run(&settings()?),
         Command::Chart(args) => args.run(&settings()?),
-        Command::Copy(args) => args.run(&settings()?),
+        Command::Copy(args) => monitored(args, &settings()?),
         Command::Crosscheck(args) => args.run(&settings()?),
         Command::Serve(args) => args.run(&settings()?),
         Command::Currencies(args) => args.run(&settings()?),
@@ -156,30 +205,24 @@ fn recorded<T>(
     }
 }
 
-/// Runs a command that writes the history with what monitoring needs: the
-/// start, success and failure pings, the run's record, and the metrics file,
-/// written whatever the outcome from the run's own store (else from a store
-/// opened for reading). Neither changes the outcome.
+/// Runs a command that writes a store: prepares it, opens the run's store,
+/// records the run, and prints what the run has to say. A watched run is
+/// also pinged (start, success, failure) and followed by the metrics file,
+/// written whatever the outcome from the run's own store (else from a
+/// store opened for reading); neither changes the outcome.
 fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<()> {
+    let Some(watched) = command.watched() else {
+        return recorded_run(command, settings, &mut None);
+    };
     ping::around(
         settings.ping_url.as_ref(),
         || settings.network().cloned(),
         crate::report::headline,
         || {
             let mut store: Option<Box<dyn Store>> = None;
-            let result = command.prepare(settings).and_then(|writing| {
-                let Some(Writing { deadline, work }) = writing else {
-                    return Ok(());
-                };
-                let store = store.insert(settings.write_store(true, deadline)?);
-                recorded(&mut **store, M::NAME, settings, work)
-            });
-            let result = match result {
-                Err(err) => command.fall_back(err, settings, &mut store),
-                ok => ok,
-            };
+            let result = recorded_run(command, settings, &mut store);
             if let Some(path) = &settings.metrics_file
-                && let Err(e) = write_metrics_file(settings, store.as_deref(), command, path)
+                && let Err(e) = write_metrics_file(settings, store.as_deref(), &watched, path)
             {
                 log::warn!("{e:#}; the run itself is unaffected");
             }
@@ -188,16 +231,43 @@ fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<(
     )
 }
 
+/// The run itself: prepared, in the store it opens (left in `store`),
+/// recorded, and fallen back on if it fails; then its words on stdout.
+fn recorded_run<M: Monitored>(
+    command: &M,
+    settings: &Settings,
+    store: &mut Option<Box<dyn Store>>,
+) -> anyhow::Result<()> {
+    let result = command.prepare(settings).and_then(|writing| {
+        let Some(writing) = writing else {
+            return Ok(None);
+        };
+        let opened = store.insert(writing.open(settings)?);
+        recorded(&mut **opened, M::NAME, settings, writing.work)
+    });
+    let said = match result {
+        Err(err) => command.fall_back(err, settings, store).map(|()| None),
+        Ok(said) => Ok(said),
+    }?;
+    match said {
+        // The cause stays in the chain: a reader that left early (`| head`)
+        // is no failure, and the run is recorded by now.
+        Some(text) => writeln!(std::io::stdout().lock(), "{text}")
+            .exit(Exit::IoErr, || "cannot write to stdout".into()),
+        None => Ok(()),
+    }
+}
+
 /// Writes the metrics `status --format prometheus` prints to `path`, from
 /// the run's own store when it opened one (else from a store opened for
 /// reading, if there is one).
 fn write_metrics_file(
     settings: &Settings,
     store: Option<&dyn Store>,
-    command: &impl Monitored,
+    watched: &Watched,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let (quota, provider) = (command.monthly_quota(), command.provider());
+    let (quota, provider) = (watched.monthly_quota, watched.provider);
     let health = match store {
         Some(store) => Health::gather(Some(store), &settings.now, quota, false, provider)?,
         None => read_health(settings, quota, false, provider)?,

@@ -1,29 +1,17 @@
 //! The words and the exit code for a failed request to the ECB.
 
-use super::verdict;
+use super::fetch;
 use crate::ecb::{EcbError, EcbErrorKind};
 use crate::error::Exit;
-use crate::fixer::{FetchErrorKind as F, GaveUp};
+use crate::fixer::FetchErrorKind as F;
 
 /// The exit code and the message of `e`.
 pub(crate) fn describe(e: &EcbError) -> (Exit, String) {
     let (exit, message) = what_happened(e);
-    let prefix = match e.gave_up {
-        None => String::new(),
-        Some(GaveUp::Tries(n)) => format!("{n} tries failed: "),
-        Some(GaveUp::RetryAfter { asked, max }) => format!(
-            "{} asked fxrates to wait {} s before trying again (Retry-After), longer than the {} \
-             s it waits within a run: ",
-            e.host,
-            asked.as_secs(),
-            max.as_secs()
-        ),
-        Some(GaveUp::NoTimeLeft { budget }) => format!(
-            "the run's time budget of {} s allows no further try: ",
-            budget.as_secs()
-        ),
-    };
-    (exit, format!("{prefix}{message}"))
+    (
+        exit,
+        format!("{}{message}", fetch::gave_up(e.gave_up, &e.host)),
+    )
 }
 
 fn what_happened(e: &EcbError) -> (Exit, String) {
@@ -71,60 +59,10 @@ fn what_happened(e: &EcbError) -> (Exit, String) {
 }
 
 fn transport(kind: &F, host: &str, what: &str, variable: &str) -> (Exit, String) {
+    if let Some(verdict) = fetch::transport(kind, host, what, variable) {
+        return verdict;
+    }
     match kind {
-        F::Timeout { connect, total, .. } => (
-            Exit::TempFail,
-            format!(
-                "{host} did not answer for {what} within the time limit ({} s to connect, {} s in \
-                 all); try again later",
-                connect.as_secs(),
-                total.as_secs()
-            ),
-        ),
-        F::TooLarge { limit } => (
-            Exit::DataErr,
-            format!(
-                "the answer from {host} for {what} is larger than {limit} bytes; nothing was stored"
-            ),
-        ),
-        F::HostNotFound => (
-            Exit::Unavailable,
-            format!("cannot resolve {host}; check the network and {variable}"),
-        ),
-        F::ConnectFailed | F::ConnectionBroken { .. } => (
-            Exit::TempFail,
-            format!("cannot reach {host} for {what} ({kind}); try again later"),
-        ),
-        F::Tls {
-            why,
-            certificate: true,
-        } => (
-            Exit::Config,
-            format!("TLS refused the certificate of {host}: {why}"),
-        ),
-        F::Tls { why, .. } => (
-            Exit::Unavailable,
-            format!("the TLS handshake with {host} failed ({why}); check {variable}"),
-        ),
-        F::Proxy {
-            proxy,
-            what: how,
-            retry,
-            status,
-        } => (
-            match (status, retry) {
-                (Some(403 | 407), _) => Exit::Config,
-                (_, true) => Exit::TempFail,
-                _ => Exit::Unavailable,
-            },
-            format!("cannot reach {host} through the proxy {proxy}: {how}"),
-        ),
-        F::Malformed { what: problem } => (
-            Exit::DataErr,
-            format!(
-                "{host} answered the request for {what} with {problem}, which is not valid HTTP; nothing was stored"
-            ),
-        ),
         F::Redirect { status, location } => (
             Exit::Config,
             format!(
@@ -132,18 +70,7 @@ fn transport(kind: &F, host: &str, what: &str, variable: &str) -> (Exit, String)
                  address if you trust it"
             ),
         ),
-        F::BudgetSpent { budget, .. } => (
-            Exit::TempFail,
-            format!(
-                "the run's time budget of {} s for requests (--max-run-time) is spent; {what} was \
-                 not fetched: the next run fetches it",
-                budget.as_secs()
-            ),
-        ),
-        F::NotRecorded(cause) => match verdict(cause.0.as_ref()) {
-            Some(v) => (v.exit, v.message.unwrap_or_default()),
-            None => (Exit::IoErr, format!("cannot record a request: {}", cause.0)),
-        },
+        // fixer's own answers: never from the ECB's client.
         other => (
             Exit::Unavailable,
             format!("cannot reach {host} for {what} ({other}); check the network and {variable}"),

@@ -12,18 +12,22 @@ const KEY_HELP: &str = "set FIXER_API_KEY, or FIXER_API_KEY_FILE to a file holdi
 /// The exit code and the message of `e`.
 pub(super) fn describe(e: &FetchError) -> (Exit, String) {
     let (exit, message) = what_happened(e);
-    let prefix = match e.gave_up {
+    (exit, format!("{}{message}", gave_up(e.gave_up, &e.host)))
+}
+
+/// Why no further try was made, as the start of the message; empty when
+/// the request failed for good at once. Both providers' requests retry alike.
+pub(super) fn gave_up(gave_up: Option<GaveUp>, host: &str) -> String {
+    match gave_up {
         None => String::new(),
         Some(GaveUp::Tries(n)) => format!("{n} tries failed: "),
         Some(GaveUp::RetryAfter { asked, .. }) if asked == Duration::MAX => format!(
-            "{} asked fxrates to wait longer than any run before trying again (a Retry-After of \
-             more seconds than fit in 64 bits): ",
-            e.host
+            "{host} asked fxrates to wait longer than any run before trying again (a Retry-After \
+             of more seconds than fit in 64 bits): "
         ),
         Some(GaveUp::RetryAfter { asked, max }) => format!(
-            "{} asked fxrates to wait {} s before trying again (Retry-After), longer than the {} \
-             s it waits within a run: ",
-            e.host,
+            "{host} asked fxrates to wait {} s before trying again (Retry-After), longer than the \
+             {} s it waits within a run: ",
             asked.as_secs(),
             max.as_secs()
         ),
@@ -31,14 +35,58 @@ pub(super) fn describe(e: &FetchError) -> (Exit, String) {
             "the run's time budget of {} s allows no further try: ",
             budget.as_secs()
         ),
-    };
-    (exit, format!("{prefix}{message}"))
+    }
 }
 
 fn what_happened(e: &FetchError) -> (Exit, String) {
     let host = &e.host;
     let what = e.call.to_string();
+    if let Some(verdict) = transport(&e.kind, host, &what, "FIXER_ENDPOINT") {
+        return verdict;
+    }
     match &*e.kind {
+        FetchErrorKind::Redirect { status, location } => (
+            Exit::Config,
+            format!(
+                "the endpoint redirected to {location} (HTTP {status}); fxrates never follows a \
+                 redirect with the API key: set FIXER_ENDPOINT to the new address if you trust it"
+            ),
+        ),
+        FetchErrorKind::Status {
+            status,
+            message,
+            quota_left,
+            ..
+        } => status_failure(*status, message.as_deref(), *quota_left, &what),
+        FetchErrorKind::Provider(refusal) => provider_refusal(refusal, e, &what),
+        FetchErrorKind::Unusable { why } => (
+            Exit::DataErr,
+            format!(
+                "fixer.io sent an unusable answer for {what}: {}; nothing was stored",
+                scrub(why)
+            ),
+        ),
+        // Judged by `transport` above.
+        other => (
+            Exit::Unavailable,
+            format!(
+                "cannot reach {host} for {what} ({other}); check the network and FIXER_ENDPOINT"
+            ),
+        ),
+    }
+}
+
+/// The verdict on a failure of the way to a provider (the network, TLS, a
+/// proxy, HTTP itself, the run's budget, the request record), the same for
+/// both; `variable` names the setting that holds the provider's address.
+/// `None` for what only the provider's own answer can mean.
+pub(super) fn transport(
+    kind: &FetchErrorKind,
+    host: &str,
+    what: &str,
+    variable: &str,
+) -> Option<(Exit, String)> {
+    Some(match kind {
         FetchErrorKind::Timeout {
             cut_short: true, ..
         } => (
@@ -65,7 +113,7 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
         ),
         FetchErrorKind::HostNotFound => (
             Exit::Unavailable,
-            format!("cannot resolve {host}; check the network and FIXER_ENDPOINT"),
+            format!("cannot resolve {host}; check the network and {variable}"),
         ),
         FetchErrorKind::ConnectionBroken { what: how } => (
             Exit::TempFail,
@@ -85,8 +133,8 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
         FetchErrorKind::Tls { why, .. } => (
             Exit::Unavailable,
             format!(
-                "the TLS handshake with {host} failed ({why}); check that FIXER_ENDPOINT's \
-                 scheme and port are right (https:// for a TLS port)"
+                "the TLS handshake with {host} failed ({why}); check that {variable}'s scheme \
+                 and port are right (https:// for a TLS port)"
             ),
         ),
         FetchErrorKind::Proxy {
@@ -137,33 +185,12 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
             Exit::DataErr,
             format!(
                 "{host} answered the request for {what} with {problem}, which is not valid HTTP; \
-                 nothing was stored (check that FIXER_ENDPOINT's scheme and port are right)"
+                 nothing was stored (check that {variable}'s scheme and port are right)"
             ),
         ),
         FetchErrorKind::Transport { .. } => (
             Exit::Unavailable,
-            format!("cannot reach {host} for {what}; check the network and FIXER_ENDPOINT"),
-        ),
-        FetchErrorKind::Redirect { status, location } => (
-            Exit::Config,
-            format!(
-                "the endpoint redirected to {location} (HTTP {status}); fxrates never follows a \
-                 redirect with the API key: set FIXER_ENDPOINT to the new address if you trust it"
-            ),
-        ),
-        FetchErrorKind::Status {
-            status,
-            message,
-            quota_left,
-            ..
-        } => status_failure(*status, message.as_deref(), *quota_left, &what),
-        FetchErrorKind::Provider(refusal) => provider_refusal(refusal, e, &what),
-        FetchErrorKind::Unusable { why } => (
-            Exit::DataErr,
-            format!(
-                "fixer.io sent an unusable answer for {what}: {}; nothing was stored",
-                scrub(why)
-            ),
+            format!("cannot reach {host} for {what}; check the network and {variable}"),
         ),
         FetchErrorKind::BudgetSpent {
             budget,
@@ -182,7 +209,11 @@ fn what_happened(e: &FetchError) -> (Exit, String) {
             Some(v) => (v.exit, v.message.unwrap_or_default()),
             None => (Exit::IoErr, format!("cannot record a request: {}", cause.0)),
         },
-    }
+        FetchErrorKind::Redirect { .. }
+        | FetchErrorKind::Status { .. }
+        | FetchErrorKind::Provider(_)
+        | FetchErrorKind::Unusable { .. } => return None,
+    })
 }
 
 /// fixer's own refusal (HTTP 200 or 400 with `success:false`, or the newer

@@ -3,29 +3,46 @@
 //! and CAs); it needs no key, so none is read.
 
 use super::Settings;
-use crate::cli::ProviderArgs;
+use crate::cli::{EcbArgs, ProviderArgs, RequestArgs};
 use crate::ecb;
 use crate::error::{Exit, fail};
 use crate::fixer::{Endpoint, RetryPolicy};
 use std::time::Duration;
 
 impl Settings {
-    /// The ECB client the provider flags describe. A proxy that cannot be
-    /// honoured is refused now, before anything is opened or sent.
+    /// The ECB client the provider flags describe (`ingest`, `backfill`).
+    /// A proxy that cannot be honoured is refused now, before anything is
+    /// opened or sent.
     pub(crate) fn ecb(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Client> {
-        ecb::Client::new(self.ecb_settings(args)?, self.now.utc)
+        self.ecb_client(&args.ecb, &args.ecb_files, &args.requests)
+    }
+
+    /// The ECB client from its own flags and the shared timeouts alone;
+    /// `files` is where the 90-day file is, for the commands that read it.
+    pub(crate) fn ecb_client(
+        &self,
+        api: &EcbArgs,
+        files: &str,
+        requests: &RequestArgs,
+    ) -> anyhow::Result<ecb::Client> {
+        ecb::Client::new(self.ecb_settings(api, files, requests)?, self.now.utc)
             .map_err(|why| fail(Exit::Config, why))
     }
 
-    fn ecb_settings(&self, args: &ProviderArgs) -> anyhow::Result<ecb::Settings> {
+    fn ecb_settings(
+        &self,
+        api: &EcbArgs,
+        files: &str,
+        args: &RequestArgs,
+    ) -> anyhow::Result<ecb::Settings> {
         let endpoint =
-            Endpoint::parse_like(&args.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
+            Endpoint::parse_like(&api.ecb_endpoint, ecb::DEFAULT_ENDPOINT).map_err(|why| {
                 fail(
                     Exit::Config,
                     format!("FXRATES_ECB_ENDPOINT (--ecb-endpoint): {why}"),
                 )
             })?;
-        let files = Endpoint::parse_like(&args.ecb_files, ecb::DEFAULT_FILES).map_err(|why| {
+        let files = Endpoint::parse_like(files, ecb::DEFAULT_FILES).map_err(|why| {
             fail(
                 Exit::Config,
                 format!("FXRATES_ECB_FILES (--ecb-files): {why}"),

@@ -177,8 +177,19 @@ impl Settings {
                 path.display()
             );
         }
+        self.write_store_at(&self.db, create, deadline)
+    }
+
+    /// Opens the store at `target` for writing, as [`Settings::write_store`]
+    /// opens the history.
+    pub(crate) fn write_store_at(
+        &self,
+        target: &Target,
+        create: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn store::Store>, StoreError> {
         store::open_as(
-            &self.db,
+            target,
             Access::Write {
                 create,
                 lock_wait: self.lock_timeout,
@@ -242,14 +253,15 @@ impl Settings {
             endpoint,
             auth,
             key,
-            connect_timeout: Duration::from_secs(args.connect_timeout),
-            timeout: args
-                .timeout_ms
-                .map_or(Duration::from_secs(args.timeout), Duration::from_millis),
+            connect_timeout: Duration::from_secs(args.requests.connect_timeout),
+            timeout: args.requests.timeout_ms.map_or(
+                Duration::from_secs(args.requests.timeout),
+                Duration::from_millis,
+            ),
             max_body: MAX_BODY,
             retry: RetryPolicy {
                 base: self.retry_base,
-                budget: Duration::from_secs(args.max_run_time),
+                budget: Duration::from_secs(args.requests.max_run_time),
                 ..RetryPolicy::default()
             },
         })

@@ -68,4 +68,6 @@ fn a_copy_whose_reader_left_early_succeeds() {
     let (code, err) = run_into_closed_pipe(source.std_cmd(&["copy", &db, dest]));
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(copied.stored_dates(), ["2024-09-20"]);
+    // Printed once the run is recorded: the reader's leaving fails no run.
+    assert_eq!(copied.sql("SELECT command, ok FROM runs"), [["copy", "1"]]);
 }

@@ -106,3 +106,61 @@ fn crosscheck_takes_no_provider_or_fallback_it_would_ignore() {
         );
     }
 }
+
+#[test]
+fn crosscheck_offers_only_the_ecb_flags_it_uses() {
+    let env = TestEnv::new("http://127.0.0.1:9", "2024-04-10T18:00:00Z");
+    let (code, out, _) = env.run(&["crosscheck", "--help"]);
+    assert_eq!(code, 0);
+    for used in [
+        "--ecb-endpoint",
+        "--timeout",
+        "--connect-timeout",
+        "--max-run-time",
+    ] {
+        assert!(out.contains(used), "{used}: {out}");
+    }
+    for unused in [
+        "--endpoint ",
+        "--auth",
+        "--api-key-file",
+        "FIXER_",
+        "--ecb-files",
+    ] {
+        assert!(!out.contains(unused), "{unused}: {out}");
+    }
+    for flag in [
+        ["--endpoint", "https://api.apilayer.com/fixer"],
+        ["--auth", "header"],
+        ["--api-key-file", "key"],
+        ["--ecb-files", "https://www.ecb.europa.eu/stats/eurofxref"],
+    ] {
+        let (code, _, err) = env.run(&["crosscheck", flag[0], flag[1]]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(flag[0]), "{err}");
+    }
+    // Ingest and backfill still offer fixer's.
+    for cmd in ["ingest", "backfill"] {
+        let (_, out, _) = env.run(&[cmd, "--help"]);
+        for flag in ["--endpoint ", "--auth", "--api-key-file", "--ecb-files"] {
+            assert!(out.contains(flag), "{cmd} {flag}: {out}");
+        }
+    }
+}
+
+both_stores! {
+    fn crosscheck_needs_no_fixer_key_nor_any_fixer_setting(backend) {
+        let (env, fixer, _ecb) = setup(backend);
+        let asked = fixer.count();
+        let env = env
+            .env("FIXER_API_KEY", "")
+            .env("FIXER_API_KEY_FILE", "/nonexistent/fixer.key")
+            .env("FIXER_ENDPOINT", "not a URL")
+            .env("FIXER_AUTH", "neither-query-nor-header");
+        let (code, out, err) =
+            env.run(&["crosscheck", "--from", "2024-09-16", "--max-deviation", "10"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("(15 rates compared)"), "{out}");
+        assert_eq!(fixer.count(), asked, "fixer is not asked");
+    }
+}

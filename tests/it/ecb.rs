@@ -172,6 +172,21 @@ both_stores! {
         assert!(env.stored_dates().is_empty());
     }
 
+    fn a_retry_after_beyond_any_number_is_said_as_for_fixer(backend) {
+        let server = FakeFixer::start(|_| {
+            Reply::json(503, "{}").with_header("Retry-After", "99999999999999999999999999")
+        });
+        let env = ecb_env(backend, &server, "2024-09-20T18:00:00Z");
+        let line = env.fails(&["backfill", "--from", "2024-01-02", "--to", "2024-03-01"], 75);
+        assert!(
+            line.starts_with("127.0.0.1 asked fxrates to wait longer than any run before trying again")
+                && line.contains("HTTP 503"),
+            "{line}"
+        );
+        assert_eq!(server.count(), 3, "one request a run");
+        assert!(env.stored_dates().is_empty());
+    }
+
     fn a_past_range_without_data_is_the_source_failing(backend) {
         for api in [EcbApi::Csv, EcbApi::EmptyOk] {
             let server = FakeFixer::ecb(EcbHistory::default(), api, EcbQuotes::Missing);

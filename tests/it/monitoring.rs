@@ -49,6 +49,30 @@ fn a_successful_ingest_pings_start_then_success() {
 }
 
 #[test]
+fn prune_and_copy_are_recorded_but_neither_pinged_nor_measured() {
+    let fixer = FakeFixer::free_plan("2024-09-20");
+    let (mon, url) = monitor(200);
+    let source = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z");
+    assert_eq!(source.run(&["ingest", "--no-heal"]).0, 0);
+    let metrics = source.path().join("fxrates.prom");
+    let env = TestEnv::new(&fixer.url, "2024-09-20T09:00:00Z")
+        .env("FXRATES_PING_URL", &url)
+        .env("FXRATES_METRICS_FILE", metrics.to_str().unwrap());
+    let db = source.db.to_str().unwrap();
+    let (code, out, err) = env.run(&["copy", db, env.db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("copied 1 day "), "{out}");
+    let (code, _, err) = env.run(&["prune", "--keep-days", "31"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pinged(&mon), Vec::<String>::new());
+    assert!(!metrics.exists());
+    assert_eq!(
+        env.sql("SELECT command, ok FROM runs ORDER BY id"),
+        [["copy", "1"], ["prune", "1"]]
+    );
+}
+
+#[test]
 fn backfill_pings_as_ingest_does() {
     let fixer = FakeFixer::free_plan("2024-09-20");
     let (mon, url) = monitor(200);
