@@ -6,7 +6,7 @@ use crate::calendar::{MONTH_DAYS, previous_weekday, weekdays, window_ending};
 use crate::clock::Now;
 use crate::quota::{Budget, month_start};
 use crate::rates::Source;
-use crate::store::{self, LastRun, ProviderDays, Store, StoreError, Summary, TimeseriesAnswer};
+use crate::store::{self, LastRun, ProviderDays, Reader, StoreError, Summary, TimeseriesAnswer};
 use crate::target_calendar::{business_days, is_business_day, last_published_date};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
@@ -190,7 +190,7 @@ impl Health {
     /// grows with the history; without it, damage is found on the pages the
     /// report reads.
     pub(crate) fn gather(
-        store: Option<&dyn Store>,
+        store: Option<&dyn Reader>,
         now: &Now,
         quota: u64,
         deep: bool,
@@ -357,7 +357,7 @@ impl Facts {
     }
 
     fn read(
-        store: &dyn Store,
+        store: &dyn Reader,
         now: &Now,
         quota: u64,
         provider: Source,

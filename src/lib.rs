@@ -54,10 +54,14 @@
 //!    the pure reading of an answer (`answer.rs`), retries (`retry.rs`) and
 //!    the typed `FetchError` (`error.rs`). It knows no exit code, no clap and
 //!    no environment; every request goes through a `Recorder` it is given.
-//!    [`store`]: the `Store` trait (its roles `Days`, `RequestLog`, `RunLog`,
-//!    `PlanMemory` and `Upkeep` together) and its contract, with the SQLite
-//!    (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations;
-//!    `store/name.rs` reads a store's name (a file or a URL).
+//!    [`store`]: its contract and its roles (`Days`, `RequestLog`, `RunLog`,
+//!    `PlanMemory`, `Upkeep`), each a reading trait and a writing one
+//!    (`DaysWrite`, ...): a store opened for reading is a `Reader` (the
+//!    reading halves only), one opened for writing a `Store` (both). The
+//!    SQLite (`store/sqlite/`) and PostgreSQL (`store/postgres/`)
+//!    implementations keep what the plan remembers in `plan_memory.rs`;
+//!    `store/legacy.rs` reads the `meta` keys of older formats, for their
+//!    upgrade; `store/name.rs` reads a store's name (a file or a URL).
 //!    `ping`: the monitoring pings.
 //! 7. `net`: the HTTP agents, with the CAs and the proxy the settings chose
 //!    (`net/proxy.rs`, `net/forward.rs`). [`pg`]: PostgreSQL URLs, password

@@ -7,7 +7,7 @@
 
 use crate::clock::Now;
 use crate::error::{Exit, fail};
-use crate::store::{Store, StoreError};
+use crate::store::{Reader, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// fixer's free plan allows 100 requests a month.
@@ -30,7 +30,7 @@ pub(crate) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Budget {
     /// Counts this month's requests in the record.
-    pub(crate) fn read(store: &dyn Store, now: &Now, quota: u64) -> Result<Budget, StoreError> {
+    pub(crate) fn read(store: &dyn Reader, now: &Now, quota: u64) -> Result<Budget, StoreError> {
         let start = month_start(now.utc);
         Ok(Budget {
             quota,

@@ -81,23 +81,22 @@ impl Bench {
             deadline: None,
             clock: None,
         };
-        let time = |access: fxrates::store::Access| -> Duration {
+        let time = |open: &dyn Fn()| -> Duration {
             let samples: Vec<Duration> = (0..101)
                 .map(|_| {
                     let t = Instant::now();
-                    let store =
-                        fxrates::store::open_as(&target, access, &writer).expect("open the store");
-                    drop(store);
+                    open();
                     t.elapsed()
                 })
                 .collect();
             median(samples)
         };
-        let write = time(fxrates::store::Access::Write {
-            create: false,
-            lock_wait: Duration::from_secs(5),
+        let write = time(&|| {
+            let store =
+                fxrates::store::open_write_as(&target, false, Duration::from_secs(5), &writer);
+            drop(store.expect("open the store"));
         });
-        let read = time(fxrates::store::Access::Read);
+        let read = time(&|| drop(fxrates::store::open_read(&target).expect("open the store")));
         drop_schema(&mut admin);
         let _ = write!(
             self.out,

@@ -765,13 +765,11 @@ impl Bench {
 /// transaction per 365-day chunk, as a timeseries backfill does.
 fn write_history(db: &Path, history: &History) {
     use fxrates::rates::EUR;
-    use fxrates::store::{self, Access, NewDay, Provenance, Target};
-    let mut store = store::open(
+    use fxrates::store::{self, NewDay, Provenance, Target};
+    let mut store = store::open_write(
         &Target::Sqlite(db.to_owned()),
-        Access::Write {
-            create: true,
-            lock_wait: std::time::Duration::ZERO,
-        },
+        true,
+        std::time::Duration::ZERO,
     )
     .expect("open the store");
     let provenance = Provenance {

@@ -11,7 +11,7 @@ use crate::cli::CopyArgs;
 use crate::error::{Exit, ResultExt, fail};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::store::{self, Access, Store, StoreError, StoredDay, Target};
+use crate::store::{self, Reader, Store, StoreError, StoredDay, Target};
 
 impl Monitored for CopyArgs {
     const NAME: RunName = RunName::Copy;
@@ -39,8 +39,8 @@ impl Monitored for CopyArgs {
                 format!("SOURCE and DEST are the same store ({from}); name two different ones"),
             ));
         }
-        let source = store::open(&from, Access::Read)
-            .map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
+        let source =
+            store::open_read(&from).map_err(|e| as_argument(e, "SOURCE", "--source-schema"))?;
         Ok(Some(Writing {
             deadline: None,
             store: RunStore::Named {
@@ -104,7 +104,7 @@ struct Copied {
 
 /// Copies what `dest` lacks, in batches of about `batch_rates` rates (the
 /// default, 60,000, is about a year of days: a few MB).
-fn copy(source: &dyn Store, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
+fn copy(source: &dyn Reader, dest: &mut dyn Store, batch_rates: u64) -> anyhow::Result<Copied> {
     let mut copied = Copied::default();
     let summary = source.summary()?;
     if let (Some(oldest), Some(latest)) = (summary.oldest, summary.latest) {

@@ -23,7 +23,7 @@ use crate::health::Health;
 use crate::ping;
 use crate::rates::Source;
 use crate::settings::Settings;
-use crate::store::{RunFailure, Store, StoreError, StoredDay, Target};
+use crate::store::{Reader, RunFailure, Store, StoreError, StoredDay, Target};
 use chrono::NaiveDate;
 use std::io::Write;
 
@@ -222,7 +222,12 @@ fn monitored<M: Monitored>(command: &M, settings: &Settings) -> anyhow::Result<(
             let mut store: Option<Box<dyn Store>> = None;
             let result = recorded_run(command, settings, &mut store);
             if let Some(path) = &settings.metrics_file
-                && let Err(e) = write_metrics_file(settings, store.as_deref(), &watched, path)
+                && let Err(e) = write_metrics_file(
+                    settings,
+                    store.as_deref().map(|s| s as &dyn Reader),
+                    &watched,
+                    path,
+                )
             {
                 log::warn!("{e:#}; the run itself is unaffected");
             }
@@ -263,7 +268,7 @@ fn recorded_run<M: Monitored>(
 /// reading, if there is one).
 fn write_metrics_file(
     settings: &Settings,
-    store: Option<&dyn Store>,
+    store: Option<&dyn Reader>,
     watched: &Watched,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
@@ -366,7 +371,7 @@ fn fetch_hint(d: NaiveDate) -> String {
 /// The stored day `date` is shown or converted at: `date` itself, else the
 /// latest stored day of the [`MAX_FALLBACK_DAYS`] before it (warned about);
 /// the latest stored day when no date is given.
-fn stored_day(store: &dyn Store, date: Option<NaiveDate>) -> anyhow::Result<StoredDay> {
+fn stored_day(store: &dyn Reader, date: Option<NaiveDate>) -> anyhow::Result<StoredDay> {
     let day = store
         .day_on_or_before(date, MAX_FALLBACK_DAYS)?
         .ok_or_else(|| match date {

@@ -6,7 +6,7 @@ use crate::error::{Exit, fail};
 use crate::present::series::SeriesWriter;
 use crate::rates::{Currency, EUR};
 use crate::settings::Settings;
-use crate::store::{self, Store};
+use crate::store::{self, Reader};
 use chrono::NaiveDate;
 use std::io::{self, BufWriter};
 
@@ -71,7 +71,7 @@ pub(super) fn run(args: &ShowArgs, from: NaiveDate, settings: &Settings) -> anyh
 /// Refuses, before anything is printed, a base or symbol that has no rate
 /// on any stored day of the range (most likely a typing error).
 fn check_stored(
-    store: &dyn Store,
+    store: &dyn Reader,
     base: Option<Currency>,
     symbols: &[Currency],
     from: NaiveDate,

@@ -3,7 +3,7 @@
 //! checked against the budget before anything is sent.
 
 use crate::quota::Budget;
-use crate::store::{self, Store};
+use crate::store::{self, Reader};
 use chrono::{Days, NaiveDate};
 
 /// The longest window one `timeseries` request may cover, in days.
@@ -36,7 +36,7 @@ pub(crate) struct Plan {
 }
 
 /// What the plan answered the last time `timeseries` was asked.
-fn timeseries_refused_on(store: &dyn Store) -> anyhow::Result<Option<NaiveDate>> {
+fn timeseries_refused_on(store: &dyn Reader) -> anyhow::Result<Option<NaiveDate>> {
     Ok(store
         .timeseries_answer()?
         .filter(|a| !a.allowed)
@@ -48,7 +48,7 @@ impl Plan {
     /// whether a refusal of `timeseries` is old enough to try again;
     /// `retry_timeseries` tries it regardless.
     pub(crate) fn new(
-        store: &dyn Store,
+        store: &dyn Reader,
         from: NaiveDate,
         to: NaiveDate,
         today: NaiveDate,
@@ -98,7 +98,7 @@ impl Plan {
     /// A plan to fetch `days` (stored, in date order) again from fixer:
     /// the days of the window held from the ECB, which fixer's replace.
     pub(crate) fn replacing(
-        store: &dyn Store,
+        store: &dyn Reader,
         from: NaiveDate,
         to: NaiveDate,
         today: NaiveDate,

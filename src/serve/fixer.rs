@@ -8,7 +8,7 @@ use super::rates::{self, Ask, Unknown, fetched_at, last_fetched};
 use crate::calendar::parse_date;
 use crate::conversion::{Conversion, parse_amount};
 use crate::rates::{Currency, EUR};
-use crate::store::{Store, StoreError, StoredDay, walk_days};
+use crate::store::{Reader, StoreError, StoredDay, walk_days};
 use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 use std::fmt::Write;
@@ -21,7 +21,7 @@ const MAX_SPAN_DAYS: i64 = 365;
 
 /// The answer to `/api/{function}`.
 pub(crate) fn answer(
-    store: &dyn Store,
+    store: &dyn Reader,
     function: &str,
     params: &Params,
     today: NaiveDate,
@@ -133,7 +133,7 @@ fn end_of_day(date: NaiveDate) -> i64 {
 
 /// `/api/latest` (`date` `None`) or `/api/YYYY-MM-DD`.
 fn day(
-    store: &dyn Store,
+    store: &dyn Reader,
     date: Option<NaiveDate>,
     params: &Params,
     today: NaiveDate,
@@ -223,7 +223,7 @@ fn range(params: &Params) -> Result<(NaiveDate, NaiveDate), Answer> {
 type Found = (Ask, NaiveDate, NaiveDate, Vec<StoredDay>);
 
 /// The stored days from `start` to `end`, with `ask` checked against them.
-fn stored_range(store: &dyn Store, params: &Params) -> Result<Result<Found, Answer>, StoreError> {
+fn stored_range(store: &dyn Reader, params: &Params) -> Result<Result<Found, Answer>, StoreError> {
     let (start, end) = match range(params) {
         Ok(r) => r,
         Err(answer) => return Ok(Err(answer)),
@@ -247,7 +247,7 @@ fn stored_range(store: &dyn Store, params: &Params) -> Result<Result<Found, Answ
 }
 
 /// `/api/timeseries`: every stored day of the range.
-fn timeseries(store: &dyn Store, params: &Params) -> Result<Answer, StoreError> {
+fn timeseries(store: &dyn Reader, params: &Params) -> Result<Answer, StoreError> {
     let (ask, start, end, days) = match stored_range(store, params)? {
         Ok(found) => found,
         Err(answer) => return Ok(answer),
@@ -278,7 +278,7 @@ fn timeseries(store: &dyn Store, params: &Params) -> Result<Answer, StoreError> 
 
 /// `/api/fluctuation`: each rate on the first and the last stored day of
 /// the range, and the change between them.
-fn fluctuation(store: &dyn Store, params: &Params) -> Result<Answer, StoreError> {
+fn fluctuation(store: &dyn Reader, params: &Params) -> Result<Answer, StoreError> {
     let (ask, start, end, days) = match stored_range(store, params)? {
         Ok(found) => found,
         Err(answer) => return Ok(answer),
@@ -327,7 +327,7 @@ fn fluctuation(store: &dyn Store, params: &Params) -> Result<Answer, StoreError>
 }
 
 /// `/api/convert?from=..&to=..&amount=..[&date=..]`.
-fn convert(store: &dyn Store, params: &Params, today: NaiveDate) -> Result<Answer, StoreError> {
+fn convert(store: &dyn Reader, params: &Params, today: NaiveDate) -> Result<Answer, StoreError> {
     let invalid_from = || {
         Answer::fixer_error(
             401,
@@ -404,7 +404,7 @@ fn convert(store: &dyn Store, params: &Params, today: NaiveDate) -> Result<Answe
 }
 
 /// `/api/symbols`: every currency of the newest stored day, named.
-fn symbols(store: &dyn Store) -> Result<Answer, StoreError> {
+fn symbols(store: &dyn Reader) -> Result<Answer, StoreError> {
     let (names, modified) = super::named_currencies(store)?;
     let body = serde_json::json!({ "success": true, "symbols": names }).to_string();
     Ok(Answer::ok(body.into_bytes(), modified))

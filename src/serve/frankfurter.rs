@@ -8,7 +8,7 @@ use super::query::Params;
 use super::rates::{self, Ask, Unknown, fetched_at, last_fetched};
 use crate::calendar::parse_date;
 use crate::rates::EUR;
-use crate::store::{Store, StoreError, StoredDay, walk_days};
+use crate::store::{Reader, StoreError, StoredDay, walk_days};
 use chrono::NaiveDate;
 use hyper::StatusCode;
 use rust_decimal::Decimal;
@@ -19,7 +19,7 @@ const FALLBACK_DAYS: u64 = 7;
 
 /// The answer to `path` (without `/v1`), if it is one of Frankfurter's.
 pub(crate) fn answer(
-    store: &dyn Store,
+    store: &dyn Reader,
     path: &str,
     params: &Params,
     today: NaiveDate,
@@ -110,7 +110,7 @@ fn amount_text(ask: &Ask) -> String {
 }
 
 /// `/latest` (`date` `None`) or `/YYYY-MM-DD`.
-fn day(store: &dyn Store, date: Option<NaiveDate>, params: &Params) -> Result<Answer, StoreError> {
+fn day(store: &dyn Reader, date: Option<NaiveDate>, params: &Params) -> Result<Answer, StoreError> {
     let ask = match ask(params) {
         Ok(ask) => ask,
         Err(answer) => return Ok(answer),
@@ -139,7 +139,7 @@ fn day(store: &dyn Store, date: Option<NaiveDate>, params: &Params) -> Result<An
 /// `/START..END` or `/START..` (to the newest day): the stored days of the
 /// range, and the last stored day before it when its first day has none.
 fn range(
-    store: &dyn Store,
+    store: &dyn Reader,
     start: NaiveDate,
     end: Option<NaiveDate>,
     params: &Params,
@@ -194,7 +194,7 @@ fn range(
 }
 
 /// `/currencies`: every currency of the newest stored day, named.
-fn currencies(store: &dyn Store) -> Result<Answer, StoreError> {
+fn currencies(store: &dyn Reader) -> Result<Answer, StoreError> {
     let (names, modified) = super::named_currencies(store)?;
     let body = serde_json::Value::Object(names).to_string();
     Ok(Answer::ok(body.into_bytes(), modified))

@@ -28,7 +28,7 @@ pub(crate) use http::Options as HttpOptions;
 
 use crate::clock::Now;
 use crate::secret::Secret;
-use crate::store::{Store, StoreError, Target};
+use crate::store::{Reader, StoreError, Target};
 use answer::Answer;
 use chrono::{Local, NaiveDate};
 use hyper::body::Incoming;
@@ -59,7 +59,7 @@ pub(crate) struct Health {
     pub prometheus: String,
 }
 
-pub(crate) type HealthCheck = dyn Fn(&dyn Store) -> Result<Health, StoreError> + Send + Sync;
+pub(crate) type HealthCheck = dyn Fn(&dyn Reader) -> Result<Health, StoreError> + Send + Sync;
 
 /// Everything the server needs, resolved by the command.
 pub(crate) struct Config {
@@ -433,7 +433,7 @@ type Named = (
 
 /// The names of the newest stored day's currencies, for `/api/symbols` and
 /// `/currencies`: fixer's own where stored, else the compiled-in ones.
-fn named_currencies(store: &dyn Store) -> Result<Named, StoreError> {
+fn named_currencies(store: &dyn Reader) -> Result<Named, StoreError> {
     let day = store.day_on_or_before(None, 0)?;
     let stored = store.currency_names()?;
     let mut names = serde_json::Map::new();

@@ -7,7 +7,7 @@
 //! next request without a restart of `serve`.
 
 use super::answer::Answer;
-use crate::store::{self, Access, Store, StoreError, Target};
+use crate::store::{self, Reader, StoreError, Target};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -22,7 +22,7 @@ const THREADS: usize = 4;
 /// says so at once rather than queueing without bound.
 const QUEUE: usize = 1024;
 
-type Job = Box<dyn FnOnce(Result<&dyn Store, &StoreError>, &mut Cache) -> bool + Send>;
+type Job = Box<dyn FnOnce(Result<&dyn Reader, &StoreError>, &mut Cache) -> bool + Send>;
 
 /// The answers a thread computed since the store last changed: kept while
 /// the store's [`Store::data_version`] stays the same, so that a day stored
@@ -121,7 +121,7 @@ impl Pool {
     /// for its next job.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+        read: impl FnOnce(&dyn Reader) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Unavailable> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |store, _| {
@@ -147,7 +147,7 @@ impl Pool {
         &self,
         key: String,
         gzip: bool,
-        read: impl FnOnce(&dyn Store) -> Result<Answer, StoreError> + Send + 'static,
+        read: impl FnOnce(&dyn Reader) -> Result<Answer, StoreError> + Send + 'static,
     ) -> Result<Answer, Unavailable> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |store, cache| {
@@ -198,11 +198,11 @@ impl Threads {
 /// The answer under `key`: kept from before if the store has not changed
 /// since, else computed by `read` (and kept, if it may be).
 fn cached(
-    store: &dyn Store,
+    store: &dyn Reader,
     cache: &mut Cache,
     key: String,
     gzip: bool,
-    read: impl FnOnce(&dyn Store) -> Result<Answer, StoreError>,
+    read: impl FnOnce(&dyn Reader) -> Result<Answer, StoreError>,
 ) -> Result<Answer, StoreError> {
     cache.check(store.data_version()?);
     let kept = cache.get(&key);
@@ -242,7 +242,7 @@ fn file_id(target: &Target) -> Option<FileId> {
 }
 
 fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
-    let mut open: Option<(Box<dyn Store>, Option<FileId>)> = None;
+    let mut open: Option<(Box<dyn Reader>, Option<FileId>)> = None;
     let mut cache = Cache::default();
     loop {
         let job = match queue.lock() {
@@ -260,7 +260,7 @@ fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
         if open.is_none() {
             // Another store (or the same one back): nothing kept applies.
             cache = Cache::default();
-            match store::open(target, Access::Read) {
+            match store::open_read(target) {
                 Ok(store) => open = Some((store, id)),
                 Err(e) => {
                     log::warn!("cannot open the store: {e}");

@@ -18,7 +18,7 @@ use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
 use crate::rates::Source;
 use crate::secret::Secret;
-use crate::store::{self, Access, StoreArg, StoreError, Target, Writer};
+use crate::store::{self, StoreArg, StoreError, Target, Writer};
 use crate::tls::CaSources;
 use chrono::{DateTime, Utc};
 use std::env;
@@ -156,8 +156,8 @@ impl Settings {
     }
 
     /// Opens the history for reading.
-    pub(crate) fn read_store(&self) -> Result<Box<dyn store::Store>, StoreError> {
-        store::open(&self.db, Access::Read)
+    pub(crate) fn read_store(&self) -> Result<Box<dyn store::Reader>, StoreError> {
+        store::open_read(&self.db)
     }
 
     /// Opens the history for writing, creating it if `create`; a run with a
@@ -188,12 +188,10 @@ impl Settings {
         create: bool,
         deadline: Option<Instant>,
     ) -> Result<Box<dyn store::Store>, StoreError> {
-        store::open_as(
+        store::open_write_as(
             target,
-            Access::Write {
-                create,
-                lock_wait: self.lock_timeout,
-            },
+            create,
+            self.lock_timeout,
             &Writer {
                 deadline,
                 ..self.writer()

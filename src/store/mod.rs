@@ -1,28 +1,31 @@
-//! The history's storage, behind one object-safe trait, [`Store`].
+//! The history's storage, behind object-safe traits: [`Reader`] for a store
+//! opened for reading, [`Store`] for one opened for writing.
 //!
-//! Commands open a store with [`open`] from a [`Target`] and use it as
-//! `Box<dyn Store>` / `&mut dyn Store`; they never see SQL. The store is
+//! Commands open a store from a [`Target`]: for reading with [`open_read`],
+//! as a `Box<dyn Reader>` that has no method that writes, or for writing
+//! with [`open_write_as`], as a `Box<dyn Store>`; they never see SQL. The store is
 //! handed plain values (a path, a lock timeout, dates, rates): it reads no
 //! environment, and knows nothing of the provider or of the command line.
 //!
 //! # The contract every implementation keeps
 //!
-//! - **A day is all or nothing.** [`Store::put_days`] writes every day it is
+//! - **A day is all or nothing.** [`DaysWrite::put_days`] writes every day it is
 //!   given, with all its rates, in one transaction, and clears any
 //!   "unavailable" mark of those days; a reader sees a day whole or not at
 //!   all. A failed call leaves the store as it was.
-//! - **One writer at a time.** A store opened with [`Access::Write`] holds
+//! - **One writer at a time.** A store opened for writing holds
 //!   an exclusive write lock on the history from `open` until it is dropped,
 //!   waiting at most `lock_wait` for another writer ([`StoreError::Locked`]
 //!   after that). Two runs therefore never fetch or store the same day twice.
 //! - **Readers never block writers, and are never blocked by them.** A store
-//!   opened with [`Access::Read`] takes no lock, never creates anything, and
-//!   sees only committed data. Its write methods fail.
+//!   opened for reading takes no lock, never creates anything, and sees only
+//!   committed data. It has no write methods; its connection is read-only
+//!   as well (SQLite's `query_only`, PostgreSQL's read-only transactions).
 //! - **Every request is recorded before it is sent.**
-//!   [`Store::record_request`] commits at once (it is not part of a day's
+//!   [`RequestLogWrite::record_request`] commits at once (it is not part of a day's
 //!   transaction), so a run killed while a request is in flight still counts
-//!   it toward the monthly quota; [`Store::set_request_outcome`] completes the
-//!   record when the answer is in. [`Store::requests_since`] counts every
+//!   it toward the monthly quota; [`RequestLogWrite::set_request_outcome`] completes the
+//!   record when the answer is in. [`RequestLog::requests_since`] counts every
 //!   request to fixer.io (the ECB's, recorded as `ecb-*`, cost no quota)
 //!   whatever its outcome, except those that never left the machine
 //!   ([`Request::NOT_SENT`]).
@@ -100,9 +103,9 @@ impl fmt::Display for Target {
     }
 }
 
-/// How a store is opened.
+/// How a backend opens a store: [`open_read`] and [`open_write_as`] choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// Reading only: the store must exist and be of this binary's version.
     Read,
     /// Writing, holding the write lock (waiting at most `lock_wait` for it).
@@ -140,26 +143,64 @@ pub struct HostClock {
     pub fixed: bool,
 }
 
-/// Opens the store at `target` as an unnamed writer (tools and tests).
-pub fn open(target: &Target, access: Access) -> Result<Box<dyn Store>, StoreError> {
-    let writer = Writer {
+/// A writer with no name (tools and tests).
+fn unnamed() -> Writer {
+    Writer {
         host: String::new(),
         lease: DEFAULT_LEASE,
         deadline: None,
         clock: None,
-    };
-    open_as(target, access, &writer)
+    }
 }
 
-/// Opens the store at `target`; a write access is `writer`'s.
-pub fn open_as(
+/// Opens the store at `target` for reading: it must exist and be of this
+/// binary's version. What comes back has no method that writes.
+///
+/// ```compile_fail
+/// # fn f(target: &fxrates::store::Target) -> Result<(), fxrates::store::StoreError> {
+/// let mut reader = fxrates::store::open_read(target)?;
+/// reader.prune_before(chrono::NaiveDate::MIN)?; // a reader cannot prune
+/// # Ok(()) }
+/// ```
+pub fn open_read(target: &Target) -> Result<Box<dyn Reader>, StoreError> {
+    match target {
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_read_only(path)?)),
+        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(
+            target,
+            Access::Read,
+            &unnamed(),
+        )?)),
+    }
+}
+
+/// Opens the store at `target` for writing as an unnamed writer (tools and
+/// tests); see [`open_write_as`].
+pub fn open_write(
     target: &Target,
-    access: Access,
+    create: bool,
+    lock_wait: Duration,
+) -> Result<Box<dyn Store>, StoreError> {
+    open_write_as(target, create, lock_wait, &unnamed())
+}
+
+/// Opens the store at `target` for `writer`, holding the write lock
+/// (waiting at most `lock_wait` for it) until it is dropped. With `create`,
+/// a missing store is created; without, it is [`StoreError::Missing`].
+pub fn open_write_as(
+    target: &Target,
+    create: bool,
+    lock_wait: Duration,
     writer: &Writer,
 ) -> Result<Box<dyn Store>, StoreError> {
     match target {
-        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, access)?)),
-        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(target, access, writer)?)),
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_for_writing(
+            path, create, lock_wait,
+        )?)),
+        Target::Postgres(target) => Ok(Box::new(postgres::PgStore::open(
+            target,
+            Access::Write { create, lock_wait },
+            writer,
+        )?)),
     }
 }
 
@@ -232,15 +273,15 @@ impl Request<'_> {
     pub const NOT_SENT: &'static str = "not sent: ";
 }
 
-/// A recorded request, for [`Store::set_request_outcome`].
+/// A recorded request, for [`RequestLogWrite::set_request_outcome`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestId(pub i64);
 
-/// A recorded run, for [`Store::finish_run`].
+/// A recorded run, for [`RunLogWrite::finish_run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunId(pub i64);
 
-/// How a failed run ended, for [`Store::finish_run`].
+/// How a failed run ended, for [`RunLogWrite::finish_run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunFailure<'a> {
     /// The one line the user read.
@@ -320,14 +361,27 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The history's storage: every role together. Reads take `&self`, writes
-/// `&mut self`; see the module documentation for what every implementation
-/// promises. A command that needs one role can be handed just that one.
-pub trait Store: Days + RequestLog + RunLog + PlanMemory + Upkeep {}
+/// A store opened for reading ([`open_read`]): the reading half of every
+/// role, and nothing that writes.
+pub trait Reader: Days + RequestLog + RunLog + PlanMemory + Upkeep {}
 
-impl<T: Days + RequestLog + RunLog + PlanMemory + Upkeep + ?Sized> Store for T {}
+impl<T: Days + RequestLog + RunLog + PlanMemory + Upkeep + ?Sized> Reader for T {}
 
-/// The days and what is known of days without rates: read, stored, pruned.
+/// The history's storage opened for writing ([`open_write_as`]): every
+/// role, both halves. Reads take `&self`, writes `&mut self`; see the module
+/// documentation for what every implementation promises. A command that
+/// needs one role can be handed just that one.
+pub trait Store:
+    Reader + DaysWrite + RequestLogWrite + RunLogWrite + PlanMemoryWrite + UpkeepWrite
+{
+}
+
+impl<T> Store for T where
+    T: Reader + DaysWrite + RequestLogWrite + RunLogWrite + PlanMemoryWrite + UpkeepWrite + ?Sized
+{
+}
+
+/// The days and what is known of days without rates, as read.
 pub trait Days {
     /// Where the store is, for messages.
     fn target(&self) -> &Target;
@@ -400,6 +454,12 @@ pub trait Days {
     /// order; a provider with no day is left out.
     fn providers(&self) -> Result<Vec<ProviderDays>, StoreError>;
 
+    /// What pruning everything before `cutoff` would remove.
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError>;
+}
+
+/// The days written: stored, marked, pruned.
+pub trait DaysWrite: Days {
     /// Stores `days` against `base`, replacing any stored rates of those
     /// days and clearing their "unavailable" and "unusable" marks (a day
     /// stored is neither, whoever stores it): all of them or none, in one
@@ -450,9 +510,6 @@ pub trait Days {
         reason: &str,
     ) -> Result<(), StoreError>;
 
-    /// What pruning everything before `cutoff` would remove.
-    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError>;
-
     /// Removes every day (and unavailable mark) before `cutoff`, in one
     /// transaction. The request record is never touched: the monthly quota
     /// is counted from it.
@@ -461,33 +518,22 @@ pub trait Days {
 
 /// The record of requests made to the provider, which the monthly budget counts.
 pub trait RequestLog {
-    // ---- requests, the plan, runs ----
-
-    /// Records a request, committed at once; see [`Request::UNANSWERED`].
-    fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError>;
-
-    /// Completes the record of a request with its outcome.
-    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError>;
-
     /// How many requests to fixer.io were recorded at or after `since`,
     /// whatever their outcome (the ECB's cost no quota).
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// Requests recorded.
+pub trait RequestLogWrite: RequestLog {
+    /// Records a request, committed at once; see [`Request::UNANSWERED`].
+    fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError>;
+
+    /// Completes the record of a request with its outcome.
+    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError>;
+}
+
 /// The record of runs, for `status` and the metrics.
 pub trait RunLog {
-    /// Records the start of a run of `command`.
-    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;
-
-    /// Records how a run ended, at `at`: `None` for success, else its error
-    /// and exit code.
-    fn finish_run(
-        &mut self,
-        id: RunId,
-        at: DateTime<Utc>,
-        failure: Option<RunFailure<'_>>,
-    ) -> Result<(), StoreError>;
-
     /// When a run of one of `commands` last succeeded.
     fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError>;
 
@@ -499,22 +545,40 @@ pub trait RunLog {
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError>;
 }
 
+/// Runs recorded.
+pub trait RunLogWrite: RunLog {
+    /// Records the start of a run of `command`.
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError>;
+
+    /// Records how a run ended, at `at`: `None` for success, else its error
+    /// and exit code.
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        failure: Option<RunFailure<'_>>,
+    ) -> Result<(), StoreError>;
+}
+
 /// What the plan remembers between runs: the provider's answers about the
 /// timeseries endpoint, unusable days, and currency names.
 pub trait PlanMemory {
     /// What the plan last answered to `timeseries`, if it was ever asked.
     fn timeseries_answer(&self) -> Result<Option<TimeseriesAnswer>, StoreError>;
 
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
-
     /// fixer's names of its currencies, if they were ever fetched.
     fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError>;
-
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
 
     /// The days whose answer was last unusable, each with the local date
     /// it was.
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError>;
+}
+
+/// What the plan remembers, written.
+pub trait PlanMemoryWrite: PlanMemory {
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError>;
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError>;
 
     /// Records that the answer for `date` was unusable on the local date
     /// `on`, or with `None` forgets it.
@@ -538,15 +602,18 @@ pub trait Upkeep {
         Ok(None)
     }
 
-    /// Runs the full check if it is due (SQLite: weekly), recording the day
-    /// it passed; damage is [`StoreError::Corrupt`]. For writers.
-    fn check_if_due(&mut self, _today: NaiveDate) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     /// The day the full check last passed, where the store keeps one.
     fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         Ok(None)
+    }
+}
+
+/// The checks only a writer runs.
+pub trait UpkeepWrite: Upkeep {
+    /// Runs the full check if it is due (SQLite: weekly), recording the day
+    /// it passed; damage is [`StoreError::Corrupt`].
+    fn check_if_due(&mut self, _today: NaiveDate) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -571,7 +638,7 @@ impl dyn Store + '_ {
 /// The weekdays from `from` to `to` that are neither stored nor known to
 /// have no rates: what a backfill fetches and what `status` calls missing.
 pub fn missing_weekdays(
-    store: &dyn Store,
+    store: &dyn Reader,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<NaiveDate>, StoreError> {
@@ -582,10 +649,10 @@ pub fn missing_weekdays(
         .collect())
 }
 
-/// [`Store::for_each_day`] with a callback that may fail: its first error
+/// [`Days::for_each_day`] with a callback that may fail: its first error
 /// stops the walk and is returned as it is.
 pub fn walk_days<E: From<StoreError>>(
-    store: &dyn Store,
+    store: &dyn Reader,
     from: NaiveDate,
     to: NaiveDate,
     currencies: &[Currency],

@@ -7,7 +7,7 @@ use crate::common::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use fxrates::rates::{Currency, EUR, RateSet};
 use fxrates::store::{
-    self, Access, NewDay, Provenance, Request, RunFailure, Store, StoreError, TimeseriesAnswer,
+    self, NewDay, Provenance, Reader, Request, RunFailure, Store, StoreError, TimeseriesAnswer,
 };
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -33,17 +33,11 @@ fn env(backend: Backend) -> TestEnv {
 }
 
 fn writer(env: &TestEnv, wait: Duration) -> Result<Box<dyn Store>, StoreError> {
-    store::open(
-        &env.target(),
-        Access::Write {
-            create: true,
-            lock_wait: wait,
-        },
-    )
+    store::open_write(&env.target(), true, wait)
 }
 
-fn reader(env: &TestEnv) -> Box<dyn Store> {
-    store::open(&env.target(), Access::Read).unwrap()
+fn reader(env: &TestEnv) -> Box<dyn Reader> {
+    store::open_read(&env.target()).unwrap()
 }
 
 const PROVENANCE: Provenance<'static> = Provenance {
@@ -184,10 +178,8 @@ both_stores! {
         .unwrap();
         assert!(seen >= 2, "{seen}");
         assert_eq!(reader(&env).summary().unwrap().days, 3);
-        // A reader cannot write.
-        let mut read = reader(&env);
-        assert!(put(&mut *read, &[("2024-09-19", &day)]).is_err());
-        assert_eq!(reader(&env).summary().unwrap().days, 3);
+        // A reader has no method that writes (`store::open_read`'s
+        // documentation holds the program that does not compile).
         drop(first);
         let again = writer(&env, Duration::ZERO);
         assert!(again.is_ok(), "released with the store: {:?}", again.err());
@@ -196,11 +188,11 @@ both_stores! {
     fn a_reader_never_creates_a_store(backend) {
         let env = env(backend);
         assert!(matches!(
-            store::open(&env.target(), Access::Read),
+            store::open_read(&env.target()),
             Err(StoreError::Missing(_))
         ));
         assert!(matches!(
-            store::open(&env.target(), Access::Write { create: false, lock_wait: Duration::ZERO }),
+            store::open_write(&env.target(), false, Duration::ZERO),
             Err(StoreError::Missing(_))
         ));
         assert!(!env.store_exists());
@@ -337,7 +329,7 @@ both_stores! {
         };
         store.set_currency_names(&second).unwrap();
         drop(store);
-        let reader = store::open(&env.target(), Access::Read).unwrap();
+        let reader = store::open_read(&env.target()).unwrap();
         assert_eq!(reader.currency_names().unwrap(), Some(second));
     }
 }

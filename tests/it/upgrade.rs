@@ -5,7 +5,7 @@
 //! refused.
 
 use crate::common::*;
-use fxrates::store::{Access, TimeseriesAnswer};
+use fxrates::store::TimeseriesAnswer;
 use std::collections::BTreeMap;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures");
@@ -72,7 +72,7 @@ both_stores! {
         assert_eq!(code, 0, "{err}");
         assert_eq!(rate_bytes(&env), before);
 
-        let store = fxrates::store::open(&env.target(), Access::Read).unwrap();
+        let store = fxrates::store::open_read(&env.target()).unwrap();
         assert_eq!(
             store.timeseries_answer().unwrap(),
             Some(TimeseriesAnswer { allowed: true, on: date("2024-09-20") })

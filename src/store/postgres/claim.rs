@@ -215,15 +215,16 @@ impl PgStore {
 
     /// Checks, inside `tx`, that the claim is still this writer's, and
     /// extends it; the row stays locked until `tx` ends, so no other host
-    /// can take over meanwhile. A reader (no claim) passes: its session is
-    /// read-only and the write fails anyway.
+    /// can take over meanwhile. Only a writer writes (a reader has no
+    /// method that does), and a writer holds its claim from `open` until it
+    /// is dropped: without one, the claim is as good as lost.
     pub(super) fn fence(
         &self,
         tx: &mut postgres::Transaction<'_>,
         what: &str,
     ) -> Result<(), StoreError> {
         let Some(claim) = &self.claim else {
-            return Ok(());
+            return Err(self.claim_lost(tx));
         };
         let n = tx
             .execute(&self.sql(RENEW), &[&WRITER, &claim.token, &claim.lease])

@@ -798,6 +798,22 @@ impl super::Days for PgStore {
         })
     }
 
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        Ok(Pruned {
+            days: self.count("SELECT count(*) FROM {s}.days WHERE date < $1", &[&cutoff])?,
+            rates: self.count(
+                "SELECT count(*) FROM {s}.day_rates WHERE date < $1",
+                &[&cutoff],
+            )?,
+            unavailable: self.count(
+                "SELECT count(*) FROM {s}.unavailable_days WHERE date < $1",
+                &[&cutoff],
+            )?,
+        })
+    }
+}
+
+impl super::DaysWrite for PgStore {
     fn put_days(
         &mut self,
         days: &[NewDay<'_>],
@@ -906,20 +922,6 @@ impl super::Days for PgStore {
         Ok(())
     }
 
-    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
-        Ok(Pruned {
-            days: self.count("SELECT count(*) FROM {s}.days WHERE date < $1", &[&cutoff])?,
-            rates: self.count(
-                "SELECT count(*) FROM {s}.day_rates WHERE date < $1",
-                &[&cutoff],
-            )?,
-            unavailable: self.count(
-                "SELECT count(*) FROM {s}.unavailable_days WHERE date < $1",
-                &[&cutoff],
-            )?,
-        })
-    }
-
     fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
         let sql = [
             self.sql("DELETE FROM {s}.day_rates WHERE date < $1"),
@@ -943,6 +945,16 @@ impl super::Days for PgStore {
 }
 
 impl super::RequestLog for PgStore {
+    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%' \
+             AND outcome NOT LIKE $2",
+            &[&since, &format!("{}%", Request::NOT_SENT)],
+        )
+    }
+}
+
+impl super::RequestLogWrite for PgStore {
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
         // Only the holder of a live claim may spend the shared quota: the
         // record is written only if the claim is still this writer's.
@@ -982,17 +994,42 @@ impl super::RequestLog for PgStore {
             .map(drop)
             .map_err(self.err("cannot record a request"))
     }
+}
 
-    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.count(
-            "SELECT count(*) FROM {s}.requests WHERE at >= $1 AND endpoint NOT LIKE 'ecb%' \
-             AND outcome NOT LIKE $2",
-            &[&since, &format!("{}%", Request::NOT_SENT)],
+impl super::RunLog for PgStore {
+    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let commands: Vec<&str> = commands.to_vec();
+        Ok(self
+            .conn()
+            .query_one(
+                &self.sql("SELECT max(finished_at) FROM {s}.runs WHERE ok AND command = ANY($1)"),
+                &[&commands],
+            )
+            .map_err(self.read_err())?
+            .get(0))
+    }
+
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT * FROM (
+                 SELECT DISTINCT ON (command) command, started_at, ok, error, host, exit_code, id
+                 FROM {s}.runs
+                 ORDER BY command, id DESC
+             ) AS last ORDER BY command COLLATE \"C\"",
+        )
+    }
+
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
+        self.runs(
+            "SELECT command, started_at, ok, error, host, exit_code, id FROM (
+                 SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
+                 ORDER BY host, command, id DESC
+             ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
         )
     }
 }
 
-impl super::RunLog for PgStore {
+impl super::RunLogWrite for PgStore {
     fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
         let id: i64 = self
             .conn()
@@ -1027,41 +1064,11 @@ impl super::RunLog for PgStore {
             .map(drop)
             .map_err(self.write_err())
     }
-
-    fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let commands: Vec<&str> = commands.to_vec();
-        Ok(self
-            .conn()
-            .query_one(
-                &self.sql("SELECT max(finished_at) FROM {s}.runs WHERE ok AND command = ANY($1)"),
-                &[&commands],
-            )
-            .map_err(self.read_err())?
-            .get(0))
-    }
-
-    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
-        self.runs(
-            "SELECT * FROM (
-                 SELECT DISTINCT ON (command) command, started_at, ok, error, host, exit_code, id
-                 FROM {s}.runs
-                 ORDER BY command, id DESC
-             ) AS last ORDER BY command COLLATE \"C\"",
-        )
-    }
-
-    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
-        self.runs(
-            "SELECT command, started_at, ok, error, host, exit_code, id FROM (
-                 SELECT DISTINCT ON (host, command) * FROM {s}.runs WHERE host IS NOT NULL
-                 ORDER BY host, command, id DESC
-             ) AS last ORDER BY host COLLATE \"C\", command COLLATE \"C\"",
-        )
-    }
 }
 
 /// The full check and `data_version` are SQLite's: PostgreSQL keeps the defaults.
 impl super::Upkeep for PgStore {}
+impl super::UpkeepWrite for PgStore {}
 
 impl PgStore {
     /// Runs as `sql` lists them: command, started_at, ok, error, host,

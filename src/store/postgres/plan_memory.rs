@@ -28,10 +28,6 @@ impl crate::store::PlanMemory for PgStore {
         }))
     }
 
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        set_timeseries_answer(&mut *self.conn(), &self.quoted, answer).map_err(self.write_err())
-    }
-
     fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
         let mut conn = self.conn();
         let fetched_on: Option<NaiveDate> = conn
@@ -59,6 +55,23 @@ impl crate::store::PlanMemory for PgStore {
         }))
     }
 
+    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &self.sql("SELECT date, seen_on FROM {s}.unusable_days"),
+                &[],
+            )
+            .map_err(self.read_err())?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+impl crate::store::PlanMemoryWrite for PgStore {
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
+        set_timeseries_answer(&mut *self.conn(), &self.quoted, answer).map_err(self.write_err())
+    }
+
     fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
         let names = CurrencyNames {
             fetched_on: names.fetched_on,
@@ -72,17 +85,6 @@ impl crate::store::PlanMemory for PgStore {
         let mut tx = conn.transaction().map_err(self.write_err())?;
         set_currency_names(&mut tx, &self.quoted, &names).map_err(self.write_err())?;
         tx.commit().map_err(self.write_err())
-    }
-
-    fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
-        let rows = self
-            .conn()
-            .query(
-                &self.sql("SELECT date, seen_on FROM {s}.unusable_days"),
-                &[],
-            )
-            .map_err(self.read_err())?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {

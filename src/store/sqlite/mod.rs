@@ -13,8 +13,8 @@ mod walk;
 pub use schema::VERSION;
 
 use super::{
-    Access, LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure,
-    RunId, StoreError, StoredDay, Summary, Target, timestamp,
+    LastRun, NewDay, Provenance, ProviderDays, Pruned, Request, RequestId, RunFailure, RunId,
+    StoreError, StoredDay, Summary, Target, timestamp,
 };
 use crate::calendar::parse_date;
 use crate::rates::{Currency, RateSet, Source};
@@ -57,27 +57,17 @@ impl<T, E: std::error::Error + Send + Sync + 'static> IoContext<T> for Result<T,
 }
 
 impl SqliteStore {
-    pub(super) fn open(path: &Path, access: Access) -> Result<SqliteStore, StoreError> {
-        let target = Target::Sqlite(path.to_owned());
-        match access {
-            Access::Read => SqliteStore::open_read_only(path, target),
-            Access::Write { create, lock_wait } => {
-                SqliteStore::open_for_writing(path, target, create, lock_wait)
-            }
-        }
-    }
-
     /// Opens the database for writing, creating it (mode 0600, and its
     /// directory) if needed and `create`, and migrating it to this binary's
     /// schema. Holds the write lock until dropped: another writer waits for
     /// it, readers do not. What is not an fxrates database is refused
     /// before a byte of it is written.
-    fn open_for_writing(
+    pub(super) fn open_for_writing(
         path: &Path,
-        target: Target,
         create: bool,
         lock_wait: Duration,
     ) -> Result<SqliteStore, StoreError> {
+        let target = Target::Sqlite(path.to_owned());
         if !guard::check_type(path, &target)? {
             if !create {
                 return Err(StoreError::Missing(target));
@@ -114,7 +104,8 @@ impl SqliteStore {
 
     /// Opens an existing fxrates database for reading only; never creates a
     /// file, and refuses anything else without changing a byte of it.
-    fn open_read_only(path: &Path, target: Target) -> Result<SqliteStore, StoreError> {
+    pub(super) fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let target = Target::Sqlite(path.to_owned());
         if !guard::check_type(path, &target)? {
             return Err(StoreError::Missing(target));
         }
@@ -616,6 +607,23 @@ impl super::Days for SqliteStore {
         SqliteStore::providers(self)
     }
 
+    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
+        let path = self.target.to_string();
+        let count = |sql: &str| {
+            self.conn
+                .query_row(sql, [cutoff.to_string()], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .io(|| format!("cannot read the database {path}"))
+        };
+        Ok(Pruned {
+            days: count("SELECT count(*) FROM days WHERE date < ?1")?,
+            rates: count("SELECT count(*) FROM day_rates WHERE date < ?1")?,
+            unavailable: count("SELECT count(*) FROM unavailable_days WHERE date < ?1")?,
+        })
+    }
+}
+
+impl super::DaysWrite for SqliteStore {
     fn put_days(
         &mut self,
         days: &[NewDay<'_>],
@@ -634,27 +642,18 @@ impl super::Days for SqliteStore {
         SqliteStore::mark_unavailable(self, date, at, reason)
     }
 
-    fn count_before(&self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
-        let path = self.target.to_string();
-        let count = |sql: &str| {
-            self.conn
-                .query_row(sql, [cutoff.to_string()], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .io(|| format!("cannot read the database {path}"))
-        };
-        Ok(Pruned {
-            days: count("SELECT count(*) FROM days WHERE date < ?1")?,
-            rates: count("SELECT count(*) FROM day_rates WHERE date < ?1")?,
-            unavailable: count("SELECT count(*) FROM unavailable_days WHERE date < ?1")?,
-        })
-    }
-
     fn prune_before(&mut self, cutoff: NaiveDate) -> Result<Pruned, StoreError> {
         self.prune(cutoff, true)
     }
 }
 
 impl super::RequestLog for SqliteStore {
+    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        SqliteStore::requests_since(self, since)
+    }
+}
+
+impl super::RequestLogWrite for SqliteStore {
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
         SqliteStore::record_request(self, request)
     }
@@ -662,26 +661,9 @@ impl super::RequestLog for SqliteStore {
     fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
         SqliteStore::set_request_outcome(self, id, outcome)
     }
-
-    fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        SqliteStore::requests_since(self, since)
-    }
 }
 
 impl super::RunLog for SqliteStore {
-    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
-        SqliteStore::start_run(self, command, at)
-    }
-
-    fn finish_run(
-        &mut self,
-        id: RunId,
-        at: DateTime<Utc>,
-        failure: Option<RunFailure<'_>>,
-    ) -> Result<(), StoreError> {
-        SqliteStore::finish_run(self, id, at, failure)
-    }
-
     fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
         SqliteStore::last_success(self, commands)
     }
@@ -693,6 +675,21 @@ impl super::RunLog for SqliteStore {
     /// One file serves one host: the runs need no host to tell them apart.
     fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
         Ok(Vec::new())
+    }
+}
+
+impl super::RunLogWrite for SqliteStore {
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
+        SqliteStore::start_run(self, command, at)
+    }
+
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        failure: Option<RunFailure<'_>>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::finish_run(self, id, at, failure)
     }
 }
 
@@ -708,11 +705,13 @@ impl super::Upkeep for SqliteStore {
             .map_err(|e| self.corrupt_or_io(e))
     }
 
-    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
-        SqliteStore::check_if_due(self, today)
-    }
-
     fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
         SqliteStore::last_full_check(self)
+    }
+}
+
+impl super::UpkeepWrite for SqliteStore {
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+        SqliteStore::check_if_due(self, today)
     }
 }

@@ -32,10 +32,6 @@ impl crate::store::PlanMemory for SqliteStore {
         })
     }
 
-    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
-        set_timeseries_answer(&self.conn, answer).io(self.write_err())
-    }
-
     fn currency_names(&self) -> Result<Option<CurrencyNames>, StoreError> {
         // The day they were fetched, and (code, name) rows.
         type Stored = (Option<String>, Vec<(String, String)>);
@@ -66,17 +62,6 @@ impl crate::store::PlanMemory for SqliteStore {
         }))
     }
 
-    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
-        let path = self.target.to_string();
-        let tx = self
-            .conn
-            .transaction()
-            .io(|| format!("cannot write to the database {path}"))?;
-        set_currency_names(&tx, names)
-            .and_then(|()| tx.commit())
-            .io(|| format!("cannot write to the database {path}"))
-    }
-
     fn unusable_days(&self) -> Result<BTreeMap<NaiveDate, NaiveDate>, StoreError> {
         let read = || -> rusqlite::Result<Vec<(String, String)>> {
             let mut stmt = self
@@ -91,6 +76,23 @@ impl crate::store::PlanMemory for SqliteStore {
             .into_iter()
             .filter_map(|(day, on)| Some((parse_date(&day)?, parse_date(&on)?)))
             .collect())
+    }
+}
+
+impl crate::store::PlanMemoryWrite for SqliteStore {
+    fn set_timeseries_answer(&mut self, answer: TimeseriesAnswer) -> Result<(), StoreError> {
+        set_timeseries_answer(&self.conn, answer).io(self.write_err())
+    }
+
+    fn set_currency_names(&mut self, names: &CurrencyNames) -> Result<(), StoreError> {
+        let path = self.target.to_string();
+        let tx = self
+            .conn
+            .transaction()
+            .io(|| format!("cannot write to the database {path}"))?;
+        set_currency_names(&tx, names)
+            .and_then(|()| tx.commit())
+            .io(|| format!("cannot write to the database {path}"))
     }
 
     fn set_unusable(&mut self, date: NaiveDate, on: Option<NaiveDate>) -> Result<(), StoreError> {

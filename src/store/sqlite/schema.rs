@@ -119,7 +119,7 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Access, Target};
+    use crate::store::Target;
     use std::time::Duration;
 
     #[test]
@@ -136,16 +136,12 @@ mod tests {
         .unwrap();
         drop(conn);
         let target = Target::Sqlite(path);
-        let write = Access::Write {
-            create: false,
-            lock_wait: Duration::ZERO,
-        };
-        let store = crate::store::open(&target, write).unwrap();
+        let store = crate::store::open_write(&target, false, Duration::ZERO).unwrap();
         let runs = store.last_runs().unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!((runs[0].ok, runs[0].exit_code), (Some(false), None));
         drop(store);
-        let reader = crate::store::open(&target, Access::Read).unwrap();
+        let reader = crate::store::open_read(&target).unwrap();
         assert_eq!(reader.last_runs().unwrap(), runs);
     }
 }

@@ -4,7 +4,7 @@
 use crate::common::{TestEnv, weekdays};
 use chrono::{DateTime, NaiveDate};
 use fxrates::rates::{Currency, EUR, RateSet, Snapshot};
-use fxrates::store::{self, Access, Provenance};
+use fxrates::store::{self, Provenance};
 use std::time::Duration;
 
 pub fn date(s: &str) -> NaiveDate {
@@ -13,14 +13,7 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// Stores each `(date, [(code, rate)])` as fixer would have sent it.
 pub fn store_days(env: &TestEnv, days: &[(&str, Vec<(&str, &str)>)]) {
-    let mut store = store::open(
-        &env.target(),
-        Access::Write {
-            create: true,
-            lock_wait: Duration::ZERO,
-        },
-    )
-    .unwrap();
+    let mut store = store::open_write(&env.target(), true, Duration::ZERO).unwrap();
     for (day, rates) in days {
         let mut set = RateSet::with_capacity(rates.len());
         for (c, r) in rates {
