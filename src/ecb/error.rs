@@ -70,10 +70,17 @@ pub(crate) enum EcbErrorKind {
     Unusable { why: String },
 }
 
-impl EcbError {
-    /// Whether the same request may succeed if sent again.
-    pub(crate) fn retryable(&self) -> bool {
+impl crate::fixer::TryFailure for EcbError {
+    fn retryable(&self) -> bool {
         self.gave_up.is_none() && self.kind.retryable()
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.kind.retry_after()
+    }
+
+    fn give_up(&mut self, why: GaveUp) {
+        self.gave_up = Some(why);
     }
 }
 

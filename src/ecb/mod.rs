@@ -15,9 +15,8 @@ mod xml;
 
 pub(crate) use error::{Ask, EcbError, EcbErrorKind};
 
-use crate::fixer::{Endpoint, FetchErrorKind, Jitter, Recorder, RetryPolicy};
+use crate::fixer::{Endpoint, FetchErrorKind, Jitter, Pace, Recorder, RetryPolicy};
 use crate::rates::{Currency, RateSet};
-use crate::secret::scrub;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -195,67 +194,28 @@ impl Client {
     /// Sends `ask` until it succeeds, fails for good, runs out of tries or
     /// out of the run's time budget; each try recorded before it is sent.
     fn fetch(&self, ask: Ask, recorder: &mut dyn Recorder) -> Result<Days, EcbError> {
-        let policy = &self.settings.retry;
-        let mut tries = 0;
-        loop {
-            let Some(timeout) = self.time_left().filter(|t| !t.is_zero()) else {
-                let kind = FetchErrorKind::BudgetSpent {
-                    budget: policy.budget,
-                    after_retries: tries > 0,
-                };
-                return Err(self.error(ask, EcbErrorKind::Transport(kind)));
-            };
-            tries += 1;
-            let not_recorded =
-                |e| self.error(ask, EcbErrorKind::Transport(FetchErrorKind::NotRecorded(e)));
-            let token = recorder
-                .sending(self.clock(), ask.name())
-                .map_err(not_recorded)?;
-            let result = self.try_once(ask, timeout.min(self.settings.timeout));
-            let outcome = match &result {
-                Ok(_) => "ok".to_string(),
-                Err(kind) => scrub(&kind.to_string()).into_owned(),
-            };
-            // The ECB counts no quota, so whether a request left the machine
-            // is not worked out.
-            recorder
-                .answered(token, &outcome, true)
-                .map_err(not_recorded)?;
-            let mut error = match result {
-                Ok(days) => return Ok(days),
-                Err(kind) => self.error(ask, kind),
-            };
-            if !error.retryable() {
-                return Err(error);
-            }
-            let hint = error.kind.retry_after();
-            let wait = match policy.next_wait(tries, hint, self.time_left(), &self.jitter) {
-                Ok(wait) => wait,
-                Err(gave_up) => {
-                    error.gave_up = Some(gave_up);
-                    return Err(error);
-                }
-            };
-            log::info!(
-                "try {tries} of {} failed: {}; trying again in {:.1} s",
-                policy.tries,
-                error,
-                wait.as_secs_f64()
-            );
-            std::thread::sleep(wait);
-        }
+        let pace = Pace {
+            policy: &self.settings.retry,
+            jitter: &self.jitter,
+            now: self.now,
+            started: self.started,
+        };
+        // The ECB counts no quota, so whether a request left the machine is
+        // not worked out.
+        pace.send(
+            recorder,
+            ask.name(),
+            |left| {
+                self.try_once(ask, left.min(self.settings.timeout))
+                    .map_err(|kind| (self.error(ask, kind), true))
+            },
+            |kind| self.error(ask, EcbErrorKind::Transport(kind)),
+        )
     }
 
     /// When the run's time budget (`--max-run-time`) runs out.
     pub(crate) fn deadline(&self) -> Instant {
         self.started + self.settings.retry.budget
-    }
-
-    fn time_left(&self) -> Option<Duration> {
-        self.settings
-            .retry
-            .budget
-            .checked_sub(self.started.elapsed())
     }
 
     fn clock(&self) -> DateTime<Utc> {

@@ -143,6 +143,20 @@ impl std::error::Error for FetchError {
     }
 }
 
+impl super::retry::TryFailure for FetchError {
+    fn retryable(&self) -> bool {
+        FetchError::retryable(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.kind.retry_after()
+    }
+
+    fn give_up(&mut self, why: GaveUp) {
+        self.gave_up = Some(why);
+    }
+}
+
 impl FetchError {
     /// Whether the same request may succeed if sent again.
     pub(crate) fn retryable(&self) -> bool {

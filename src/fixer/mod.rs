@@ -13,7 +13,7 @@ mod transport;
 
 pub use endpoint::Endpoint;
 pub(crate) use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
-pub(crate) use retry::{Jitter, RetryPolicy, retry_after};
+pub(crate) use retry::{Jitter, Pace, RetryPolicy, TryFailure, retry_after};
 pub(crate) use transport::{Limits, classify, through_proxy};
 
 use crate::rates::{EUR, RateSet, Snapshot};
@@ -232,50 +232,21 @@ impl Client {
             tries: max_tries.min(self.settings.retry.tries),
             ..self.settings.retry.clone()
         };
-        let mut tries = 0;
-        loop {
-            let Some(timeout) = self.time_left().filter(|t| !t.is_zero()) else {
-                let kind = FetchErrorKind::BudgetSpent {
-                    budget: policy.budget,
-                    after_retries: tries > 0,
-                };
-                return Err(self.error(call, kind, None));
-            };
-            tries += 1;
-            let token = recorder
-                .sending(self.clock(), call.name())
-                .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
-            let result = self.try_once(call, &parse, timeout.min(self.settings.timeout));
-            let (outcome, sent) = match &result {
-                Ok(_) => ("ok".to_string(), true),
-                Err(failed) => (scrub(&failed.kind.to_string()).into_owned(), failed.sent),
-            };
-            recorder
-                .answered(token, &outcome, sent)
-                .map_err(|e| self.error(call, FetchErrorKind::NotRecorded(e), None))?;
-            let mut error = match result {
-                Ok(value) => return Ok(value),
-                Err(failed) => self.error(call, failed.kind, None),
-            };
-            if !error.retryable() {
-                return Err(error);
-            }
-            let hint = error.kind.retry_after();
-            let wait = match policy.next_wait(tries, hint, self.time_left(), &self.jitter) {
-                Ok(wait) => wait,
-                Err(gave_up) => {
-                    error.gave_up = Some(gave_up);
-                    return Err(error);
-                }
-            };
-            log::info!(
-                "try {tries} of {} failed: {}; trying again in {:.1} s",
-                policy.tries,
-                scrub(&error.to_string()),
-                wait.as_secs_f64()
-            );
-            std::thread::sleep(wait);
-        }
+        let pace = Pace {
+            policy,
+            jitter: &self.jitter,
+            now: self.now,
+            started: self.started,
+        };
+        pace.send(
+            recorder,
+            call.name(),
+            |left| {
+                self.try_once(call, &parse, left.min(self.settings.timeout))
+                    .map_err(|failed| (self.error(call, failed.kind, None), failed.sent))
+            },
+            |kind| self.error(call, kind, None),
+        )
     }
 
     fn error(&self, call: Call, kind: FetchErrorKind, gave_up: Option<GaveUp>) -> FetchError {
@@ -293,14 +264,6 @@ impl Client {
     /// When the run's time budget (`--max-run-time`) runs out.
     pub(crate) fn deadline(&self) -> Instant {
         self.started + self.settings.retry.budget
-    }
-
-    /// What remains of the run's time budget for requests.
-    fn time_left(&self) -> Option<Duration> {
-        self.settings
-            .retry
-            .budget
-            .checked_sub(self.started.elapsed())
     }
 
     /// One try, within `timeout`: send, refuse a redirect, interpret.

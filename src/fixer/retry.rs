@@ -1,12 +1,17 @@
 //! How long to wait before asking again: exponential backoff with jitter,
-//! and `Retry-After`. Which failures are worth another try is
-//! `FetchError::retryable`.
+//! and `Retry-After`; and the loop of tries both providers' clients send
+//! their requests through. Which failures are worth another try is each
+//! error's own `retryable`.
 
+use super::{FetchErrorKind, GaveUp, Recorder};
+use crate::secret::scrub;
 use chrono::{DateTime, Utc};
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
+use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
+use std::time::Instant;
 
 /// How failed requests are retried, and how long a run may spend on requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +124,97 @@ pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
             .to_std()
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// What the loop of tries needs to know of a failed try.
+pub(crate) trait TryFailure: fmt::Display {
+    /// Whether the same request may succeed if sent again.
+    fn retryable(&self) -> bool;
+    /// The server's `Retry-After`, if it sent one.
+    fn retry_after(&self) -> Option<Duration>;
+    /// Notes why no further try was made.
+    fn give_up(&mut self, why: GaveUp);
+}
+
+/// A client's pace: its retry policy and jitter, and the run's clock and
+/// time budget, which count from when the client was made.
+pub(crate) struct Pace<'a> {
+    pub policy: &'a RetryPolicy,
+    pub jitter: &'a Jitter,
+    /// The run's clock when the client was made.
+    pub now: DateTime<Utc>,
+    pub started: Instant,
+}
+
+impl Pace<'_> {
+    /// Sends with `try_once` (given what is left of the run's budget) until
+    /// it succeeds, fails for good, runs out of tries or out of the run's
+    /// time budget. Every try is recorded as `endpoint` before it is sent;
+    /// `try_once`'s error says whether the request left the machine.
+    /// `own` makes the loop's own failures (the budget spent, the record
+    /// failing) the client's error.
+    pub(crate) fn send<T, E: TryFailure>(
+        &self,
+        recorder: &mut dyn Recorder,
+        endpoint: &'static str,
+        mut try_once: impl FnMut(Duration) -> Result<T, (E, bool)>,
+        own: impl Fn(FetchErrorKind) -> E,
+    ) -> Result<T, E> {
+        let policy = self.policy;
+        let mut tries = 0;
+        loop {
+            let Some(left) = self.time_left().filter(|t| !t.is_zero()) else {
+                return Err(own(FetchErrorKind::BudgetSpent {
+                    budget: policy.budget,
+                    after_retries: tries > 0,
+                }));
+            };
+            tries += 1;
+            let token = recorder
+                .sending(self.clock(), endpoint)
+                .map_err(|e| own(FetchErrorKind::NotRecorded(e)))?;
+            let result = try_once(left);
+            let (outcome, sent) = match &result {
+                Ok(_) => ("ok".to_string(), true),
+                Err((error, sent)) => (scrub(&error.to_string()).into_owned(), *sent),
+            };
+            recorder
+                .answered(token, &outcome, sent)
+                .map_err(|e| own(FetchErrorKind::NotRecorded(e)))?;
+            let mut error = match result {
+                Ok(value) => return Ok(value),
+                Err((error, _)) => error,
+            };
+            if !error.retryable() {
+                return Err(error);
+            }
+            let hint = error.retry_after();
+            let wait = match policy.next_wait(tries, hint, self.time_left(), self.jitter) {
+                Ok(wait) => wait,
+                Err(why) => {
+                    error.give_up(why);
+                    return Err(error);
+                }
+            };
+            log::info!(
+                "try {tries} of {} failed: {}; trying again in {:.1} s",
+                policy.tries,
+                scrub(&error.to_string()),
+                wait.as_secs_f64()
+            );
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// What remains of the run's time budget for requests.
+    fn time_left(&self) -> Option<Duration> {
+        self.policy.budget.checked_sub(self.started.elapsed())
+    }
+
+    /// The time now, as the run's clock plus what has passed since.
+    fn clock(&self) -> DateTime<Utc> {
+        self.now + self.started.elapsed()
+    }
 }
 
 #[cfg(test)]
