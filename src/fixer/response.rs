@@ -79,7 +79,7 @@ pub fn parse_day(body: &str, expected_base: Currency) -> Result<Parsed<Snapshot>
 const MAX_NAME: usize = 80;
 
 /// Parses a `symbols` answer: `{"success":true,"symbols":{"AED":"...",..}}`.
-/// Names are made safe to print and cut to [`MAX_NAME`] characters; an entry
+/// Names are made safe to print and cut to 80 characters (`MAX_NAME`); an entry
 /// whose key is not a currency code is left out.
 pub fn parse_symbols(body: &str) -> Result<Parsed<BTreeMap<Currency, String>>, String> {
     let env = envelope(body)?;
