@@ -59,9 +59,12 @@
 //!    (`DaysWrite`, ...): a store opened for reading is a `Reader` (the
 //!    reading halves only), one opened for writing a `Store` (both). The
 //!    SQLite (`store/sqlite/`) and PostgreSQL (`store/postgres/`)
-//!    implementations keep what the plan remembers in `plan_memory.rs`;
-//!    `store/legacy.rs` reads the `meta` keys of older formats, for their
-//!    upgrade; `store/name.rs` reads a store's name (a file or a URL).
+//!    implementations have one file per role, of the same name in both
+//!    (`days.rs`, `request_log.rs`, `run_log.rs`, `plan_memory.rs`,
+//!    `upkeep.rs`); each `mod.rs` opens the store and migrates its schema
+//!    (`schema.rs`). `store/legacy.rs` reads the `meta` keys of older
+//!    formats, for their upgrade; `store/name.rs` reads a store's name (a
+//!    file or a URL).
 //!    `ping`: the monitoring pings.
 //! 7. `net`: the HTTP agents, with the CAs and the proxy the settings chose
 //!    (`net/proxy.rs`, `net/forward.rs`). [`pg`]: PostgreSQL URLs, password

@@ -5,8 +5,10 @@ use super::Writing;
 use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
 use crate::cli::{BackfillArgs, FallbackArg, IngestArgs, ProviderArgs};
 use crate::ecb::Client;
-use crate::engine::{Filled, fill, wanted_days};
+use crate::engine::{EngineError, Filled, fill, wanted_days};
 use crate::error::{Exit, fail};
+use crate::fixer::FetchError;
+use crate::private_file::PrivateFileError;
 use crate::rates::Source;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
@@ -181,11 +183,7 @@ pub(super) fn or_fall_back(
         (Err(err), Some(FallbackArg::Ecb)) => err,
         (result, _) => return result,
     };
-    let fixers = matches!(
-        crate::report::exit_of(&err),
-        Exit::Config | Exit::TempFail | Exit::Unavailable
-    ) && !err.chain().any(|c| c.is::<StoreError>());
-    if !fixers {
+    if !fixer_cannot_deliver(&err) {
         return Err(err);
     }
     let filled = (|| -> anyhow::Result<Filled> {
@@ -210,6 +208,42 @@ pub(super) fn or_fall_back(
             Err(err)
         }
     }
+}
+
+/// Whether a fixer run failed because fixer cannot deliver (see
+/// [`FetchError::cannot_deliver`]): asked of the outermost typed error, as
+/// the exit code is. A settings failure (no key, an unusable key file or
+/// endpoint, a proxy refused) or the monthly budget refusing a plan carry
+/// the exit code their own layer chose: a person must fix them, and the
+/// ECB may meanwhile deliver. A store that failed anywhere is no reason to
+/// ask the ECB.
+fn fixer_cannot_deliver(err: &anyhow::Error) -> bool {
+    if err.chain().any(|c| c.is::<StoreError>()) {
+        return false;
+    }
+    err.chain()
+        .find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<FetchError>() {
+                return Some(e.cannot_deliver());
+            }
+            if let Some(f) = cause.downcast_ref::<crate::error::Failure>() {
+                return Some(matches!(
+                    f.exit,
+                    Exit::Config | Exit::TempFail | Exit::Unavailable
+                ));
+            }
+            // A key file fxrates may not read: fixer gets no key.
+            if cause.is::<PrivateFileError>() {
+                return Some(true);
+            }
+            // fixer answered, with days that cannot be used; or the ECB
+            // itself failed.
+            if cause.is::<EngineError>() || cause.is::<crate::ecb::EcbError>() {
+                return Some(false);
+            }
+            None
+        })
+        .unwrap_or(false)
 }
 
 /// The ECB's business days of `window` that `store` is missing, fetched in
@@ -264,6 +298,72 @@ pub(super) fn fill_what_the_budget_left_out(
                 crate::report::headline(&e)
             );
             Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ResultExt;
+    use crate::fixer::{Call, FetchErrorKind, ProviderRefusal};
+    use crate::store::Target;
+
+    fn refused(code: i64, kind: &str) -> anyhow::Error {
+        anyhow::Error::new(FetchError {
+            call: Call::Latest,
+            host: "data.fixer.io".into(),
+            https: true,
+            header_auth: false,
+            kind: Box::new(FetchErrorKind::Provider(ProviderRefusal {
+                code,
+                code_sent: true,
+                kind: Some(kind.into()),
+                info: None,
+            })),
+            gave_up: None,
+        })
+    }
+
+    #[test]
+    fn the_fallback_asks_the_outermost_typed_error() {
+        let day = NaiveDate::from_ymd_opt(2024, 9, 20).unwrap();
+        let store = || StoreError::Missing(Target::Sqlite("rates.db".into()));
+        let table = [
+            (refused(101, "invalid_access_key"), true),
+            (refused(104, "usage_limit_reached"), true),
+            (refused(101, "x").context("fetching the month"), true),
+            (refused(106, "no_rates_available"), false),
+            (fail(Exit::Config, "no API key"), true),
+            (fail(Exit::TempFail, "the budget is spent"), true),
+            (fail(Exit::Unavailable, "down"), true),
+            (fail(Exit::Usage, "--date is in the future"), false),
+            (fail(Exit::DataErr, "bad"), false),
+            // The exit code a command chose over fixer's error decides.
+            (
+                Err::<(), _>(refused(101, "x"))
+                    .exit(Exit::IoErr, || "cannot write".into())
+                    .unwrap_err(),
+                false,
+            ),
+            (
+                anyhow::Error::new(EngineError::Drift {
+                    asked: day,
+                    dated: day,
+                }),
+                false,
+            ),
+            (anyhow::Error::new(store()), false),
+            (
+                Err::<(), _>(store())
+                    .exit(Exit::Config, || "x".into())
+                    .unwrap_err(),
+                false,
+            ),
+            (anyhow::anyhow!("an error of no layer"), false),
+        ];
+        for (err, expected) in table {
+            assert_eq!(fixer_cannot_deliver(&err), expected, "{err:#}");
         }
     }
 }

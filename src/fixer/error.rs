@@ -191,6 +191,18 @@ impl FetchError {
         }
     }
 
+    /// Whether fixer cannot deliver what was asked for reasons another
+    /// provider does not share: the key, account, plan or quota refused, a
+    /// setting that sends the request astray, fixer or the way to it down,
+    /// the run's time spent. Not an answer that came but cannot be used,
+    /// fixer having no rates for the day, or a request that could not be
+    /// recorded (the store's failure, which no provider mends).
+    pub(crate) fn cannot_deliver(&self) -> bool {
+        !(self.is_unusable()
+            || self.is_no_rates()
+            || matches!(&*self.kind, FetchErrorKind::NotRecorded(_)))
+    }
+
     /// fixer's answer that the plan lacks the endpoint asked for (105
     /// `function_access_restricted`).
     pub(crate) fn is_plan_refusal(&self) -> bool {
@@ -267,6 +279,126 @@ impl fmt::Display for FetchErrorKind {
                 write!(f, "time budget of {} s spent", budget.as_secs())
             }
             FetchErrorKind::NotRecorded(e) => write!(f, "not sent: cannot record it ({})", e.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn error(call: Call, kind: FetchErrorKind) -> FetchError {
+        FetchError {
+            call,
+            host: "data.fixer.io".into(),
+            https: true,
+            header_auth: false,
+            kind: Box::new(kind),
+            gave_up: None,
+        }
+    }
+
+    fn refusal(code: i64, kind: &str) -> FetchErrorKind {
+        FetchErrorKind::Provider(ProviderRefusal {
+            code,
+            code_sent: true,
+            kind: Some(kind.into()),
+            info: None,
+        })
+    }
+
+    fn status(status: u16) -> FetchErrorKind {
+        FetchErrorKind::Status {
+            status,
+            message: None,
+            quota_left: None,
+            retry_after: None,
+        }
+    }
+
+    /// `--fallback ecb` asks the ECB for what fixer cannot deliver.
+    #[test]
+    fn what_fixer_cannot_deliver() {
+        let day = Call::Historical(NaiveDate::from_ymd_opt(2024, 9, 20).unwrap());
+        let second = Duration::from_secs(1);
+        let table = [
+            (day, refusal(101, "invalid_access_key"), true),
+            (day, refusal(101, "missing_access_key"), true),
+            (day, refusal(102, "inactive_user"), true),
+            (day, refusal(104, "usage_limit_reached"), true),
+            (day, refusal(105, "function_access_restricted"), true),
+            (Call::Latest, refusal(302, "invalid_date"), true),
+            (day, status(401), true),
+            (day, status(403), true),
+            (day, status(404), true),
+            (day, status(408), true),
+            (day, status(429), true),
+            (day, status(503), true),
+            (day, FetchErrorKind::HostNotFound, true),
+            (day, FetchErrorKind::ConnectFailed, true),
+            (
+                day,
+                FetchErrorKind::Timeout {
+                    connect: second,
+                    total: second,
+                    cut_short: false,
+                },
+                true,
+            ),
+            (
+                day,
+                FetchErrorKind::Tls {
+                    why: "expired".into(),
+                    certificate: true,
+                },
+                true,
+            ),
+            (
+                day,
+                FetchErrorKind::Proxy {
+                    proxy: "p".into(),
+                    what: "refused".into(),
+                    status: None,
+                    retry: false,
+                },
+                true,
+            ),
+            (
+                day,
+                FetchErrorKind::Redirect {
+                    status: 301,
+                    location: "x".into(),
+                },
+                true,
+            ),
+            (
+                day,
+                FetchErrorKind::BudgetSpent {
+                    budget: second,
+                    after_retries: true,
+                },
+                true,
+            ),
+            // fixer answered: what it said is the trouble, not whether it
+            // can be reached.
+            (day, refusal(106, "no_rates_available"), false),
+            (day, refusal(302, "invalid_date"), false),
+            (day, refusal(201, "invalid_base_currency"), false),
+            (day, status(418), false),
+            (day, FetchErrorKind::TooLarge { limit: 10 }, false),
+            (day, FetchErrorKind::Malformed { what: "x".into() }, false),
+            (day, FetchErrorKind::Unusable { why: "x".into() }, false),
+            // The store failed: no provider mends that.
+            (
+                day,
+                FetchErrorKind::NotRecorded(RecordError("disk full".into())),
+                false,
+            ),
+        ];
+        for (call, kind, expected) in table {
+            let e = error(call, kind.clone());
+            assert_eq!(e.cannot_deliver(), expected, "{call:?} {kind:?}");
         }
     }
 }

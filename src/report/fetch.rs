@@ -395,7 +395,8 @@ mod tests {
     }
 
     /// The engine skips a day on `is_unusable`; the user reads exit code 65
-    /// for the same errors. The two must agree.
+    /// for the same errors. The two must agree, and so must the fallback's
+    /// question with the exit codes of a fixer that cannot deliver.
     #[test]
     fn an_unusable_answer_is_exactly_what_exits_65() {
         let day = Call::Historical(chrono::NaiveDate::from_ymd_opt(2024, 9, 20).unwrap());
@@ -457,6 +458,13 @@ mod tests {
                 assert_eq!(
                     e.is_unusable(),
                     exit == Exit::DataErr,
+                    "{kind:?}: {message}"
+                );
+                // `--fallback ecb` asks the ECB on the same errors whose
+                // words tell the user fixer cannot deliver.
+                assert_eq!(
+                    e.cannot_deliver(),
+                    matches!(exit, Exit::Config | Exit::TempFail | Exit::Unavailable),
                     "{kind:?}: {message}"
                 );
                 unusable += usize::from(e.is_unusable());

@@ -167,7 +167,7 @@ pub(super) fn remember(conn: &Connection, old: &Remembered) -> rusqlite::Result<
         set_unusable(conn, date, Some(on))?;
     }
     if let Some(day) = old.full_check {
-        super::record_full_check(conn, day)?;
+        super::upkeep::record_full_check(conn, day)?;
     }
     Ok(())
 }
