@@ -62,13 +62,15 @@ pub fn fetch(addr: SocketAddr, path: &str) -> Vec<u8> {
     all.split_off(at)
 }
 
-/// The median time of `n` GETs of `path` on one keep-alive connection.
-pub fn timed_gets(addr: SocketAddr, path: &str, n: usize) -> (Duration, usize) {
+/// The median time of GETs of `paths`, one after the other on one
+/// keep-alive connection, and the size of the last body.
+pub fn timed_gets(addr: SocketAddr, paths: &[String]) -> (Duration, usize) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_nodelay(true).unwrap();
+    let n = paths.len();
     let mut times = Vec::with_capacity(n);
     let mut size = 0;
-    for _ in 0..n {
+    for path in paths {
         let t = Instant::now();
         write!(s, "GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").unwrap();
         let mut head = Vec::new();

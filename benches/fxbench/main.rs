@@ -411,11 +411,28 @@ impl Bench {
         let start = NaiveDate::parse_from_str(SHOW_DATE, "%Y-%m-%d").unwrap() - Days::new(365);
         let series = format!("/api/timeseries?start_date={start}&end_date={SHOW_DATE}");
         let bodies = [http::fetch(addr, latest), http::fetch(addr, &day)];
+        // Computed: 21 different 365-day ranges, none asked before. Kept:
+        // the same range again, once every store thread has computed it.
+        let computed: Vec<String> = (1..=21)
+            .map(|i| {
+                let end = NaiveDate::parse_from_str(SHOW_DATE, "%Y-%m-%d").unwrap() - Days::new(i);
+                let start = end - Days::new(365);
+                format!("/api/timeseries?start_date={start}&end_date={end}")
+            })
+            .collect();
+        let per_request = |before: Option<Duration>, n: u32| {
+            before
+                .zip(http::cpu_time(serve.id()))
+                .map(|(a, b)| (b.saturating_sub(a)) / n)
+        };
         let cpu_before = http::cpu_time(serve.id());
-        let (series_time, series_size) = http::timed_gets(addr, &series, 21);
-        let series_cpu = cpu_before
-            .zip(http::cpu_time(serve.id()))
-            .map(|(a, b)| (b.saturating_sub(a)) / 21);
+        let (series_time, series_size) = http::timed_gets(addr, &computed);
+        let series_cpu = per_request(cpu_before, 21);
+        let kept = vec![series.clone(); 21];
+        let _ = http::timed_gets(addr, &kept[..8]);
+        let cpu_before = http::cpu_time(serve.id());
+        let (kept_time, _) = http::timed_gets(addr, &kept);
+        let kept_cpu = per_request(cpu_before, 21);
         let nginx_dir = self.dir.path().join("nginx");
         let nginx = http::start_nginx(
             &nginx_dir,
@@ -466,12 +483,17 @@ impl Bench {
         let _ = write!(
             self.out,
             "| figure | value |\n|---|---|\n\
-             | 365-day timeseries (`{series}`), median of 21 on one connection | {} ({} bytes) |\n\
+             | 365-day timeseries computed: 21 different ranges (`{}` and the 20 days before), median on one connection | {} ({} bytes) |\n\
+             | the same, the server's CPU time per request (user + sys) | {} |\n\
+             | 365-day timeseries kept: `{series}` 21 more times, median | {} |\n\
              | the same, the server's CPU time per request (user + sys) | {} |\n\
              | peak RSS of `fxrates serve` after the runs | {} |\n\n",
+            computed[0],
             ms(series_time),
             series_size,
             series_cpu.map_or("unknown".into(), ms),
+            ms(kept_time),
+            kept_cpu.map_or("unknown".into(), ms),
             rss.map_or("unknown".into(), mib)
         );
     }

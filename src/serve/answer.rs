@@ -17,6 +17,8 @@ pub(crate) struct Answer {
     pub cacheable: bool,
     /// The strong validator of `body`, once computed.
     pub etag: Option<String>,
+    /// `body` gzipped, once computed for a client that takes it.
+    pub gzip: Option<Bytes>,
 }
 
 pub(crate) const JSON: &str = "application/json";
@@ -31,6 +33,7 @@ impl Answer {
             last_modified,
             cacheable: true,
             etag: None,
+            gzip: None,
         }
     }
 
@@ -45,6 +48,7 @@ impl Answer {
             last_modified: None,
             cacheable: false,
             etag: None,
+            gzip: None,
         }
     }
 
@@ -62,6 +66,7 @@ impl Answer {
             last_modified: None,
             cacheable: false,
             etag: None,
+            gzip: None,
         }
     }
 }

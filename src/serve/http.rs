@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 /// Bodies smaller than this go out as they are: compressing them costs more
 /// time than it saves. A year of timeseries is hundreds of kilobytes.
-const GZIP_MIN: usize = 16 * 1024;
+pub(crate) const GZIP_MIN: usize = 16 * 1024;
 
 /// How every answer is sent, from the command line.
 #[derive(Clone, Debug)]
@@ -68,10 +68,10 @@ pub(crate) fn respond(answer: Answer, headers: &HeaderMap, options: &Options) ->
         HeaderValue::from_static(answer.content_type),
     );
     let body = if gzip {
-        match compress(&answer.body) {
+        match answer.gzip.or_else(|| compress(&answer.body)) {
             Some(packed) => {
                 h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                Bytes::from(packed)
+                packed
             }
             None => answer.body,
         }
@@ -137,7 +137,7 @@ fn http_date(t: DateTime<Utc>) -> Option<String> {
 }
 
 /// Whether `Accept-Encoding` allows gzip (`gzip;q=0` refuses it).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -155,13 +155,13 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-fn compress(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn compress(body: &[u8]) -> Option<Bytes> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4),
         flate2::Compression::fast(),
     );
     encoder.write_all(body).ok()?;
-    encoder.finish().ok()
+    encoder.finish().ok().map(Bytes::from)
 }
 
 #[cfg(test)]

@@ -325,12 +325,13 @@ async fn respond(
     // What the answer depends on: the path, the query and the date (which
     // moves the edge between a day and the future).
     let key = format!("{today} {}", req.uri());
+    let gzip = http::accepts_gzip(headers);
     let read = match route {
         Route::Fixer(function) => {
             let function = function.to_string();
             state
                 .pool
-                .answer(key, move |store| {
+                .answer(key, gzip, move |store| {
                     fixer::answer(store, &function, &params, today)
                 })
                 .await
@@ -339,7 +340,7 @@ async fn respond(
             let path = path.to_string();
             state
                 .pool
-                .answer(key, move |store| {
+                .answer(key, gzip, move |store| {
                     frankfurter::answer(store, &path, &params, today)
                 })
                 .await
@@ -359,6 +360,7 @@ async fn respond(
                     last_modified: None,
                     cacheable: false,
                     etag: None,
+                    gzip: None,
                 }
             })
         }
@@ -382,6 +384,7 @@ async fn respond(
                 last_modified: None,
                 cacheable: false,
                 etag: None,
+                gzip: None,
             })
         }
     };

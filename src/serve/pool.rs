@@ -35,10 +35,11 @@ pub(crate) struct Cache {
     bytes: usize,
 }
 
-/// What one thread keeps at most, and the largest answer it keeps (a year
-/// of timeseries is computed each time rather than crowding out the rest).
+/// What one thread keeps at most, and the largest answer it keeps: a year
+/// of timeseries (about 700 KB, and 150 KB more gzipped) is the costliest
+/// to compute, so it is kept too.
 const CACHE_BYTES: usize = 2 << 20;
-const CACHE_LARGEST: usize = 256 << 10;
+const CACHE_LARGEST: usize = 1 << 20;
 
 impl Cache {
     /// Forgets everything unless the store is still at `version`.
@@ -54,8 +55,15 @@ impl Cache {
         self.answers.get(key).cloned()
     }
 
+    /// Keeps `answer` under `key`, in place of what was kept under it.
     fn keep(&mut self, key: String, answer: &Answer) {
-        let size = key.len() + answer.body.len();
+        let size = |key: &str, answer: &Answer| {
+            key.len() + answer.body.len() + answer.gzip.as_ref().map_or(0, |g| g.len())
+        };
+        if let Some(old) = self.answers.remove(&key) {
+            self.bytes -= size(&key, &old);
+        }
+        let size = size(&key, answer);
         if self.version.is_none() || size > CACHE_LARGEST {
             return;
         }
@@ -133,16 +141,18 @@ impl Pool {
 
     /// [`Pool::read`] for an answer, kept under `key` while the store does
     /// not change: `key` must name everything the answer depends on besides
-    /// the store. Its ETag is computed once, with it.
+    /// the store. Its ETag is computed once, with it; so is its gzip form,
+    /// when `gzip` (the client takes it) and it is large enough to need it.
     pub(crate) async fn answer(
         &self,
         key: String,
+        gzip: bool,
         read: impl FnOnce(&dyn Reader) -> Result<Answer, StoreError> + Send + 'static,
     ) -> Result<Answer, Unavailable> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |store, cache| {
             let result = match store {
-                Ok(store) => cached(store, cache, key, read).map_err(|e| {
+                Ok(store) => cached(store, cache, key, gzip, read).map_err(|e| {
                     log::warn!("reading the store failed: {e}");
                     Unavailable::Store
                 }),
@@ -191,15 +201,29 @@ fn cached(
     store: &dyn Reader,
     cache: &mut Cache,
     key: String,
+    gzip: bool,
     read: impl FnOnce(&dyn Reader) -> Result<Answer, StoreError>,
 ) -> Result<Answer, StoreError> {
     cache.check(store.data_version()?);
-    if let Some(answer) = cache.get(&key) {
-        return Ok(answer);
+    let kept = cache.get(&key);
+    let fresh = kept.is_none();
+    let mut answer = match kept {
+        Some(answer) => answer,
+        None => {
+            let mut answer = read(store)?;
+            if answer.cacheable {
+                answer.etag = Some(super::http::etag(&answer.body));
+            }
+            answer
+        }
+    };
+    // Compressed here rather than on the server's one thread, where it
+    // would hold up every other connection.
+    let packed = gzip && answer.gzip.is_none() && answer.body.len() >= super::http::GZIP_MIN;
+    if packed {
+        answer.gzip = super::http::compress(&answer.body);
     }
-    let mut answer = read(store)?;
-    if answer.cacheable {
-        answer.etag = Some(super::http::etag(&answer.body));
+    if answer.cacheable && (fresh || packed) {
         cache.keep(key, &answer);
     }
     Ok(answer)
@@ -252,5 +276,39 @@ fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
         if failed {
             open = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(len: usize, gzip: Option<usize>) -> Answer {
+        let mut a = Answer::ok(vec![b' '; len], None);
+        a.gzip = gzip.map(|n| vec![0u8; n].into());
+        a
+    }
+
+    #[test]
+    fn a_year_of_timeseries_is_kept_and_its_gzip_form_replaces_it() {
+        let mut cache = Cache::default();
+        cache.check(Some(1));
+        cache.keep("k".into(), &answer(700 << 10, None));
+        assert_eq!(cache.bytes, 1 + (700 << 10));
+        cache.keep("k".into(), &answer(700 << 10, Some(150 << 10)));
+        assert_eq!(cache.bytes, 1 + (850 << 10));
+        assert_eq!(cache.get("k").unwrap().gzip.unwrap().len(), 150 << 10);
+        // Larger than any one answer kept: computed each time.
+        cache.keep("big".into(), &answer(CACHE_LARGEST, None));
+        assert!(cache.get("big").is_none());
+        assert_eq!(cache.bytes, 1 + (850 << 10));
+        // Past the budget it starts again, never grows.
+        cache.keep("k2".into(), &answer(900 << 10, None));
+        cache.keep("k3".into(), &answer(900 << 10, None));
+        assert!(cache.bytes <= CACHE_BYTES, "{}", cache.bytes);
+        // Nothing outlives a change of the store.
+        cache.check(Some(2));
+        assert!(cache.get("k3").is_none());
+        assert_eq!(cache.bytes, 0);
     }
 }

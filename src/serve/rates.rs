@@ -11,7 +11,6 @@ use crate::rates::Currency;
 use crate::store::StoredDay;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use std::borrow::Cow;
 use std::fmt::Write;
 
 /// What a client asked for, besides the day.
@@ -58,17 +57,25 @@ impl Ask {
     }
 
     /// Writes `{"AUD":1.566015,...}` for `day`; `false` (and nothing
-    /// written) when the base has no rate that day.
+    /// written) when the base has no rate that day. A year of timeseries
+    /// is some 45,000 rates: each is copied as text, without an allocation.
     pub(crate) fn write_rates(&self, out: &mut String, day: &StoredDay) -> bool {
-        let Some(values) = self.values(day) else {
-            return false;
-        };
+        let mark = out.len();
         out.push('{');
-        for (i, (c, value)) in values.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        let written = self.each_value(day, |c, value| {
+            if !first {
                 out.push(',');
             }
-            let _ = write!(out, "\"{c}\":{value}");
+            first = false;
+            out.push('"');
+            out.push_str(c.as_str());
+            out.push_str("\":");
+            out.push_str(value);
+        });
+        if !written {
+            out.truncate(mark);
+            return false;
         }
         out.push('}');
         true
@@ -76,50 +83,77 @@ impl Ask {
 
     /// The rates of `day` as asked, each as the text of a JSON number;
     /// `None` when the base has no rate that day.
-    pub(crate) fn values<'d>(&self, day: &'d StoredDay) -> Option<Vec<(Currency, Cow<'d, str>)>> {
-        let base_text = rate_of(day, self.base)?;
+    pub(crate) fn values(&self, day: &StoredDay) -> Option<Vec<(Currency, String)>> {
+        let mut values = Vec::new();
+        self.each_value(day, |c, value| values.push((c, value.to_string())))
+            .then_some(values)
+    }
+
+    /// Calls `each` with every rate of `day` as asked, in code order, as the
+    /// text of a JSON number; `false` when the base has no rate that day.
+    fn each_value(&self, day: &StoredDay, mut each: impl FnMut(Currency, &str)) -> bool {
+        let Some(base_text) = rate_of(day, self.base) else {
+            return false;
+        };
         let derived = self.base != day.base;
         let base_value = if derived {
             match decimal::parse(base_text) {
                 Some(v) if !v.is_zero() => v,
                 _ => {
                     log::warn!("the stored {} rate of {} is damaged", self.base, day.date);
-                    return None;
+                    return false;
                 }
             }
         } else {
             Decimal::ONE
         };
-        let codes: Vec<Currency> = if self.symbols.is_empty() {
-            let mut all: Vec<Currency> = day.rates.iter().map(|(c, _)| c).collect();
-            if day.rates.get(day.base).is_none() {
-                let at = all.partition_point(|c| *c < day.base);
-                all.insert(at, day.base);
+        let verbatim = !derived && self.amount.is_none();
+        let mut computed = String::new();
+        let mut one = |c: Currency, text: &str| {
+            if c == self.base && !self.list_base {
+                return;
             }
-            all
+            if verbatim && is_json_number(text) {
+                return each(c, text);
+            }
+            match self.compute(text, base_value, derived) {
+                Some(v) => {
+                    computed.clear();
+                    let _ = write!(computed, "{v}");
+                    each(c, &computed);
+                }
+                None => log::warn!("the stored {c} rate of {} is damaged: {text:?}", day.date),
+            }
+        };
+        if self.symbols.is_empty() {
+            // The stored base is 1, in its place, when the day does not list it.
+            let mut base_due = day.rates.get(day.base).is_none();
+            for (c, text) in day.rates.iter() {
+                if base_due && day.base < c {
+                    one(day.base, "1");
+                    base_due = false;
+                }
+                one(c, text);
+            }
+            if base_due {
+                one(day.base, "1");
+            }
+        } else if self.symbols.is_sorted() {
+            for &c in &self.symbols {
+                if let Some(text) = rate_of(day, c) {
+                    one(c, text);
+                }
+            }
         } else {
             let mut asked = self.symbols.clone();
             asked.sort();
-            asked
-        };
-        let mut values = Vec::with_capacity(codes.len());
-        for c in codes {
-            if c == self.base && !self.list_base {
-                continue;
-            }
-            let Some(text) = rate_of(day, c) else {
-                continue;
-            };
-            if !derived && self.amount.is_none() && is_json_number(text) {
-                values.push((c, Cow::Borrowed(text)));
-                continue;
-            }
-            match self.compute(text, base_value, derived) {
-                Some(v) => values.push((c, Cow::Owned(v.to_string()))),
-                None => log::warn!("the stored {c} rate of {} is damaged: {text:?}", day.date),
+            for c in asked {
+                if let Some(text) = rate_of(day, c) {
+                    one(c, text);
+                }
             }
         }
-        Some(values)
+        true
     }
 
     /// amount x rate / base: exact from the stored base (unless the
@@ -249,6 +283,34 @@ mod tests {
             rates(&ask("USD", &["GBP", "USD"], None, false)),
             r#"{"GBP":0.677315310059}"#
         );
+    }
+
+    #[test]
+    fn a_day_that_does_not_list_its_base_has_it_at_one_in_its_place() {
+        let mut d = day();
+        let mut rates = RateSet::with_capacity(3);
+        for (code, r) in [
+            ("BTC", "0.0000125511"),
+            ("GBP", "0.83578"),
+            ("USD", "1.23396"),
+        ] {
+            rates.push(c(code), r);
+        }
+        d.rates = rates;
+        let mut out = String::new();
+        assert!(ask("EUR", &[], None, true).write_rates(&mut out, &d));
+        assert_eq!(
+            out,
+            r#"{"BTC":0.0000125511,"EUR":1,"GBP":0.83578,"USD":1.23396}"#
+        );
+        out.clear();
+        assert!(ask("EUR", &[], None, false).write_rates(&mut out, &d));
+        assert_eq!(out, r#"{"BTC":0.0000125511,"GBP":0.83578,"USD":1.23396}"#);
+        // A day without the asked base writes nothing.
+        out.clear();
+        out.push_str("kept");
+        assert!(!ask("JPY", &[], None, true).write_rates(&mut out, &d));
+        assert_eq!(out, "kept");
     }
 
     #[test]

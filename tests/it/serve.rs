@@ -474,6 +474,34 @@ fn caching_headers_conditional_requests_head_gzip_and_cors() {
     assert!(packed.body.len() * 4 < plain.body.len());
     let series = plain.json();
     assert_eq!(series["rates"].as_object().unwrap().len(), dates.len() + 1);
+    // Kept once computed, plain and gzipped alike, on every store thread,
+    // until a day stored in the range changes both.
+    for _ in 0..8 {
+        let again = serve.get(path);
+        assert_eq!(
+            (again.body.as_slice(), again.header("etag")),
+            (plain.body.as_slice(), plain.header("etag"))
+        );
+        let again = serve.request("GET", path, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(
+            (again.body.as_slice(), again.header("etag")),
+            (packed.body.as_slice(), packed.header("etag"))
+        );
+    }
+    crate::seed::store_days(&env, &[("2023-09-21", RATES_SHOWN.to_vec())]);
+    let changed = serve.get(path);
+    assert_ne!(changed.header("etag"), plain.header("etag"));
+    assert_eq!(
+        changed.json()["rates"].as_object().unwrap().len(),
+        dates.len() + 2
+    );
+    let repacked = serve.request("GET", path, &[("Accept-Encoding", "gzip")]);
+    assert_ne!(repacked.header("etag"), packed.header("etag"));
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(&repacked.body[..])
+        .read_to_end(&mut unpacked)
+        .unwrap();
+    assert_eq!(unpacked, changed.body);
 
     // Two requests on one connection: keep-alive.
     let mut stream = TcpStream::connect(serve.addr).unwrap();

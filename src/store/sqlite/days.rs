@@ -72,16 +72,28 @@ impl crate::store::Days for SqliteStore {
             String::new()
         } else {
             let marks: Vec<String> = (3..currencies.len() + 3).map(|i| format!("?{i}")).collect();
-            format!(" AND r.currency IN ({})", marks.join(","))
+            format!(" AND currency IN ({})", marks.join(","))
         };
-        let sql = format!(
-            "SELECT d.date, d.base, d.source_date, d.source_timestamp, d.fetched_at, r.currency, r.rate, d.endpoint, d.source
-             FROM days AS d JOIN day_rates AS r ON r.date = d.date
-             WHERE r.date >= ?1 AND r.date <= ?2{filter}
-             ORDER BY r.date, r.currency"
+        // Two ordered reads stepped side by side in one read transaction,
+        // rather than a join: a join looks the day up again for each of its
+        // ~170 rates and copies its columns into every row, which made a
+        // year of rates three times slower to read. The columns sit where
+        // `day_head` and `push_rate` read them.
+        let rates_sql = format!(
+            "SELECT date, NULL, NULL, NULL, NULL, currency, rate FROM day_rates
+             WHERE date >= ?1 AND date <= ?2{filter} ORDER BY date, currency"
         );
-        let mut stmt = self.conn.prepare(&sql).io(self.read_err())?;
-        let args = [from.to_string(), to.to_string()]
+        let mut heads = self
+            .conn
+            .prepare_cached(
+                "SELECT date, base, source_date, source_timestamp, fetched_at, NULL, NULL, endpoint, source
+                 FROM days WHERE date >= ?1 AND date <= ?2 ORDER BY date",
+            )
+            .io(self.read_err())?;
+        let mut stmt = self.conn.prepare_cached(&rates_sql).io(self.read_err())?;
+        let (from, to) = (from.to_string(), to.to_string());
+        let mut heads = heads.query([&from, &to]).io(self.read_err())?;
+        let args = [from, to]
             .into_iter()
             .chain(currencies.iter().map(|c| c.as_str().to_string()));
         let mut rows = stmt.query(params_from_iter(args)).io(self.read_err())?;
@@ -94,7 +106,21 @@ impl crate::store::Days for SqliteStore {
             if current.is_none() || current_date != date {
                 current_date.clear();
                 current_date.push_str(date);
-                let next = self.day_head(row)?;
+                // The day's own row: days before it have no rate asked for.
+                let next = loop {
+                    let Some(head) = heads.next().io(self.read_err())? else {
+                        return Err(self.damaged(current_date.clone()));
+                    };
+                    let head_date = head.get_ref(0).and_then(|v| Ok(v.as_str()?));
+                    match head_date.io(self.read_err())?.cmp(current_date.as_str()) {
+                        std::cmp::Ordering::Less => continue,
+                        std::cmp::Ordering::Equal => break self.day_head(head)?,
+                        // A rate without its day.
+                        std::cmp::Ordering::Greater => {
+                            return Err(self.damaged(current_date.clone()));
+                        }
+                    }
+                };
                 if let Some(day) = current.replace(next) {
                     count += 1;
                     if each(day).is_break() {
