@@ -54,10 +54,10 @@
 //!   the writer's host name.
 //!
 //! # Where things are
-//! - [`sqlite`]: the SQLite implementation (one file in WAL mode, marked
+//! - `sqlite`: the SQLite implementation (one file in WAL mode, marked
 //!   with an application id, locked with `flock` on the file itself, a
 //!   versioned schema).
-//! - [`postgres`]: the PostgreSQL implementation (one schema, a claim with
+//! - `postgres`: the PostgreSQL implementation (one schema, a claim with
 //!   a lease for the write lock, a versioned schema); where such a store is
 //!   ([`PgTarget`]: the server and the schema) is its own business.
 

@@ -387,3 +387,48 @@ fn six_hosts_ingesting_from_the_ecb_at_once_ask_it_once() {
     let runs = pg.sql("SELECT count(DISTINCT host) FROM runs WHERE command = 'ingest'");
     assert_eq!(runs[0][0], "6");
 }
+
+#[test]
+#[ignore = "needs FXRATES_TEST_DATABASE_URL (.ci/pg-test-server starts one)"]
+fn a_host_that_cannot_wait_for_a_writer_still_waits_for_another_hosts_schema_upgrade() {
+    // FXRATES_LOCK_TIMEOUT bounds the wait for another writer's claim; the
+    // schema's own short upgrade (here: another host's, holding the
+    // upgrade's lock) is waited for whatever it says.
+    let server = FakeFixer::free_plan("2024-09-20");
+    let pg = PgSchema::new();
+    let mut other = admin();
+    let mut upgrading = other.transaction().unwrap();
+    upgrading
+        .execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&0x6678_726d_i32, &pg.schema],
+        )
+        .unwrap();
+    let b = host(&server, &pg, "host-b").env("FXRATES_LOCK_TIMEOUT", "0");
+    let mut waiting = spawn(&b, &["ingest"]);
+    let mut watch = admin();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while watch
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        if waiting.try_wait().unwrap().is_some() {
+            let (code, err) = finish(waiting);
+            panic!("host-b gave up instead of waiting for the upgrade ({code}): {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "host-b never waited for the upgrade's lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    upgrading.commit().unwrap();
+    let (code, err) = finish(waiting);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pg.sql("SELECT max(date)::text FROM days"), [["2024-09-20"]]);
+}

@@ -329,6 +329,11 @@ impl PgStore {
         let mut tx = conn
             .transaction()
             .map_err(upgrade_err("cannot write to the database".into()))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {}",
+            session::millis(self.bounds.lock.max(session::MIGRATION_LOCK_WAIT))
+        ))
+        .map_err(upgrade_err("cannot write to the database".into()))?;
         tx.execute(
             "SELECT pg_advisory_xact_lock($1, hashtext($2))",
             &[&MIGRATION_CLASS, &self.schema],

@@ -17,6 +17,13 @@ use std::time::Duration;
 /// foreign session can block a reader: fxrates' writers never do).
 const READ_LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a schema migration waits for its locks, whatever
+/// FXRATES_LOCK_TIMEOUT says: that setting bounds the wait for another
+/// writer's claim, while a migration only waits for the catalog and for
+/// another run's migration, which are short; a lock timeout of a few
+/// milliseconds would fail a first run on a busy server for nothing.
+pub(super) const MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// The longest one statement of fxrates works, besides waiting for locks.
 const WORK: Duration = Duration::from_secs(60);
 
