@@ -340,14 +340,13 @@ fn a_fallback_that_fails_too_is_warned_of_and_the_run_fails_as_fixer_failed() {
         .env("FXRATES_ECB_FILES", &ecb);
     let (code, out, err) = env.run(&["ingest", "--no-heal"]);
     assert_eq!((code, out.as_str()), (78, ""), "{err}");
-    let said: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("fallback"))
-        .collect();
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("fallback")).collect();
     assert_eq!(
         said,
-        ["fxrates: warning: the fallback to the ECB failed too: 3 tries failed: the connection \
-          to 127.0.0.1 failed (connection refused); try again later"],
+        [
+            "fxrates: warning: the fallback to the ECB failed too: 3 tries failed: the connection \
+          to 127.0.0.1 failed (connection refused); try again later"
+        ],
         "{err}"
     );
     let line = error_line(&err);
