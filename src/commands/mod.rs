@@ -277,7 +277,7 @@ fn recorded_run<M: Monitored>(
 
 /// The error a failed run ends with once its fallback, if any, is done:
 /// `err` with what the fallback did in front, or `err` as it was when the
-/// fallback failed too (said in a warning).
+/// fallback failed too (which the command's notes warn of).
 fn fallen_back<M: Monitored>(
     command: &M,
     err: anyhow::Error,
@@ -298,10 +298,7 @@ fn fallen_back<M: Monitored>(
         Ok(Some(said)) => err.context(said),
         Ok(None) => err,
         Err(e) => {
-            log::warn!(
-                "the fallback to the ECB failed too: {}",
-                crate::report::headline(&e)
-            );
+            notes::fallback_failed(&e);
             err
         }
     }
