@@ -1,4 +1,4 @@
-use super::{Monitored, RunName, Watched, Writing};
+use super::{Fallback, Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, window_ending};
 use crate::cli::{BackfillArgs, SourceArg};
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
@@ -21,22 +21,20 @@ impl Monitored for BackfillArgs {
         })
     }
 
-    fn fall_back(
-        &self,
-        err: anyhow::Error,
-        settings: &Settings,
-        store: &mut Option<Box<dyn Store>>,
-    ) -> anyhow::Result<()> {
+    fn fall_back<'a>(
+        &'a self,
+        err: &anyhow::Error,
+        settings: &'a Settings,
+    ) -> anyhow::Result<Option<Fallback<'a>>> {
         match self.window(settings.now.today) {
-            Ok(window) if self.source.provider != SourceArg::Ecb => super::ecb_fetch::or_fall_back(
-                Err(err),
+            Ok(window) if self.source.provider != SourceArg::Ecb => super::ecb_fetch::fall_back(
+                err,
                 &self.provider,
                 self.source.fallback,
                 window,
                 settings,
-                store,
             ),
-            _ => Err(err),
+            _ => Ok(None),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `ingest` and `backfill` with `--provider ecb`: the missing TARGET
 //! business days of the window, in one request, no key.
 
-use super::Writing;
+use super::{Fallback, Writing};
 use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
 use crate::cli::{BackfillArgs, FallbackArg, IngestArgs, ProviderArgs};
 use crate::ecb::Client;
@@ -165,49 +165,34 @@ fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
     parts.join("; ")
 }
 
-/// `result`, a fixer run's; when it failed for a reason of fixer's (the key,
-/// the plan or the budget refused, fixer unreachable or failing after the
-/// retries) and `--fallback ecb` is set, the ECB's business days of `window`
-/// that are missing are fetched from the ECB in one request first. The run
-/// still fails with fixer's exit code, its line saying how many days the
-/// ECB filled.
-pub(super) fn or_fall_back(
-    result: anyhow::Result<()>,
-    args: &ProviderArgs,
+/// The fallback of a fixer run that failed with `err`: when it failed for
+/// a reason of fixer's (the key, the plan or the budget refused, fixer
+/// unreachable or failing after the retries) and `--fallback ecb` is set,
+/// the ECB's business days of `window` that are missing are fetched from
+/// the ECB in one request. The run still fails with fixer's exit code, its
+/// line saying first how many days the ECB filled.
+pub(super) fn fall_back<'a>(
+    err: &anyhow::Error,
+    args: &'a ProviderArgs,
     fallback: Option<FallbackArg>,
     (from, to): (NaiveDate, NaiveDate),
-    settings: &Settings,
-    store: &mut Option<Box<dyn Store>>,
-) -> anyhow::Result<()> {
-    let err = match (result, fallback) {
-        (Err(err), Some(FallbackArg::Ecb)) => err,
-        (result, _) => return result,
-    };
-    if !fixer_cannot_deliver(&err) {
-        return Err(err);
+    settings: &'a Settings,
+) -> anyhow::Result<Option<Fallback<'a>>> {
+    if fallback != Some(FallbackArg::Ecb) || !fixer_cannot_deliver(err) {
+        return Ok(None);
     }
-    let filled = (|| -> anyhow::Result<Filled> {
-        let client = settings.ecb(args)?;
-        let store = match store {
-            Some(store) => store,
-            None => store.insert(settings.write_store(true, Some(client.deadline()))?),
-        };
-        fill_from_ecb(&mut **store, &client, (from, to), settings)
-    })();
-    match filled {
-        Ok(out) => Err(err.context(format!(
-            "filled {} from the ECB instead (--fallback ecb; {} still missing)",
-            days_text(out.stored as u64),
-            out.wanted.saturating_sub(out.stored)
-        ))),
-        Err(e) => {
-            log::warn!(
-                "the fallback to the ECB failed too: {}",
-                crate::report::headline(&e)
-            );
-            Err(err)
-        }
-    }
+    let client = settings.ecb(args)?;
+    Ok(Some(Fallback {
+        deadline: Some(client.deadline()),
+        work: Box::new(move |store| {
+            let out = fill_from_ecb(store, &client, (from, to), settings)?;
+            Ok(format!(
+                "filled {} from the ECB instead (--fallback ecb; {} still missing)",
+                days_text(out.stored as u64),
+                out.wanted.saturating_sub(out.stored)
+            ))
+        }),
+    }))
 }
 
 /// Whether a fixer run failed because fixer cannot deliver (see

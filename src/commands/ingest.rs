@@ -1,4 +1,4 @@
-use super::{Monitored, RunName, Watched, Writing};
+use super::{Fallback, Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
 use crate::cli::{IngestArgs, SourceArg};
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
@@ -19,14 +19,13 @@ impl Monitored for IngestArgs {
         })
     }
 
-    fn fall_back(
-        &self,
-        err: anyhow::Error,
-        settings: &Settings,
-        store: &mut Option<Box<dyn Store>>,
-    ) -> anyhow::Result<()> {
+    fn fall_back<'a>(
+        &'a self,
+        err: &anyhow::Error,
+        settings: &'a Settings,
+    ) -> anyhow::Result<Option<Fallback<'a>>> {
         if self.source.provider == SourceArg::Ecb {
-            return Err(err);
+            return Ok(None);
         }
         let today = settings.now.today;
         let window = match self.date {
@@ -34,14 +33,7 @@ impl Monitored for IngestArgs {
             None if self.no_heal => (today, today),
             None => window_ending(today, MONTH_DAYS),
         };
-        super::ecb_fetch::or_fall_back(
-            Err(err),
-            &self.provider,
-            self.source.fallback,
-            window,
-            settings,
-            store,
-        )
+        super::ecb_fetch::fall_back(err, &self.provider, self.source.fallback, window, settings)
     }
 
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {

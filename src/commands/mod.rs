@@ -68,18 +68,30 @@ trait Monitored {
     /// `None` when there is nothing to do, so no store is opened.
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>>;
 
-    /// What becomes of a failed run before it is reported: `--fallback ecb`
-    /// fills days from the ECB into the run's store (opening one if the run
-    /// did not get that far). Most runs fail as they failed.
-    fn fall_back(
-        &self,
-        err: anyhow::Error,
-        _settings: &Settings,
-        _store: &mut Option<Box<dyn Store>>,
-    ) -> anyhow::Result<()> {
-        Err(err)
+    /// What to try when the run failed with `err`, before it is reported:
+    /// `--fallback ecb` fills days from the ECB into the history, which the
+    /// wrapper opens if the run did not get that far. `Ok(None)`: the run
+    /// fails as it failed (most runs); an error: the fallback could not
+    /// even be prepared.
+    fn fall_back<'a>(
+        &'a self,
+        _err: &anyhow::Error,
+        _settings: &'a Settings,
+    ) -> anyhow::Result<Option<Fallback<'a>>> {
+        Ok(None)
     }
 }
+
+/// A failed run's fallback, once prepared.
+struct Fallback<'a> {
+    /// When its requests must be done, for the store's waits.
+    deadline: Option<std::time::Instant>,
+    /// What to do in the history; it returns what the run's error line
+    /// says first (what the fallback did).
+    work: Box<FallbackWork<'a>>,
+}
+
+type FallbackWork<'a> = dyn FnOnce(&mut dyn Store) -> anyhow::Result<String> + 'a;
 
 /// What a watched run's metrics judge the history by.
 struct Watched {
@@ -251,15 +263,44 @@ fn recorded_run<M: Monitored>(
         recorded(&mut **opened, M::NAME, settings, writing.work)
     });
     let said = match result {
-        Err(err) => command.fall_back(err, settings, store).map(|()| None),
-        Ok(said) => Ok(said),
-    }?;
+        Err(err) => return Err(fallen_back(command, err, settings, store)),
+        Ok(said) => said,
+    };
     match said {
         // The cause stays in the chain: a reader that left early (`| head`)
         // is no failure, and the run is recorded by now.
         Some(text) => writeln!(std::io::stdout().lock(), "{text}")
             .exit(Exit::IoErr, || "cannot write to stdout".into()),
         None => Ok(()),
+    }
+}
+
+/// The error a failed run ends with once its fallback, if any, is done:
+/// `err` with what the fallback did in front, or `err` as it was when the
+/// fallback failed too (which the command's notes warn of).
+fn fallen_back<M: Monitored>(
+    command: &M,
+    err: anyhow::Error,
+    settings: &Settings,
+    store: &mut Option<Box<dyn Store>>,
+) -> anyhow::Error {
+    let done = command.fall_back(&err, settings).and_then(|fallback| {
+        let Some(Fallback { deadline, work }) = fallback else {
+            return Ok(None);
+        };
+        let store = match store {
+            Some(store) => store,
+            None => store.insert(settings.write_store(true, deadline)?),
+        };
+        work(&mut **store).map(Some)
+    });
+    match done {
+        Ok(Some(said)) => err.context(said),
+        Ok(None) => err,
+        Err(e) => {
+            notes::fallback_failed(&e);
+            err
+        }
     }
 }
 

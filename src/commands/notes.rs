@@ -1,4 +1,5 @@
-//! The words for what the engine tells a run as it carries out a plan.
+//! The words for what the engine tells a run as it carries out a plan, and
+//! for a failed run's fallback that failed too.
 
 use crate::engine::Note;
 
@@ -31,4 +32,14 @@ pub(super) fn log(note: Note<'_>, plan_level: log::Level) {
              missing and is asked for again"
         ),
     }
+}
+
+/// Warns that a failed run's fallback to the ECB (`--fallback ecb`) failed
+/// too, with `error`: the run fails with its own error, which says nothing
+/// of the fallback.
+pub(super) fn fallback_failed(error: &anyhow::Error) {
+    log::warn!(
+        "the fallback to the ECB failed too: {}",
+        crate::report::headline(error)
+    );
 }

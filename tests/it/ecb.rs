@@ -330,6 +330,32 @@ both_stores! {
     }
 }
 
+#[test]
+fn a_fallback_that_fails_too_is_warned_of_and_the_run_fails_as_fixer_failed() {
+    let fixer = FakeFixer::start(|_| Reply::fixer_error(101, "invalid_access_key"));
+    let ecb = refused_endpoint();
+    let env = TestEnv::new(&fixer.url, "2024-04-10T15:00:00Z")
+        .env("FXRATES_FALLBACK", "ecb")
+        .env("FXRATES_ECB_ENDPOINT", &ecb)
+        .env("FXRATES_ECB_FILES", &ecb);
+    let (code, out, err) = env.run(&["ingest", "--no-heal"]);
+    assert_eq!((code, out.as_str()), (78, ""), "{err}");
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("fallback")).collect();
+    assert_eq!(
+        said,
+        [
+            "fxrates: warning: the fallback to the ECB failed too: 3 tries failed: the connection \
+          to 127.0.0.1 failed (connection refused); try again later"
+        ],
+        "{err}"
+    );
+    let line = error_line(&err);
+    assert!(
+        line.contains("rejected the API key") && !line.contains("filled"),
+        "{line}"
+    );
+}
+
 both_stores! {
     fn with_fallback_the_ecb_fills_the_days_fixers_budget_leaves_out(backend) {
         let fixer = FakeFixer::free_plan("2024-04-10");

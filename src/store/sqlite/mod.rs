@@ -11,7 +11,6 @@ mod request_log;
 mod run_log;
 mod schema;
 mod upkeep;
-mod walk;
 
 pub use schema::VERSION;
 

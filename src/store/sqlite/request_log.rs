@@ -8,22 +8,20 @@ use rusqlite::params;
 
 impl crate::store::RequestLog for SqliteStore {
     fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        SqliteStore::requests_since(self, since)
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%' \
+                 AND outcome NOT LIKE ?2",
+                params![timestamp(since), format!("{}%", Request::NOT_SENT)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .io(|| self.named("cannot read the request record"))
     }
 }
 
 impl crate::store::RequestLogWrite for SqliteStore {
     fn record_request(&mut self, request: &Request<'_>) -> Result<RequestId, StoreError> {
-        SqliteStore::record_request(self, request)
-    }
-
-    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
-        SqliteStore::set_request_outcome(self, id, outcome)
-    }
-}
-
-impl SqliteStore {
-    pub(super) fn record_request(&self, request: &Request<'_>) -> Result<RequestId, StoreError> {
         self.conn
             .prepare_cached("INSERT INTO requests (at, endpoint, outcome) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| {
@@ -37,27 +35,13 @@ impl SqliteStore {
             .io(|| self.named("cannot record a request"))
     }
 
-    pub(super) fn set_request_outcome(
-        &self,
-        id: RequestId,
-        outcome: &str,
-    ) -> Result<(), StoreError> {
+    fn set_request_outcome(&mut self, id: RequestId, outcome: &str) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE requests SET outcome = ?2 WHERE id = ?1")
             .and_then(|mut s| s.execute(params![id.0, outcome]))
             .map(drop)
             .io(|| self.named("cannot record a request"))
     }
-
-    pub(super) fn requests_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM requests WHERE at >= ?1 AND endpoint NOT LIKE 'ecb%' \
-                 AND outcome NOT LIKE ?2",
-                params![timestamp(since), format!("{}%", Request::NOT_SENT)],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .io(|| self.named("cannot read the request record"))
-    }
 }
+
+impl SqliteStore {}

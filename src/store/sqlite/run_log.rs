@@ -7,70 +7,6 @@ use rusqlite::params;
 
 impl crate::store::RunLog for SqliteStore {
     fn last_success(&self, commands: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
-        SqliteStore::last_success(self, commands)
-    }
-
-    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
-        SqliteStore::last_runs(self)
-    }
-
-    /// One file serves one host: the runs need no host to tell them apart.
-    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
-        Ok(Vec::new())
-    }
-}
-
-impl crate::store::RunLogWrite for SqliteStore {
-    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
-        SqliteStore::start_run(self, command, at)
-    }
-
-    fn finish_run(
-        &mut self,
-        id: RunId,
-        at: DateTime<Utc>,
-        failure: Option<RunFailure<'_>>,
-    ) -> Result<(), StoreError> {
-        SqliteStore::finish_run(self, id, at, failure)
-    }
-}
-
-impl SqliteStore {
-    pub(super) fn start_run(&self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO runs (command, started_at) VALUES (?1, ?2)",
-                [command, &timestamp(at)],
-            )
-            .map(|_| RunId(self.conn.last_insert_rowid()))
-            .io(self.write_err())
-    }
-
-    pub(super) fn finish_run(
-        &self,
-        id: RunId,
-        at: DateTime<Utc>,
-        failure: Option<RunFailure<'_>>,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE runs SET finished_at = ?2, ok = ?3, error = ?4, exit_code = ?5 WHERE id = ?1",
-                params![
-                    id.0,
-                    timestamp(at),
-                    failure.is_none(),
-                    failure.map(|f| f.error),
-                    failure.map_or(0, |f| f.exit_code)
-                ],
-            )
-            .map(drop)
-            .io(self.write_err())
-    }
-
-    pub(super) fn last_success(
-        &self,
-        commands: &[&str],
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut latest: Option<String> = None;
         for command in commands {
             let at: Option<String> = self
@@ -89,7 +25,7 @@ impl SqliteStore {
             .map(|t| t.with_timezone(&Utc)))
     }
 
-    pub(super) fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
+    fn last_runs(&self) -> Result<Vec<LastRun>, StoreError> {
         // command, started_at, ok, error, exit_code, id
         type Row = (
             String,
@@ -135,4 +71,44 @@ impl SqliteStore {
             })
             .collect()
     }
+
+    /// One file serves one host: the runs need no host to tell them apart.
+    fn last_runs_by_host(&self) -> Result<Vec<LastRun>, StoreError> {
+        Ok(Vec::new())
+    }
 }
+
+impl crate::store::RunLogWrite for SqliteStore {
+    fn start_run(&mut self, command: &str, at: DateTime<Utc>) -> Result<RunId, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, started_at) VALUES (?1, ?2)",
+                [command, &timestamp(at)],
+            )
+            .map(|_| RunId(self.conn.last_insert_rowid()))
+            .io(self.write_err())
+    }
+
+    fn finish_run(
+        &mut self,
+        id: RunId,
+        at: DateTime<Utc>,
+        failure: Option<RunFailure<'_>>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = ?2, ok = ?3, error = ?4, exit_code = ?5 WHERE id = ?1",
+                params![
+                    id.0,
+                    timestamp(at),
+                    failure.is_none(),
+                    failure.map(|f| f.error),
+                    failure.map_or(0, |f| f.exit_code)
+                ],
+            )
+            .map(drop)
+            .io(self.write_err())
+    }
+}
+
+impl SqliteStore {}

@@ -4,7 +4,7 @@
 
 use super::{IoContext, SqliteStore};
 use crate::calendar::parse_date;
-use crate::store::StoreError;
+use crate::store::{StoreError, Upkeep};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -23,32 +23,9 @@ pub(super) fn record_full_check(conn: &Connection, day: NaiveDate) -> rusqlite::
 }
 
 impl crate::store::Upkeep for SqliteStore {
-    fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
-        SqliteStore::integrity_problem(self)
-    }
-
-    fn data_version(&self) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map(Some)
-            .map_err(|e| self.corrupt_or_io(e))
-    }
-
-    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
-        SqliteStore::last_full_check(self)
-    }
-}
-
-impl crate::store::UpkeepWrite for SqliteStore {
-    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
-        SqliteStore::check_if_due(self, today)
-    }
-}
-
-impl SqliteStore {
     /// What `PRAGMA quick_check` finds wrong, if anything: a damaged page or
     /// index that would otherwise surface as "cannot read" much later.
-    pub(super) fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+    fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("PRAGMA quick_check(3)")
@@ -65,12 +42,31 @@ impl SqliteStore {
         })
     }
 
+    fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map(Some)
+            .map_err(|e| self.corrupt_or_io(e))
+    }
+
+    /// The day of the last full check that found the file whole.
+    fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT full_check_on FROM upkeep", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.corrupt_or_io(e))?;
+        Ok(value.as_deref().and_then(parse_date))
+    }
+}
+
+impl crate::store::UpkeepWrite for SqliteStore {
     /// Runs the full check when the last one that found the file whole is
     /// [`FULL_CHECK_DAYS`] days old or more (or is dated after `today`: a
     /// clock was wrong), and records it; damage is [`StoreError::Corrupt`],
     /// and nothing is recorded then, so every writer checks until the file
     /// is restored.
-    pub(super) fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
+    fn check_if_due(&mut self, today: NaiveDate) -> Result<(), StoreError> {
         let due = self
             .last_full_check()?
             .is_none_or(|last| !(0..FULL_CHECK_DAYS).contains(&(today - last).num_days()));
@@ -85,14 +81,6 @@ impl SqliteStore {
         }
         record_full_check(&self.conn, today).io(self.write_err())
     }
-
-    /// The day of the last full check that found the file whole.
-    pub(super) fn last_full_check(&self) -> Result<Option<NaiveDate>, StoreError> {
-        let value: Option<String> = self
-            .conn
-            .query_row("SELECT full_check_on FROM upkeep", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.corrupt_or_io(e))?;
-        Ok(value.as_deref().and_then(parse_date))
-    }
 }
+
+impl SqliteStore {}
