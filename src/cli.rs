@@ -2,7 +2,7 @@
 
 use crate::calendar::parse_date;
 use crate::fixer::DEFAULT_ENDPOINT;
-use crate::rates::{Currency, Source};
+use crate::rates::Currency;
 use crate::secret::Secret;
 use crate::store::{StoreArg, store_arg};
 use chrono::NaiveDate;
@@ -215,6 +215,20 @@ impl Command {
     pub(crate) fn is_service(&self) -> bool {
         matches!(self, Command::Serve(_))
     }
+
+    /// The provider (and fallback) the command's own flags chose, clap
+    /// having read their variables when a flag is not given; `None` for a
+    /// command without `--provider`.
+    pub(crate) fn provider_flags(&self) -> Option<(SourceArg, Option<FallbackArg>)> {
+        match self {
+            Command::Ingest(IngestArgs { source, .. })
+            | Command::Backfill(BackfillArgs { source, .. }) => {
+                Some((source.provider, source.fallback))
+            }
+            Command::Status(args) => Some((args.provider, None)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -285,7 +299,9 @@ pub(crate) struct SourceArgs {
     /// currencies, no key)
     #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
           default_value_t = SourceArg::Fixer)]
-    pub provider: SourceArg,
+    // Private, as `fallback` is: commands read the provider resolved in
+    // `Settings`, never the flag.
+    provider: SourceArg,
 
     /// With the fixer provider: fetch the days fixer cannot deliver (key
     /// refused, quota spent, fixer down) from this provider instead; the
@@ -296,7 +312,7 @@ pub(crate) struct SourceArgs {
         value_enum,
         value_name = "PROVIDER"
     )]
-    pub fallback: Option<FallbackArg>,
+    fallback: Option<FallbackArg>,
 }
 
 /// Where and how to reach the providers: fixer.io (the key itself is never
@@ -372,15 +388,6 @@ pub(crate) enum SourceArg {
     Fixer,
     /// The European Central Bank's euro reference rates, without a key
     Ecb,
-}
-
-impl SourceArg {
-    pub(crate) fn source(self) -> Source {
-        match self {
-            SourceArg::Fixer => Source::Fixer,
-            SourceArg::Ecb => Source::Ecb,
-        }
-    }
 }
 
 /// The provider asked when fixer fails (`--fallback`).
@@ -509,7 +516,7 @@ pub(crate) struct StatusArgs {
     /// days are not missing, nor today before 16:00 Berlin time
     #[arg(long = "provider", env = "FXRATES_PROVIDER", value_enum, value_name = "PROVIDER",
           default_value_t = SourceArg::Fixer)]
-    pub provider: SourceArg,
+    provider: SourceArg,
 
     #[command(flatten)]
     pub budget: BudgetArgs,

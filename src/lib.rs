@@ -30,8 +30,10 @@
 //!    the environment (the only module that reads it): the database target,
 //!    the clock, the lock timeout, the monitoring outputs, the terminal, the
 //!    network (`settings/network.rs`), a PostgreSQL store's password,
-//!    schema and user (`settings/postgres.rs`), the provider's connection
-//!    settings and key (`settings/key.rs`). `present`: how days and metrics are
+//!    schema and user (`settings/postgres.rs`), the provider the run asks
+//!    and falls back on (`settings/provider.rs`: the command's flag, else
+//!    `FXRATES_PROVIDER`, read once), the provider's connection settings
+//!    and key (`settings/key.rs`). `present`: how days and metrics are
 //!    written: `view` (one day as a table, CSV or JSON), `series` (a range
 //!    of days), `chart`, `status` (one renderer per format, each taking the
 //!    `Health`), `metrics` (Prometheus text).

@@ -1,10 +1,10 @@
 use super::{Fallback, Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, window_ending};
-use crate::cli::{BackfillArgs, SourceArg};
+use crate::cli::BackfillArgs;
 use crate::engine::{Batch, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::quota::Budget;
-use crate::settings::Settings;
+use crate::settings::{Provider, Settings};
 use crate::store::Store;
 use chrono::NaiveDate;
 
@@ -17,7 +17,6 @@ impl Monitored for BackfillArgs {
     fn watched(&self) -> Option<Watched> {
         Some(Watched {
             monthly_quota: self.budget.monthly_quota,
-            provider: self.source.provider.source(),
         })
     }
 
@@ -27,20 +26,14 @@ impl Monitored for BackfillArgs {
         settings: &'a Settings,
     ) -> anyhow::Result<Option<Fallback<'a>>> {
         match self.window(settings.now.today) {
-            Ok(window) if self.source.provider != SourceArg::Ecb => super::ecb_fetch::fall_back(
-                err,
-                &self.provider,
-                self.source.fallback,
-                window,
-                settings,
-            ),
-            _ => Ok(None),
+            Ok(window) => super::ecb_fetch::fall_back(err, &self.provider, window, settings),
+            Err(_) => Ok(None),
         }
     }
 
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
         let (from, to) = self.window(settings.now.today)?;
-        if self.source.provider == SourceArg::Ecb {
+        if settings.provider == Provider::Ecb {
             return super::ecb_fetch::backfill(self, (from, to), settings);
         }
         let client = settings.fixer(&self.provider)?;

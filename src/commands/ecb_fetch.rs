@@ -3,7 +3,7 @@
 
 use super::{Fallback, Writing};
 use crate::calendar::{MONTH_DAYS, days_text, is_weekend, window_ending};
-use crate::cli::{BackfillArgs, FallbackArg, IngestArgs, ProviderArgs};
+use crate::cli::{BackfillArgs, IngestArgs, ProviderArgs};
 use crate::ecb::Client;
 use crate::engine::{EngineError, Filled, fill, wanted_days};
 use crate::error::{Exit, fail};
@@ -174,11 +174,10 @@ fn summary(out: &Filled, from: NaiveDate, to: NaiveDate) -> String {
 pub(super) fn fall_back<'a>(
     err: &anyhow::Error,
     args: &'a ProviderArgs,
-    fallback: Option<FallbackArg>,
     (from, to): (NaiveDate, NaiveDate),
     settings: &'a Settings,
 ) -> anyhow::Result<Option<Fallback<'a>>> {
-    if fallback != Some(FallbackArg::Ecb) || !fixer_cannot_deliver(err) {
+    if !settings.provider.falls_back_to_ecb() || !fixer_cannot_deliver(err) {
         return Ok(None);
     }
     let client = settings.ecb(args)?;
@@ -256,11 +255,10 @@ fn fill_from_ecb(
 pub(super) fn fill_what_the_budget_left_out(
     store: &mut dyn Store,
     args: &ProviderArgs,
-    fallback: Option<FallbackArg>,
     window: (NaiveDate, NaiveDate),
     settings: &Settings,
 ) -> anyhow::Result<Option<String>> {
-    if fallback != Some(FallbackArg::Ecb) {
+    if !settings.provider.falls_back_to_ecb() {
         return Ok(None);
     }
     let client = settings.ecb(args)?;

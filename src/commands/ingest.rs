@@ -1,11 +1,11 @@
 use super::{Fallback, Monitored, RunName, Watched, Writing};
 use crate::calendar::{FIRST_DAY, MONTH_DAYS, is_weekend, window_ending};
-use crate::cli::{IngestArgs, SourceArg};
+use crate::cli::IngestArgs;
 use crate::engine::{Batch, Day, Engine, Limit, Plan, fit};
 use crate::error::{Exit, fail};
 use crate::fixer::{Call, Client};
 use crate::quota::Budget;
-use crate::settings::Settings;
+use crate::settings::{Provider, Settings};
 use crate::store::Store;
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -15,7 +15,6 @@ impl Monitored for IngestArgs {
     fn watched(&self) -> Option<Watched> {
         Some(Watched {
             monthly_quota: self.budget.monthly_quota,
-            provider: self.source.provider.source(),
         })
     }
 
@@ -24,20 +23,17 @@ impl Monitored for IngestArgs {
         err: &anyhow::Error,
         settings: &'a Settings,
     ) -> anyhow::Result<Option<Fallback<'a>>> {
-        if self.source.provider == SourceArg::Ecb {
-            return Ok(None);
-        }
         let today = settings.now.today;
         let window = match self.date {
             Some(d) => (d, d),
             None if self.no_heal => (today, today),
             None => window_ending(today, MONTH_DAYS),
         };
-        super::ecb_fetch::fall_back(err, &self.provider, self.source.fallback, window, settings)
+        super::ecb_fetch::fall_back(err, &self.provider, window, settings)
     }
 
     fn prepare<'a>(&'a self, settings: &'a Settings) -> anyhow::Result<Option<Writing<'a>>> {
-        if self.source.provider == SourceArg::Ecb {
+        if settings.provider == Provider::Ecb {
             return super::ecb_fetch::ingest(self, settings);
         }
         let today = settings.now.today;
@@ -149,7 +145,6 @@ impl IngestArgs {
             && let Some(note) = super::ecb_fetch::fill_what_the_budget_left_out(
                 store,
                 &self.provider,
-                self.source.fallback,
                 window_ending(settings.now.today, MONTH_DAYS),
                 settings,
             )?

@@ -93,11 +93,10 @@ struct Fallback<'a> {
 
 type FallbackWork<'a> = dyn FnOnce(&mut dyn Store) -> anyhow::Result<String> + 'a;
 
-/// What a watched run's metrics judge the history by.
+/// What a watched run's metrics judge the history by, besides the provider
+/// (`Settings::provider`).
 struct Watched {
     monthly_quota: u64,
-    /// The provider whose calendar decides what is missing.
-    provider: Source,
 }
 
 /// The work of a run, once prepared.
@@ -313,7 +312,7 @@ fn write_metrics_file(
     watched: &Watched,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let (quota, provider) = (watched.monthly_quota, watched.provider);
+    let (quota, provider) = (watched.monthly_quota, settings.provider.source());
     let health = match store {
         Some(store) => Health::gather(Some(store), &settings.now, quota, false, provider)?,
         None => read_health(settings, quota, false, provider)?,

@@ -44,7 +44,7 @@ impl Run for ServeArgs {
         log::info!("listening on {bound}, serving {}", settings.db);
         let now = settings.now;
         let quota = self.budget.monthly_quota;
-        let provider = settings.provider;
+        let provider = settings.provider.source();
         let config = Config {
             target: settings.db.clone(),
             token,

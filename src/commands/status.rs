@@ -7,7 +7,7 @@ use std::io::Write;
 
 impl Run for StatusArgs {
     fn run(&self, settings: &Settings) -> anyhow::Result<()> {
-        let provider = self.provider.source();
+        let provider = settings.provider.source();
         let health = read_health(settings, self.budget.monthly_quota, self.deep, provider)?;
         let mut out = std::io::stdout().lock();
         let written = match self.format {

@@ -9,14 +9,16 @@ mod ecb;
 mod key;
 mod network;
 mod postgres;
+mod provider;
 mod token;
+
+pub(crate) use provider::Provider;
 
 use crate::cli::{AuthStyle, Cli, ProviderArgs};
 use crate::clock::Now;
 use crate::error::{Exit, fail};
 use crate::fixer::{self, Auth, Endpoint, RetryPolicy};
 use crate::net::Network;
-use crate::rates::Source;
 use crate::secret::Secret;
 use crate::store::{self, StoreArg, StoreError, Target, Writer};
 use crate::tls::CaSources;
@@ -52,9 +54,10 @@ pub(crate) struct Settings {
     pub terminal: Terminal,
     /// The first wait between tries of a failed request.
     pub retry_base: Duration,
-    /// `FXRATES_PROVIDER`, for the commands without a `--provider` flag
-    /// (`serve`): whose calendar decides what is missing.
-    pub provider: Source,
+    /// The provider the run asks (and falls back on), whose calendar
+    /// decides what is missing: the command's `--provider` (`--fallback`),
+    /// else `FXRATES_PROVIDER` (`serve`, ...). Commands read it here only.
+    pub provider: Provider,
     /// `FIXER_API_KEY`, registered as a secret as soon as it is read.
     api_key: Option<Secret>,
     /// The variables more than one setting needs, read once.
@@ -127,7 +130,7 @@ impl Settings {
             retry_base: cli
                 .retry_base_ms
                 .map_or(RetryPolicy::default().base, Duration::from_millis),
-            provider: provider_var()?,
+            provider: provider::provider(cli.command.provider_flags())?,
             api_key: var("FIXER_API_KEY")?.map(Secret::new),
             shared,
             network: OnceLock::new(),
@@ -263,19 +266,6 @@ impl Settings {
                 ..RetryPolicy::default()
             },
         })
-    }
-}
-
-/// `FXRATES_PROVIDER`: `fixer` (the default) or `ecb`.
-fn provider_var() -> anyhow::Result<Source> {
-    match var("FXRATES_PROVIDER")? {
-        None => Ok(Source::Fixer),
-        Some(text) => Source::parse(text.trim()).ok_or_else(|| {
-            fail(
-                Exit::Config,
-                format!("FXRATES_PROVIDER={text:?} is neither fixer nor ecb; set one of them, or unset it"),
-            )
-        }),
     }
 }
 

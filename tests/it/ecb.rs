@@ -227,6 +227,52 @@ both_stores! {
     }
 }
 
+/// `--provider` overrides `FXRATES_PROVIDER` as every flag overrides its
+/// variable: the variable is then not judged. A command without the flag
+/// still refuses a variable it cannot read, as it always did.
+#[test]
+fn a_provider_flag_wins_over_its_variable_which_is_then_not_judged() {
+    let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
+    let server = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+    let env =
+        ecb_env(Backend::Sqlite, &server, "2024-04-10T15:00:00Z").env("FXRATES_PROVIDER", "bogus");
+    let metrics = env.path().join("fxrates.prom");
+    let metrics_arg = metrics.to_str().unwrap();
+    let (code, out, err) = env.run(&["ingest", "--provider", "ecb", "--metrics-file", metrics_arg]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert_eq!(
+        data_requests(&server),
+        [("2024-03-11".into(), "2024-04-10".into())]
+    );
+    // The run's metrics judge by the flag's provider: Easter is not missing.
+    let written = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        written.contains("fxrates_missing_weekdays 0\n"),
+        "{written}"
+    );
+    let (code, out, err) = env.run(&["status", "--provider", "ecb", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provider"], "ecb");
+    let (code, out, err) = env.run(&["status", "--provider", "fixer", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["missing_dates"], serde_json::json!(EASTER_2024));
+
+    // Without the flag, the same lines and exit codes as ever.
+    assert_eq!(
+        env.fails(&["status"], 2),
+        "FXRATES_PROVIDER: invalid value 'bogus' for '--provider <PROVIDER>' [possible values: \
+         fixer, ecb]; see `fxrates --help`"
+    );
+    for args in [&["show"][..], &["serve"]] {
+        assert_eq!(
+            env.fails(args, 78),
+            "FXRATES_PROVIDER=\"bogus\" is neither fixer nor ecb; set one of them, or unset it"
+        );
+    }
+}
+
 both_stores! {
     fn an_ecb_store_is_healthy_over_easter_and_says_what_it_holds(backend) {
         let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
