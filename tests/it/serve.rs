@@ -902,3 +902,26 @@ fn a_postgresql_store_that_goes_away_gives_503_until_it_is_back() {
     let (code, log) = serve.stop();
     assert_eq!(code, 0, "{log}");
 }
+
+/// `serve` has no `--provider`: it judges the history by FXRATES_PROVIDER,
+/// as `status` does through its flag's variable, and both say the same.
+#[test]
+fn healthz_judges_by_the_provider_variable_as_status_does() {
+    use crate::ecb::{EASTER_2024, ecb_env};
+    let history = EcbHistory::published("2024-01-02", "2024-04-10", &EASTER_2024);
+    let ecb = FakeFixer::ecb(history, EcbApi::Csv, EcbQuotes::Missing);
+    let env = ecb_env(Backend::Sqlite, &ecb, "2024-04-10T15:00:00Z");
+    assert_eq!(env.run(&["ingest"]).0, 0);
+    let serve = Serve::start(&env, &[]);
+    let (code, status_json, err) = env.run(&["status", "--format", "json"]);
+    // By the ECB's calendar Easter is not missing: healthy.
+    assert_eq!(code, 0, "{err}");
+    let health = serve.get("/healthz");
+    assert_eq!(health.status, 200);
+    let mut served = health.json();
+    let mut expected: serde_json::Value = serde_json::from_str(&status_json).unwrap();
+    assert_eq!(served["provider"], "ecb");
+    served["last_runs"] = serde_json::Value::Null;
+    expected["last_runs"] = serde_json::Value::Null;
+    assert_eq!(served, expected);
+}
