@@ -248,7 +248,16 @@ fn worker(target: &Target, queue: &Mutex<Receiver<Job>>) {
         let job = match queue.lock() {
             Ok(queue) => match queue.recv() {
                 Ok(job) => job,
-                Err(_) => return, // the server is gone
+                Err(_) => {
+                    // The server is gone. The store is closed while this
+                    // thread still holds the queue, so the threads close
+                    // theirs one after another: SQLite removes the -wal
+                    // and -shm files only when the last reader closes, and
+                    // two closing at the same moment may each see the
+                    // other and leave both behind.
+                    drop(open.take());
+                    return;
+                }
             },
             Err(_) => return,
         };
