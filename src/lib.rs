@@ -24,7 +24,8 @@
 //!    `serve/pool.rs`, caching and gzip in `serve/http.rs`).
 //!    `report`: the command boundary's verdict on every error: the exit
 //!    code and the one line on stderr for each typed error of the layers
-//!    below (`report/fetch.rs` a failed request, `report/store.rs` storage,
+//!    below (`report/fetch.rs` a failed request to either provider,
+//!    `report/ecb.rs` the ECB's own failures, `report/store.rs` storage,
 //!    `report/engine.rs` the engine), and clap's usage errors.
 //!    `settings`: one `Settings`, resolved once from the command line and
 //!    the environment (the only module that reads it): the database target,
@@ -44,7 +45,9 @@
 //!    `engine`: the fetch engine, the one path that asks the provider for
 //!    days and stores them; `engine/plan.rs` plans a window within the
 //!    monthly budget, `engine/gaps.rs` reads what a timeseries answer left
-//!    out. It knows no exit code: it returns what happened (its typed
+//!    out, `engine/ecb.rs` fetches the ECB's window in one request and
+//!    `engine/by_currency.rs` one currency at a time during the ECB's
+//!    outages. It knows no exit code: it returns what happened (its typed
 //!    `EngineError`, `Note`s for the command to put in words). `health`: what
 //!    `status` and the metrics report, computed once.
 //! 5. `quota` (the month's request budget, counted in the store),
@@ -63,7 +66,8 @@
 //!    SQLite (`store/sqlite/`) and PostgreSQL (`store/postgres/`)
 //!    implementations have one file per role, of the same name in both
 //!    (`days.rs`, `request_log.rs`, `run_log.rs`, `plan_memory.rs`,
-//!    `upkeep.rs`); each `mod.rs` opens the store and migrates its schema
+//!    `upkeep.rs`) and for the one-writer claim (`claim.rs`: a lease row on
+//!    PostgreSQL, a `flock` on SQLite); each `mod.rs` opens the store and migrates its schema
 //!    (`schema.rs`). `store/legacy.rs` reads the `meta` keys of older
 //!    formats, for their upgrade; `store/name.rs` reads a store's name (a
 //!    file or a URL).

@@ -3,9 +3,9 @@
 //! so that every stored day is complete, and a `flock` on the database file
 //! itself for the write lock.
 
+mod claim;
 mod days;
 mod guard;
-mod lock;
 mod plan_memory;
 mod request_log;
 mod run_log;
@@ -32,7 +32,7 @@ pub(super) struct SqliteStore {
     target: Target,
     /// Held by a store opened for writing; declared last so that it is
     /// released only after the connection has closed.
-    _lock: Option<lock::WriteLock>,
+    _lock: Option<claim::WriteLock>,
 }
 
 /// Shorthand for mapping a driver's error to a [`StoreError::Io`].
@@ -68,7 +68,7 @@ impl SqliteStore {
         if !guard::check_type(&real, &target)? {
             create_file(&real, &target)?;
         }
-        let lock = lock::acquire(&real, &target, lock_wait)?;
+        let lock = claim::acquire(&real, &target, lock_wait)?;
         let found = guard::inspect(lock.file(), &real, &target)?;
         let conn = Connection::open_with_flags(
             &real,
