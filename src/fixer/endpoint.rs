@@ -12,8 +12,6 @@ pub struct Endpoint {
     pub(super) url: String,
     /// The host as the URL names it (an IPv6 address in brackets).
     pub(super) host: String,
-    /// The port the URL names, if any.
-    pub(super) port: Option<u16>,
     pub(super) https: bool,
 }
 
@@ -61,7 +59,6 @@ impl Endpoint {
                 if https { "https" } else { "http" }
             ),
             host,
-            port,
             https,
         })
     }
@@ -78,11 +75,6 @@ impl Endpoint {
     /// The host as the URL names it, in lower case.
     pub fn host(&self) -> &str {
         &self.host
-    }
-
-    /// The port requests go to: the URL's, else the scheme's.
-    pub fn port(&self) -> u16 {
-        self.port.unwrap_or(if self.https { 443 } else { 80 })
     }
 
     pub fn is_https(&self) -> bool {
@@ -252,7 +244,7 @@ mod tests {
         ] {
             let e = Endpoint::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(
-                (e.as_str(), e.host(), e.port()),
+                (e.url.as_str(), e.host(), port_of(&e)),
                 (url, host, port),
                 "{text}"
             );
@@ -315,9 +307,15 @@ mod tests {
             "https://my_host.example./api",
         ] {
             let e = Endpoint::parse(text).unwrap();
-            let uri: ureq::http::Uri = e.as_str().parse().unwrap();
-            assert_eq!(uri.port_u16().unwrap_or(e.port()), e.port(), "{text}");
+            let uri: ureq::http::Uri = e.url.parse().unwrap();
             assert_eq!(uri.host(), Some(e.host()), "{text}");
         }
+    }
+
+    /// The port requests to `e` go to: its URL's, else its scheme's.
+    fn port_of(e: &Endpoint) -> u16 {
+        let uri: ureq::http::Uri = e.url.parse().unwrap();
+        uri.port_u16()
+            .unwrap_or(if e.is_https() { 443 } else { 80 })
     }
 }
