@@ -283,12 +283,13 @@ impl fmt::Display for FetchErrorKind {
     }
 }
 
+/// Errors as the client builds them, for the tests of the modules that
+/// judge them (here and at the command boundary).
 #[cfg(test)]
-mod tests {
+pub(crate) mod samples {
     use super::*;
-    use chrono::NaiveDate;
 
-    fn error(call: Call, kind: FetchErrorKind) -> FetchError {
+    pub(crate) fn error(call: Call, kind: FetchErrorKind) -> FetchError {
         FetchError {
             call,
             host: "data.fixer.io".into(),
@@ -299,7 +300,7 @@ mod tests {
         }
     }
 
-    fn refusal(code: i64, kind: &str) -> FetchErrorKind {
+    pub(crate) fn refusal(code: i64, kind: &str) -> FetchErrorKind {
         FetchErrorKind::Provider(ProviderRefusal {
             code,
             code_sent: true,
@@ -308,7 +309,7 @@ mod tests {
         })
     }
 
-    fn status(status: u16) -> FetchErrorKind {
+    pub(crate) fn status(status: u16) -> FetchErrorKind {
         FetchErrorKind::Status {
             status,
             message: None,
@@ -316,6 +317,13 @@ mod tests {
             retry_after: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::{error, refusal, status};
+    use super::*;
+    use chrono::NaiveDate;
 
     /// `--fallback ecb` asks the ECB for what fixer cannot deliver.
     #[test]

@@ -12,6 +12,8 @@ mod retry;
 mod transport;
 
 pub use endpoint::Endpoint;
+#[cfg(test)]
+pub(crate) use error::samples;
 pub(crate) use error::{FetchError, FetchErrorKind, GaveUp, ProviderRefusal, RecordError};
 pub(crate) use retry::{Jitter, Pace, RetryPolicy, TryFailure, retry_after};
 pub(crate) use transport::{Limits, classify, through_proxy};

@@ -363,36 +363,8 @@ fn status_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixer::samples::{error, refusal, status};
     use crate::fixer::{Call, RecordError};
-
-    fn error(call: Call, kind: FetchErrorKind) -> FetchError {
-        FetchError {
-            call,
-            host: "data.fixer.io".into(),
-            https: true,
-            header_auth: false,
-            kind: Box::new(kind),
-            gave_up: None,
-        }
-    }
-
-    fn refusal(code: i64, kind: &str) -> FetchErrorKind {
-        FetchErrorKind::Provider(ProviderRefusal {
-            code,
-            code_sent: true,
-            kind: Some(kind.into()),
-            info: None,
-        })
-    }
-
-    fn status(status: u16) -> FetchErrorKind {
-        FetchErrorKind::Status {
-            status,
-            message: None,
-            quota_left: None,
-            retry_after: None,
-        }
-    }
 
     /// The engine skips a day on `is_unusable`; the user reads exit code 65
     /// for the same errors. The two must agree, and so must the fallback's
